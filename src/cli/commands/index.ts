@@ -1,0 +1,7 @@
+import type { Command } from 'commander';
+import { registerData } from './data.js';
+
+/** Each command lives in its own file and adds itself to the program here. */
+export function registerCommands(program: Command): void {
+  registerData(program);
+}

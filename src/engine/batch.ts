@@ -1,0 +1,15 @@
+/**
+ * A training/evaluation batch of B sequences of T steps over D features (D = 88 keys for music).
+ * Row-major: element (b, t, d) is at (b * T + t) * D + d.
+ * targets[b, t] is the frame the model must predict after reading inputs[b, 0..t];
+ * mask[b, t] is 1 where that prediction is scored (inside the sequence), 0 on padding.
+ * Padding is always at the end of a row, never at the front.
+ */
+export interface Batch {
+  B: number;
+  T: number;
+  D: number;
+  inputs: Float32Array;
+  targets: Float32Array;
+  mask: Float32Array;
+}
