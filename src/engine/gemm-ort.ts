@@ -101,7 +101,7 @@ export interface OrtGemmOptions {
  * Below this many multiply-adds (M*N*K) the TypeScript GEMM wins (measured with bench/gemm-speed.ts,
  * see docs/decisions.md).
  */
-export const DEFAULT_ORT_MIN_MACS = 4096;
+export const DEFAULT_ORT_MIN_MACS = 32768;
 
 interface GemmSession {
   session: BindingSession;
