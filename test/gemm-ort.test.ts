@@ -108,3 +108,17 @@ test('backend selection: ts and ort can be forced, auto prefers ORT', () => {
   if (forced === 'ts') assert.equal(d, tsGemm);
   else assert.match(d.name, /onnxruntime/);
 });
+
+test('ORT GEMM splits large outputs into row blocks and still matches the reference', () => {
+  const gemm = createOrtGemm({ minMacs: 0, threads: 2, chunkFloats: 64 });
+  const rng = new Rng(15);
+  for (const [transA, transB] of TRANSPOSES)
+    for (const [M, N, K] of [[70, 3, 5], [100, 2, 9], [33, 5, 4]]) {
+      const before = gemm.ortCalls;
+      checkCase(gemm, { transA, transB, M, N, K, alpha: 1.5, beta: 0.5, ao: 2, bo: 1, co: 3 }, rng);
+      const calls = gemm.ortCalls - before;
+      if (!transA) assert.ok(calls > 1, `NN/NT with M*N > chunkFloats runs as several calls (${calls})`);
+      else assert.equal(calls, 1);
+    }
+  gemm.dispose();
+});

@@ -95,6 +95,11 @@ export interface OrtGemmOptions {
   minMacs?: number;
   /** Let ORT's worker threads spin between calls (lower latency, burns a core while waiting). Default false. */
   spin?: boolean;
+  /**
+   * Largest output (in floats) computed by one native call when C's rows can be split (transA false):
+   * larger products run as several calls over row blocks. Default: DEFAULT_ORT_CHUNK_FLOATS.
+   */
+  chunkFloats?: number;
 }
 
 /**
@@ -102,6 +107,18 @@ export interface OrtGemmOptions {
  * see docs/decisions.md).
  */
 export const DEFAULT_ORT_MIN_MACS = 32768;
+
+/**
+ * The binding returns every output as a fresh copy in a new ArrayBuffer (besides writing it into the
+ * pre-allocated buffer), so a call's cost includes allocating, zeroing and copying M*N floats; for
+ * outputs of many megabytes that means page faults on every call. Products whose rows can be split
+ * (transA false) are therefore run over row blocks of at most this many output floats, which keeps the
+ * copy small and its memory reused (measured with bench/gemm-speed.ts, see docs/decisions.md).
+ */
+export const DEFAULT_ORT_CHUNK_FLOATS = 1 << 18;
+
+/** Row blocks are never made smaller than this (MLAS packs B once per call). */
+const MIN_CHUNK_ROWS = 32;
 
 interface GemmSession {
   session: BindingSession;
@@ -155,10 +172,11 @@ export class OrtGemm implements Gemm {
   readonly name: string;
   readonly threads: number;
   readonly minMacs: number;
+  readonly chunkFloats: number;
   private readonly spin: boolean;
   private readonly binding: OrtBinding;
   private readonly sessions = new Map<string, GemmSession>();
-  /** Number of calls that went to ORT / to the TypeScript fallback (for benchmarks). */
+  /** Native ORT runs (one per row block) and calls served by the TypeScript fallback, for benchmarks. */
   ortCalls = 0;
   tsCalls = 0;
 
@@ -167,6 +185,7 @@ export class OrtGemm implements Gemm {
     this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
     this.minMacs = options.minMacs ?? DEFAULT_ORT_MIN_MACS;
     this.spin = options.spin ?? false;
+    this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
     this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''})`;
   }
 
@@ -211,8 +230,24 @@ export class OrtGemm implements Gemm {
       tsGemm.gemm(args);
       return;
     }
-    this.ortCalls++;
     const s = this.sessionFor(transA, transB, alpha, beta);
+    // Row blocks of C (and of A, which is [M, K] when not transposed) are contiguous: split large outputs.
+    let rows = M;
+    if (!transA && M * N > this.chunkFloats) rows = Math.min(M, Math.max(MIN_CHUNK_ROWS, Math.floor(this.chunkFloats / N)));
+    const bData = bo === 0 && B.length === K * N ? B : B.subarray(bo, bo + K * N);
+    for (let i0 = 0; i0 < M; i0 += rows) {
+      const m = Math.min(rows, M - i0);
+      const a0 = transA ? ao : ao + i0 * K;
+      const c0 = co + i0 * N;
+      this.run(s, transA, transB, m, N, K, A, a0, bData, C, c0);
+    }
+  }
+
+  private run(
+    s: GemmSession, transA: boolean, transB: boolean, M: number, N: number, K: number,
+    A: Float32Array, ao: number, B: Float32Array, C: Float32Array, co: number,
+  ): void {
+    this.ortCalls++;
     const aDims = s.a.dims;
     aDims[0] = transA ? K : M;
     aDims[1] = transA ? M : K;
@@ -220,7 +255,7 @@ export class OrtGemm implements Gemm {
     const bDims = s.b.dims;
     bDims[0] = transB ? N : K;
     bDims[1] = transB ? K : N;
-    s.b.data = bo === 0 && B.length === K * N ? B : B.subarray(bo, bo + K * N);
+    s.b.data = B;
     const y = co === 0 && C.length === M * N ? C : C.subarray(co, co + M * N);
     s.y.dims[0] = M;
     s.y.dims[1] = N;
@@ -230,12 +265,15 @@ export class OrtGemm implements Gemm {
       s.c.dims[1] = N;
       s.c.data = y;
     }
-    s.session.run(s.feeds, s.fetches, RUN_OPTIONS);
-    // Drop references so the caller's buffers can be collected.
-    s.a.data = EMPTY;
-    s.b.data = EMPTY;
-    s.y.data = EMPTY;
-    if (s.c) s.c.data = EMPTY;
+    try {
+      s.session.run(s.feeds, s.fetches, RUN_OPTIONS);
+    } finally {
+      // Drop references so the caller's buffers can be collected.
+      s.a.data = EMPTY;
+      s.b.data = EMPTY;
+      s.y.data = EMPTY;
+      if (s.c) s.c.data = EMPTY;
+    }
   }
 
   /** Releases every native session. The object stays usable (sessions are recreated on demand). */
