@@ -4,7 +4,7 @@
  * the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
- *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--gen] [--standin]
+ *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
@@ -171,7 +171,8 @@ function main(): void {
   const backend = (arg('--gemm') ?? 'ort') as 'ort' | 'ts';
   const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
   const minMacs = arg('--min-macs') ? Number(arg('--min-macs')) : undefined;
-  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs });
+  const chunkFloats = arg('--chunk') ? Number(arg('--chunk')) : undefined;
+  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs, chunkFloats });
   console.log(
     `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
   );
