@@ -107,10 +107,12 @@ function benchModel(setup: Setup, inner: Gemm): number {
   const gemmTimes: number[] = [];
   const gemmCalls: number[] = [];
   const gemmFlops: number[] = [];
+  const faults: number[] = [];
   let loss = 0;
   let peakRss = process.memoryUsage().rss;
   for (let s = 0; s < warmup + steps; s++) {
     timing.reset();
+    const f0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     for (const p of params) p.grad.fill(0);
     const out = model.trainStep(batch, 1 / frames, rng);
@@ -126,6 +128,7 @@ function benchModel(setup: Setup, inner: Gemm): number {
     gemmTimes.push(timing.seconds);
     gemmCalls.push(timing.calls);
     gemmFlops.push(timing.flops);
+    faults.push(process.resourceUsage().minorPageFault - f0);
   }
   const step = median(stepTimes);
   const gemmS = median(gemmTimes);
@@ -143,7 +146,10 @@ function benchModel(setup: Setup, inner: Gemm): number {
       `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
   );
   console.log(`  useful GEMM work: ${(median(gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
-  console.log(`  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+  console.log(
+    `  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB); ` +
+      `${median(faults).toFixed(0)} minor page faults per step (fresh memory: costly on VMs)`,
+  );
   // the last step's GEMM shapes, heaviest first
   console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
   for (const s of timing.shapes().slice(0, 12))
