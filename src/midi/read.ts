@@ -248,7 +248,7 @@ function checkStructure(bytes: Uint8Array, fail: (what: string) => never): { ppq
     const chunkId = id(pos);
     const length = view.getUint32(pos + 4);
     if (length > bytes.length - pos - 8) {
-      fail(`truncated file: chunk ${chunkId === 'MTrk' ? `track ${found + 1}` : JSON.stringify(chunkId)} declares ${length} bytes but only ${bytes.length - pos - 8} remain`);
+      fail(`truncated file: ${chunkId === 'MTrk' ? `track ${found + 1}` : `chunk ${JSON.stringify(chunkId)}`} declares ${length} bytes but only ${bytes.length - pos - 8} remain`);
     }
     if (chunkId === 'MTrk') found++;
     else if (!/^[\x20-\x7e]{4}$/.test(chunkId)) fail(`corrupt chunk at byte ${pos}`);
