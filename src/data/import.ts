@@ -21,6 +21,16 @@ export interface ImportOptions extends MidiReadOptions {
   onProgress?: (done: number, total: number, file: string) => void;
 }
 
+/** Nothing in the folder converted; the reasons are in `failures`. */
+export class ImportFailedError extends UserError {
+  constructor(
+    message: string,
+    readonly failures: { file: string; reason: string }[],
+  ) {
+    super(message);
+  }
+}
+
 export interface ImportedPiece {
   file: string;
   frames: number;
@@ -112,7 +122,7 @@ export function importMidiFolder(folder: string, options: ImportOptions = {}): I
   });
   if (pieces.length === 0) {
     const first = failures[0];
-    throw new UserError(`${folder}: none of the ${files.length} MIDI files converted (first failure: ${first.file}: ${first.reason})`);
+    throw new ImportFailedError(`${folder}: none of the ${files.length} MIDI files converted (first failure: ${first.file}: ${first.reason})`, failures);
   }
 
   const order = new Rng(seed).shuffle(pieces.map((_, i) => i));

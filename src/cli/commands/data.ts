@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { UserError } from '../../errors.js';
 import { BUNDLED_DATASETS, loadDataset, saveDataset } from '../../data/dataset.js';
-import { importMidiFolder, DEFAULT_SEED, DEFAULT_SPLIT } from '../../data/import.js';
+import { importMidiFolder, ImportFailedError, DEFAULT_SEED, DEFAULT_SPLIT } from '../../data/import.js';
 import { datasetStats, P_CLAMP, type SplitStats } from '../../data/stats.js';
 import { noteName, type FrameTiming } from '../../data/pianoroll.js';
 import { DEFAULT_MAX_FRAMES } from '../../midi/read.js';
@@ -90,6 +90,11 @@ export function registerData(program: Command): void {
         console.log(`frames: ${fmt(frames)}; notes outside 21..108 dropped: ${fmt(result.dropped)}; timing: ${describeTiming(ds.timing)}`);
         console.log(`split (seed ${seed}): train ${ds.train.length}, valid ${ds.valid.length}, test ${ds.test.length} pieces`);
         console.log(`wrote ${opts.out}`);
+      } catch (err) {
+        if (barStarted) bar?.stop();
+        barStarted = false;
+        if (err instanceof ImportFailedError) for (const f of err.failures) console.error(`skipped ${f.file}: ${f.reason}`);
+        throw err;
       } finally {
         if (barStarted) bar?.stop();
       }
