@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../atomic-write.js';
 import { importMidiFolder } from './import.js';
 import { DEFAULT_TIMING, frameProblem, type Frame, type FrameTiming } from './pianoroll.js';
 
