@@ -110,6 +110,9 @@ test('validation errors name the file, split, sequence and frame', () => {
   const corrupt = join(tmp, 'corrupt.json.gz');
   writeFileSync(corrupt, gzipSync(JSON.stringify(good)).subarray(0, 20));
   assert.match(loadError(corrupt), /corrupt\.json\.gz: corrupt gzip data/);
+  const midi = join(tmp, 'song.mid');
+  writeFileSync(midi, 'MThd');
+  assert.match(loadError(midi), /song\.mid: a single MIDI file is not a dataset/);
   assert.match(loadError(join(tmp, 'nowhere.json.gz')), /no such file or folder \(bundled datasets: nottingham, jsb-chorales\)/);
 });
 

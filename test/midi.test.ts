@@ -95,6 +95,13 @@ test('import: tracks merged, drums and out-of-range notes left out, short notes 
   assert.deepEqual(secs.roll.timing, { kind: 'seconds', frameSeconds: 0.25 });
 });
 
+test('leading silence is kept by default and dropped on request', () => {
+  const roll: PianoRoll = { frames: [[], [], [], [62], [62, 65]], timing: { kind: 'grid', stepsPerQuarter: 2, bpm: 120 } };
+  const bytes = rollToMidi(roll);
+  assert.deepEqual(midiToRoll(bytes).roll.frames, roll.frames);
+  assert.deepEqual(midiToRoll(bytes, { trimLeadingSilence: true }).roll.frames, [[62], [62, 65]]);
+});
+
 test('each bad MIDI file gives one clear UserError naming the file', () => {
   const expected: Record<string, RegExp> = {
     'empty.mid': /empty file/,

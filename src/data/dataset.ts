@@ -49,6 +49,9 @@ export function loadDataset(nameOrPath: string): Dataset {
   if (statSync(nameOrPath).isDirectory()) {
     return importMidiFolder(nameOrPath).dataset;
   }
+  if (/\.midi?$/i.test(nameOrPath)) {
+    throw new UserError(`${nameOrPath}: a single MIDI file is not a dataset; give a folder of MIDI files (or convert one with \`rwkv-music data import\`)`);
+  }
   return readDatasetFile(nameOrPath);
 }
 

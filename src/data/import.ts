@@ -17,6 +17,8 @@ export interface ImportOptions extends MidiReadOptions {
   seed?: number;
   /** Search subfolders too (default true). */
   recursive?: boolean;
+  /** Keep the silent frames before each piece's first note (default false: they are dropped). */
+  keepLeadingSilence?: boolean;
   /** Called after each file: how many are done, of how many, and the file just read. */
   onProgress?: (done: number, total: number, file: string) => void;
 }
@@ -90,7 +92,8 @@ export function splitCounts(n: number, shares: readonly [number, number, number]
 }
 
 /**
- * Converts every MIDI file under `folder` into a dataset. Files that fail are collected with their
+ * Converts every MIDI file under `folder` into a dataset. Silence before each piece's first note
+ * (typically the rest before a pickup) is dropped unless keepLeadingSilence is set. Files that fail are collected with their
  * reason and skipped; if none converts, a UserError is thrown. The converted pieces, in path order,
  * are shuffled with the seeded generator and cut into train/valid/test by the split shares, so the
  * same folder, options and seed always give the same dataset.
@@ -109,7 +112,7 @@ export function importMidiFolder(folder: string, options: ImportOptions = {}): I
   files.forEach((file, i) => {
     const name = relative(folder, file) || file;
     try {
-      const r = readMidiFile(file, options);
+      const r = readMidiFile(file, { ...options, trimLeadingSilence: !options.keepLeadingSilence });
       pieces.push({ frames: r.roll.frames, timing: r.roll.timing });
       converted.push({ file: name, frames: r.roll.frames.length, notes: r.notes, dropped: r.dropped });
       dropped += r.dropped;

@@ -13,6 +13,8 @@ export interface MidiReadOptions {
   maxFrames?: number;
   /** Refuse files larger than this many bytes (default 8 MiB). */
   maxBytes?: number;
+  /** Drop the silent frames before the first note (default false: the roll keeps the file's timing). */
+  trimLeadingSilence?: boolean;
 }
 
 export interface MidiReadResult {
@@ -160,7 +162,8 @@ export function midiToRoll(bytes: Uint8Array, options: MidiReadOptions = {}, lab
   }
   if (kept === 0) fail(`no notes in the piano range ${LOWEST_NOTE}..${HIGHEST_NOTE} (${dropped} dropped)`);
 
-  const frames: Frame[] = active.map((s) => [...s].sort((a, b) => a - b));
+  let frames: Frame[] = active.map((s) => [...s].sort((a, b) => a - b));
+  if (options.trimLeadingSilence) frames = frames.slice(frames.findIndex((f) => f.length > 0));
   const firstMicros = tempos.length > 0 && tempos[0].tick === 0 ? tempos[0].micros : DEFAULT_MICROS_PER_QUARTER;
   const rollTiming: FrameTiming =
     timing.kind === 'seconds' ? timing : { kind: 'grid', stepsPerQuarter: timing.stepsPerQuarter, bpm: roundBpm(60e6 / firstMicros) };

@@ -41,9 +41,10 @@ export function registerData(program: Command): void {
     .option('--seed <n>', 'seed of the shuffle that assigns pieces to splits', String(DEFAULT_SEED))
     .option('--steps-per-quarter <n>', 'frames per quarter note on the tempo-aware grid (default 2: eighth notes)')
     .option('--frame-seconds <s>', 'fixed frame length in seconds instead of the grid (e.g. 0.3)')
+    .option('--keep-leading-silence', 'keep the silent frames before the first note of each piece')
     .option('--no-recursive', 'only the files directly in the folder, not in its subfolders')
     .option('--max-frames <n>', 'skip pieces longer than this many frames', String(DEFAULT_MAX_FRAMES))
-    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean }) => {
+    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean }) => {
       if (opts.stepsPerQuarter !== undefined && opts.frameSeconds !== undefined) {
         throw new UserError('give either --steps-per-quarter or --frame-seconds, not both');
       }
@@ -67,6 +68,7 @@ export function registerData(program: Command): void {
           split: split as [number, number, number],
           seed,
           recursive: opts.recursive,
+          keepLeadingSilence: opts.keepLeadingSilence === true,
           stepsPerQuarter,
           frameSeconds,
           maxFrames,
