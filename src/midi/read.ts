@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseMidi, type MidiData } from 'midi-file';
 import { UserError } from '../errors.js';
-import { HIGHEST_NOTE, LOWEST_NOTE, type Frame, type FrameTiming, type PianoRoll } from '../data/pianoroll.js';
+import { HIGHEST_NOTE, KEY_COUNT, LOWEST_NOTE, type Frame, type FrameTiming, type PianoRoll } from '../data/pianoroll.js';
 
 /** How a MIDI file becomes frames. Give either stepsPerQuarter (tempo-aware grid) or frameSeconds. */
 export interface MidiReadOptions {
@@ -144,7 +144,9 @@ export function midiToRoll(bytes: Uint8Array, options: MidiReadOptions = {}, lab
   const T = Math.max(1, Math.round(toFrame(lastOff)));
   if (!(T <= maxFrames)) fail(`piece would be ${Number.isFinite(T) ? T : 'infinitely many'} frames long, more than the limit of ${maxFrames} (implausible delta times or tempo, or use a coarser frame)`);
 
-  const active: Set<number>[] = Array.from({ length: T }, () => new Set<number>());
+  // Per key, +1 where a note starts and -1 where it ends (a difference array): linear in notes + frames,
+  // however many notes overlap.
+  const edges = new Int32Array((T + 1) * KEY_COUNT);
   let dropped = 0;
   let kept = 0;
   for (const n of notes) {
@@ -157,12 +159,23 @@ export function midiToRoll(bytes: Uint8Array, options: MidiReadOptions = {}, lab
     if (start >= T) start = T - 1;
     if (end <= start) end = start + 1; // a note shorter than a frame still sounds for one frame
     if (end > T) end = T;
-    for (let t = start; t < end; t++) active[t].add(n.midi);
+    const k = n.midi - LOWEST_NOTE;
+    edges[start * KEY_COUNT + k]++;
+    edges[end * KEY_COUNT + k]--;
     kept++;
   }
   if (kept === 0) fail(`no notes in the piano range ${LOWEST_NOTE}..${HIGHEST_NOTE} (${dropped} dropped)`);
 
-  let frames: Frame[] = active.map((s) => [...s].sort((a, b) => a - b));
+  let frames: Frame[] = new Array(T);
+  const sounding = new Int32Array(KEY_COUNT);
+  for (let t = 0; t < T; t++) {
+    const frame: Frame = [];
+    for (let k = 0; k < KEY_COUNT; k++) {
+      sounding[k] += edges[t * KEY_COUNT + k];
+      if (sounding[k] > 0) frame.push(k + LOWEST_NOTE);
+    }
+    frames[t] = frame;
+  }
   if (options.trimLeadingSilence) frames = frames.slice(frames.findIndex((f) => f.length > 0));
   const firstMicros = tempos.length > 0 && tempos[0].tick === 0 ? tempos[0].micros : DEFAULT_MICROS_PER_QUARTER;
   const rollTiming: FrameTiming =
