@@ -138,8 +138,3 @@ export function saveDataset(path: string, ds: Dataset): void {
   const json = JSON.stringify({ train: ds.train, valid: ds.valid, test: ds.test, timing: ds.timing });
   writeFileAtomic(path, gzipSync(Buffer.from(json, 'utf8'), { level: 9 }));
 }
-
-/** The sequences of one split. */
-export function splitOf(ds: Dataset, split: SplitName): Frame[][] {
-  return ds[split];
-}

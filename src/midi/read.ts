@@ -89,7 +89,6 @@ export function midiToRoll(bytes: Uint8Array, options: MidiReadOptions = {}, lab
   const notes: TickNote[] = [];
   let drumNotes = 0;
   let tracksWithNotes = 0;
-  let lastTick = 0;
   data.tracks.forEach((events, trackIndex) => {
     const open = new Map<number, number[]>(); // channel * 128 + key -> start ticks of sounding notes
     let tick = 0;
@@ -132,7 +131,6 @@ export function midiToRoll(bytes: Uint8Array, options: MidiReadOptions = {}, lab
       trackNotes++;
     }
     if (trackNotes > 0) tracksWithNotes++;
-    if (tick > lastTick) lastTick = tick;
   });
 
   if (notes.length === 0) fail(drumNotes > 0 ? `no notes outside the drum channel (${drumNotes} drum notes)` : 'no notes');
