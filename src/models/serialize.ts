@@ -64,7 +64,7 @@ export function modelFromBytes(bytes: Uint8Array, source: string, options: { gem
   } catch (e) {
     throw new UserError(`${source}: ${(e as Error).message}`);
   }
-  const model = createModel(config, { seed: 0, gemm: options.gemm });
+  const model = createModel(config, { seed: 0, gemm: options.gemm, uninitialized: true });
   loadTensorsInto(model, tensors, source);
   return model;
 }
