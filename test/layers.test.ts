@@ -4,13 +4,13 @@ import { Rng } from '../src/engine/random.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { makeParam, type Param } from '../src/engine/tensor.js';
 import { linearBackward, linearForward } from '../src/engine/layers/linear.js';
-import { layerNormBackward, layerNormForward } from '../src/engine/layers/layernorm.js';
+import { addLayerNormForward, layerNormBackward, layerNormForward } from '../src/engine/layers/layernorm.js';
 import { tokenShiftMixBackward, tokenShiftMixForward } from '../src/engine/layers/tokenshift.js';
 import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type TimeMixParams } from '../src/engine/layers/timemix.js';
 import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixParams } from '../src/engine/layers/channelmix.js';
 import { newWkvState } from '../src/engine/layers/wkv.js';
 import { allocLstmActs, lstmBackward, lstmForward, type LstmParams } from '../src/engine/layers/lstm.js';
-import { applyMask, dropoutMask } from '../src/engine/layers/dropout.js';
+import { applyDropout, drawDropout, dropFactor, dropoutInto, newDropoutMask } from '../src/engine/layers/dropout.js';
 import { bceLoss, bceLossBackward } from '../src/engine/layers/bce.js';
 import { checkGrad, dot64, randn } from './gradcheck.js';
 
@@ -212,25 +212,56 @@ test('LSTM layer (gate order i, f, g, o): forward definition and BPTT gradients'
   for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad, { maxEntries: 16 });
 });
 
-test('Dropout: seeded, inverted scaling, keeps about 1 - p', () => {
+test('Dropout: seeded, inverted scaling, keeps about 1 - p, same factors forward and backward', () => {
   const n = 20000;
   const p = 0.3;
-  const m1 = new Float32Array(n);
-  const m2 = new Float32Array(n);
-  dropoutMask(m1, n, p, new Rng(7));
-  dropoutMask(m2, n, p, new Rng(7));
+  const m1 = newDropoutMask();
+  const m2 = newDropoutMask();
+  drawDropout(m1, p, new Rng(7));
+  drawDropout(m2, p, new Rng(7));
   assert.deepEqual(m1, m2);
+  const x = new Float32Array(n).fill(2);
+  applyDropout(x, m1, n);
   let kept = 0;
-  for (const v of m1) {
-    assert.ok(v === 0 || Math.abs(v - 1 / (1 - p)) < 1e-6);
-    if (v !== 0) kept++;
+  let mean = 0;
+  let runs = 0; // kept/dropped switches: about 2 p (1-p) n for independent draws
+  for (let i = 0; i < n; i++) {
+    const f = dropFactor(m1, i);
+    assert.ok(f === 0 || Math.abs(f - 1 / (1 - p)) < 1e-6);
+    assert.equal(x[i], Math.fround(2 * f));
+    if (f !== 0) kept++;
+    if (i > 0 && (f === 0) !== (dropFactor(m1, i - 1) === 0)) runs++;
+    mean += x[i] / n;
   }
   assert.ok(Math.abs(kept / n - (1 - p)) < 0.02, `kept ${kept / n}`);
-  const x = new Float32Array(n).fill(2);
-  applyMask(x, m1, n);
-  let mean = 0;
-  for (const v of x) mean += v / n;
   assert.ok(Math.abs(mean - 2) < 0.06, `mean after dropout ${mean}`);
+  assert.ok(Math.abs(runs / n - 2 * p * (1 - p)) < 0.02, `switch rate ${runs / n}`);
+  const y = new Float32Array(n);
+  dropoutInto(y, new Float32Array(n).fill(2), m1, n);
+  assert.deepEqual(y, x);
+  const m3 = newDropoutMask();
+  drawDropout(m3, p, new Rng(8));
+  let same = 0;
+  for (let i = 0; i < n; i++) if ((dropFactor(m3, i) === 0) === (dropFactor(m1, i) === 0)) same++;
+  assert.ok(same / n < 0.65, 'different seeds give different masks');
+});
+
+test('Residual add fused with LayerNorm equals the two steps, with and without dropout', () => {
+  const rng = new Rng(28);
+  const [N, C] = [5, 6];
+  const a = randn(N * C, rng), br = randn(N * C, rng), w = randn(C, rng), bias = randn(C, rng);
+  for (const drop of [null, newDropoutMask()]) {
+    if (drop) drawDropout(drop, 0.4, rng);
+    const sum = new Float32Array(N * C), out = new Float32Array(N * C), mean = new Float32Array(N), rstd = new Float32Array(N);
+    addLayerNormForward(sum, out, mean, rstd, a, br, drop, w, bias, N, C);
+    const sum2 = new Float32Array(N * C), out2 = new Float32Array(N * C);
+    for (let i = 0; i < N * C; i++) sum2[i] = a[i] + br[i] * (drop ? dropFactor(drop, i) : 1);
+    layerNormForward(out2, mean, rstd, sum2, w, bias, N, C);
+    for (let i = 0; i < N * C; i++) {
+      assert.ok(Math.abs(sum[i] - sum2[i]) < 1e-6);
+      assert.ok(Math.abs(out[i] - out2[i]) < 1e-5);
+    }
+  }
 });
 
 test('BCE with logits: value, stability at large logits, gradient, frame mask', () => {

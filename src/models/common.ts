@@ -22,9 +22,3 @@ export class ParamList {
     return p;
   }
 }
-
-/** out = a + b * mask (mask null: out = a + b). */
-export function residualAdd(out: Float32Array, a: Float32Array, b: Float32Array, mask: Float32Array | null, n: number): void {
-  if (mask) for (let i = 0; i < n; i++) out[i] = a[i] + b[i] * mask[i];
-  else for (let i = 0; i < n; i++) out[i] = a[i] + b[i];
-}

@@ -10,7 +10,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { allocLstmActs, lstmBackward, lstmForward, type LstmActs, type LstmParams } from '../engine/layers/lstm.js';
-import { applyMask, dropoutMask, maskInto } from '../engine/layers/dropout.js';
+import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
@@ -37,7 +37,7 @@ class Workspace {
   readonly emb: Float32Array; // [T,B,E]
   readonly acts: LstmActs[];
   readonly dropped: Float32Array[]; // [L-1][T,B,H] inputs of layers 1.. after dropout
-  readonly masks: Float32Array[]; // [L-1][T,B,H]
+  readonly masks: DropoutMask[]; // [L-1]
   readonly logits: Float32Array; // [T,B,88]
   readonly dlogits: Float32Array;
   readonly dh: Float32Array; // [T,B,H]
@@ -57,7 +57,7 @@ class Workspace {
     this.emb = new Float32Array(TB * E);
     this.acts = Array.from({ length: L }, () => allocLstmActs(capN / capB, capB, H));
     this.dropped = dropout ? Array.from({ length: L - 1 }, () => new Float32Array(TB * H)) : [];
-    this.masks = dropout ? Array.from({ length: L - 1 }, () => new Float32Array(TB * H)) : [];
+    this.masks = Array.from({ length: L - 1 }, newDropoutMask);
     this.logits = new Float32Array(TB * KEYS);
     this.dlogits = new Float32Array(TB * KEYS);
     this.dh = new Float32Array(TB * H);
@@ -148,8 +148,8 @@ export class LstmModel implements SequenceModel {
       inp = acts.h.subarray(B * H, (T + 1) * B * H);
       I = H;
       if (drop && k < L - 1) {
-        dropoutMask(ws.masks[k], TB * H, dropout, rng);
-        maskInto(ws.dropped[k], inp, ws.masks[k], TB * H);
+        drawDropout(ws.masks[k], dropout, rng);
+        dropoutInto(ws.dropped[k], inp, ws.masks[k], TB * H);
         inp = ws.dropped[k];
       }
     }
@@ -171,7 +171,7 @@ export class LstmModel implements SequenceModel {
       lstmBackward(gemm, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
-        if (drop) applyMask(ws.dh, ws.masks[k - 1], TB * H);
+        if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
       }
     }
     linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, KEYS, E);

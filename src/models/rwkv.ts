@@ -13,13 +13,13 @@ import type { Gemm } from '../engine/gemm.js';
 import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
-import { layerNormBackward, layerNormForward } from '../engine/layers/layernorm.js';
+import { addLayerNormForward, layerNormBackward, layerNormForward } from '../engine/layers/layernorm.js';
 import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type MixScratch, type TimeMixActs, type TimeMixParams } from '../engine/layers/timemix.js';
 import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixActs, type ChannelMixParams, type FfnScratch } from '../engine/layers/channelmix.js';
 import { newWkvState, resetWkvState, type WkvState } from '../engine/layers/wkv.js';
-import { applyMask, dropoutMask } from '../engine/layers/dropout.js';
+import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
-import { checkBatch, KEYS, ParamList, residualAdd } from './common.js';
+import { checkBatch, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
 import type { LossSum, RecurrentState, RwkvConfig, SequenceModel } from './model.js';
 
@@ -60,7 +60,7 @@ class Workspace {
   readonly lnRstd: Float32Array[];
   readonly att: TimeMixActs[];
   readonly ffn: ChannelMixActs[];
-  readonly drop: Float32Array[]; // 2L+1 masks (0 = after ln0, then att/ffn per block), when dropout > 0
+  readonly drop: DropoutMask[]; // 2L+1 masks: 0 after ln0, then att and ffn branches per block
   readonly branch: Float32Array;
   readonly lnOut: Float32Array;
   readonly logits: Float32Array;
@@ -73,7 +73,7 @@ class Workspace {
   readonly lnScratch: Float64Array;
   readonly wkv: WkvState;
 
-  constructor(cap: number, capB: number, L: number, C: number, F: number, dropout: boolean) {
+  constructor(cap: number, capB: number, L: number, C: number, F: number) {
     this.cap = cap;
     const nc = () => new Float32Array(cap * C);
     this.emb = nc();
@@ -87,7 +87,7 @@ class Workspace {
     this.lnRstd = Array.from({ length: 2 * L + 1 }, () => new Float32Array(cap));
     this.att = Array.from({ length: L }, () => allocTimeMixActs(cap, C));
     this.ffn = Array.from({ length: L }, () => allocChannelMixActs(cap, C, F));
-    this.drop = dropout ? Array.from({ length: 2 * L + 1 }, nc) : [];
+    this.drop = Array.from({ length: 2 * L + 1 }, newDropoutMask);
     this.branch = nc();
     this.lnOut = nc();
     this.logits = new Float32Array(cap * KEYS);
@@ -216,12 +216,12 @@ export class RwkvModel implements SequenceModel {
   }
 
   private workspace(N: number, B: number): Workspace {
-    const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
+    const { nLayer: L, nEmbd: C, ffn: F } = this.config;
     if (!this.ws || this.ws.cap < N || this.ws.wkv.aa.length < B * C) {
       const cap = Math.max(N, this.ws?.cap ?? 0);
       const capB = Math.max(B, (this.ws?.wkv.aa.length ?? 0) / C);
       this.ws = null; // let the old buffers go before allocating the new ones
-      this.ws = new Workspace(cap, capB, L, C, F, dropout > 0);
+      this.ws = new Workspace(cap, capB, L, C, F);
     }
     return this.ws;
   }
@@ -237,25 +237,32 @@ export class RwkvModel implements SequenceModel {
     const gemm = this.gemm;
     const drop = rng !== null && dropout > 0;
     const save = rng !== null;
+    const mask = (j: number): DropoutMask | null => {
+      if (!drop) return null;
+      drawDropout(ws.drop[j], dropout, rng);
+      return ws.drop[j];
+    };
     linearForward(gemm, ws.emb, inputs, this.emb.weight.data, this.emb.bias.data, N, KEYS, C);
     layerNormForward(ws.xs[0], ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
-    if (drop) {
-      dropoutMask(ws.drop[0], n, dropout, rng);
-      applyMask(ws.xs[0], ws.drop[0], n);
-    }
+    const m0 = mask(0);
+    if (m0) applyDropout(ws.xs[0], m0, n);
+    const ln1p = this.blocks[0].ln1;
+    layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], ws.xs[0], ln1p.weight.data, ln1p.bias.data, N, C);
     for (let l = 0; l < L; l++) {
       const blk = this.blocks[l];
-      layerNormForward(ws.ln1[l], ws.lnMean[2 * l], ws.lnRstd[2 * l], ws.xs[l], blk.ln1.weight.data, blk.ln1.bias.data, N, C);
       let wkv = ws.wkv;
       if (state) wkv = state.wkv[l];
       else resetWkvState(wkv, B * C);
+      // xm = x + drop(TimeMix(ln1)), ln2 = LN2(xm)
       timeMixForward(gemm, ws.branch, ws.ln1[l], blk.att, ws.att[l], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
-      if (drop) dropoutMask(ws.drop[1 + 2 * l], n, dropout, rng);
-      residualAdd(ws.xm[l], ws.xs[l], ws.branch, drop ? ws.drop[1 + 2 * l] : null, n);
-      layerNormForward(ws.ln2[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], ws.xm[l], blk.ln2.weight.data, blk.ln2.bias.data, N, C);
+      addLayerNormForward(ws.xm[l], ws.ln2[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], ws.xs[l], ws.branch, mask(1 + 2 * l),
+        blk.ln2.weight.data, blk.ln2.bias.data, N, C);
+      // x' = xm + drop(ChannelMix(ln2)), followed by the next LayerNorm (LN1 of the next block or ln_out)
       channelMixForward(gemm, ws.branch, ws.ln2[l], blk.ffn, ws.ffn[l], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
-      if (drop) dropoutMask(ws.drop[2 + 2 * l], n, dropout, rng);
-      residualAdd(ws.xs[l + 1], ws.xm[l], ws.branch, drop ? ws.drop[2 + 2 * l] : null, n);
+      const nextLn = l + 1 < L ? this.blocks[l + 1].ln1 : this.lnOutP;
+      const nextOut = l + 1 < L ? ws.ln1[l + 1] : ws.lnOut;
+      addLayerNormForward(ws.xs[l + 1], nextOut, ws.lnMean[2 * l + 2], ws.lnRstd[2 * l + 2], ws.xm[l], ws.branch, mask(2 + 2 * l),
+        nextLn.weight.data, nextLn.bias.data, N, C);
       if (state) {
         // the token-shift state is the LayerNorm output of the last step of each row
         for (let b = 0; b < B; b++) {
@@ -265,7 +272,6 @@ export class RwkvModel implements SequenceModel {
         }
       }
     }
-    layerNormForward(ws.lnOut, ws.lnMean[2 * L], ws.lnRstd[2 * L], ws.xs[L], this.lnOutP.weight.data, this.lnOutP.bias.data, N, C);
     linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
   }
 
@@ -284,7 +290,7 @@ export class RwkvModel implements SequenceModel {
       // x_{l+1} = xm + drop(ffn(ln2(xm)))
       let dout = dx;
       if (drop) {
-        residualMaskInto(dbr, dx, ws.drop[2 + 2 * l], n);
+        dropoutInto(dbr, dx, ws.drop[2 + 2 * l], n);
         dout = dbr;
       }
       channelMixBackward(gemm, dln, false, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs);
@@ -292,13 +298,13 @@ export class RwkvModel implements SequenceModel {
       // xm = x_l + drop(att(ln1(x_l)))
       dout = dx;
       if (drop) {
-        residualMaskInto(dbr, dx, ws.drop[1 + 2 * l], n);
+        dropoutInto(dbr, dx, ws.drop[1 + 2 * l], n);
         dout = dbr;
       }
       timeMixBackward(gemm, dln, false, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr);
       layerNormBackward(dx, true, blk.ln1.weight.grad, blk.ln1.bias.grad, dln, ws.xs[l], ws.lnMean[2 * l], ws.lnRstd[2 * l], blk.ln1.weight.data, N, C, ws.lnScratch);
     }
-    if (drop) applyMask(dx, ws.drop[0], n);
+    if (drop) applyDropout(dx, ws.drop[0], n);
     layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, inputs, this.emb.weight.data, N, KEYS, C);
   }
@@ -352,9 +358,4 @@ export class RwkvModel implements SequenceModel {
     this.forward(ws, frames, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
-}
-
-/** out = dx * mask. */
-function residualMaskInto(out: Float32Array, dx: Float32Array, mask: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = dx[i] * mask[i];
 }

@@ -7,7 +7,7 @@ import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
-import { gatedProductBackward, mul, sigmoidInPlace } from './elementwise.js';
+import { gatedProductBackward } from './elementwise.js';
 import type { MixScratch } from './timemix.js';
 
 export interface ChannelMixParams {
@@ -20,22 +20,22 @@ export interface ChannelMixParams {
 
 export interface ChannelMixActs {
   kr: Float32Array; // [N,F] relu(xk Wk^T)
+  kk: Float32Array; // [N,F] kr^2
   r: Float32Array; // [N,C] sigmoid(xr Wr^T)
   vo: Float32Array; // [N,C] relu(.)^2 Wv^T
 }
 
 export function allocChannelMixActs(N: number, C: number, F: number): ChannelMixActs {
-  return { kr: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
+  return { kr: new Float32Array(N * F), kk: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
 }
 
-/** Scratch for the F-wide products: two [N,F] buffers. */
+/** Scratch for the F-wide gradient: one [N,F] buffer. */
 export interface FfnScratch {
   f1: Float32Array;
-  f2: Float32Array;
 }
 
 export function allocFfnScratch(N: number, F: number): FfnScratch {
-  return { f1: new Float32Array(N * F), f2: new Float32Array(N * F) };
+  return { f1: new Float32Array(N * F) };
 }
 
 /** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
@@ -55,11 +55,19 @@ export function channelMixForward(
   const [xk, xr] = scr.s;
   tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.kr, xk, P.key.data, null, N, C, F);
-  reluSquare(fs.f1, acts.kr, N * F);
-  linearForward(gemm, acts.vo, fs.f1, P.value.data, null, N, F, C);
+  reluSquare(acts.kk, acts.kr, N * F);
+  linearForward(gemm, acts.vo, acts.kk, P.value.data, null, N, F, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
-  sigmoidInPlace(acts.r, N * C);
-  mul(out, acts.r, acts.vo, N * C);
+  sigmoidGate(out, acts.r, acts.vo, N * C);
+}
+
+/** r = sigmoid(r) in place and out = r ⊙ z, one pass. */
+function sigmoidGate(out: Float32Array, r: Float32Array, z: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const rr = 1 / (1 + Math.exp(-r[i]));
+    r[i] = rr;
+    out[i] = rr * z[i];
+  }
 }
 
 export function channelMixBackward(
@@ -72,12 +80,10 @@ export function channelMixBackward(
   const [s1, s2, s3, s4] = scr.s;
   gatedProductBackward(s3, s4, dout, acts.r, acts.vo, n); // s3 = d(vo), s4 = d(r pre-activation)
   const kr = acts.kr;
-  const kk = fs.f1;
   const nf = N * F;
-  for (let i = 0; i < nf; i++) kk[i] = kr[i] * kr[i];
-  linearBackward(gemm, fs.f2, false, P.value.grad, null, s3, kk, P.value.data, N, F, C); // f2 = d(kk)
-  const dpre = fs.f2;
-  for (let i = 0; i < nf; i++) dpre[i] *= 2 * kr[i];
+  const dpre = fs.f1;
+  linearBackward(gemm, dpre, false, P.value.grad, null, s3, acts.kk, P.value.data, N, F, C); // d(kk)
+  for (let i = 0; i < nf; i++) dpre[i] *= 2 * kr[i]; // d(kk)/d(pre) = 2 relu(pre)
   tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], null, B, T, C);
   linearBackward(gemm, s1, false, P.key.grad, null, dpre, s1, P.key.data, N, C, F);
   linearBackward(gemm, s2, false, P.receptance.grad, null, s4, s2, P.receptance.data, N, C, C);

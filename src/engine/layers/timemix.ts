@@ -9,7 +9,6 @@ import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
 import { wkvBackward, wkvForward, type WkvState } from './wkv.js';
-import { gatedProductBackward, mul, sigmoidInPlace } from './elementwise.js';
 
 export interface TimeMixParams {
   timeDecay: Param; // [C]
@@ -29,6 +28,7 @@ export interface TimeMixActs {
   v: Float32Array;
   r: Float32Array;
   y: Float32Array;
+  rw: Float32Array;
   p: Float64Array;
   invD: Float32Array;
   cu: Float32Array;
@@ -37,7 +37,7 @@ export interface TimeMixActs {
 export function allocTimeMixActs(N: number, C: number): TimeMixActs {
   const n = N * C;
   return {
-    k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n),
+    k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
     p: new Float64Array(n), invD: new Float32Array(n), cu: new Float32Array(n),
   };
 }
@@ -66,12 +66,10 @@ export function timeMixForward(
   linearForward(gemm, acts.k, xk, P.key.data, null, N, C, C);
   linearForward(gemm, acts.v, xv, P.value.data, null, N, C, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
-  sigmoidInPlace(acts.r, N * C);
+  // y = WKV(k, v), r = sigmoid(r), rw = r ⊙ y in one pass
   wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
-    save ? { p: acts.p, invD: acts.invD, cu: acts.cu } : null, scr.d);
-  const rw = xk;
-  mul(rw, acts.r, acts.y, N * C);
-  linearForward(gemm, out, rw, P.output.data, null, N, C, C);
+    save ? { p: acts.p, invD: acts.invD, cu: acts.cu } : null, scr.d, { r: acts.r, rw: acts.rw });
+  linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
 }
 
 /** dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified. */
@@ -80,18 +78,15 @@ export function timeMixBackward(
   P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
 ): void {
   const N = B * T;
-  const n = N * C;
   const [s1, s2, s3, s4, s5, s6, s7] = scr.s;
   // output projection
-  mul(s1, acts.r, acts.y, n); // rw
-  linearBackward(gemm, s2, false, P.output.grad, null, dout, s1, P.output.data, N, C, C); // s2 = d(rw)
-  // r ⊙ y
-  gatedProductBackward(s2, s3, s2, acts.r, acts.y, n); // s2 = dy, s3 = d(r pre-activation)
-  // WKV
+  linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
+  // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
   wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.k, acts.v, acts.y,
-    { p: acts.p, invD: acts.invD, cu: acts.cu }, P.timeDecay.data, B, T, C, scr.d); // s4 = dk, s5 = dv
+    { p: acts.p, invD: acts.invD, cu: acts.cu }, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
   // projections (recompute the mixed inputs)
   tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
+  // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
   linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
   linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
   linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);

@@ -32,24 +32,43 @@ export function resetWkvState(s: WkvState, n: number): void {
   s.pp.fill(WKV_PP_START, 0, n);
 }
 
+/** What the training forward keeps per (b,t,c) for the backward pass. */
+export interface WkvSaved {
+  p: Float64Array; // the exponent scale of y_t's numerator and denominator: D_t = e^{p} / invD
+  invD: Float32Array; // 1 / (D_t e^{-p}), in (0, 1]
+  cu: Float32Array; // e^{u+k_t} / D_t, in (0, 1]
+}
+
+/**
+ * Receptance gate fused into the WKV loops (TimeMix's r ⊙ WKV):
+ * forward: r holds the pre-activation on input and sigmoid of it on output, rw = r ⊙ y;
+ * backward: the incoming gradient is d(rw); dpre receives d(pre-activation).
+ */
+export interface WkvGate {
+  r: Float32Array;
+  rw: Float32Array;
+}
+
 /**
  * Forward over T steps starting from `state` (updated in place to the state after the last step).
- * When `save` is given (training), it stores per (b,t,c) what the backward pass needs:
- *   p[b,t,c]    = the exponent scale of y_t's numerator and denominator (D_t = Ds_t * e^{p})
- *   invD[b,t,c] = 1 / Ds_t, in (0, 1]
- *   cu[b,t,c]   = e^{u+k_t} / D_t, in (0, 1]
- *   Since one of the two scale factors is always exactly 1, each step needs one exp for y and one
- *   for the state update.
+ * y [B,T,C] receives the WKV output; with `gate`, r and rw are computed in the same pass.
+ * With `save` (training) it also keeps what the backward pass needs (see WkvSaved).
+ * One of the two scale factors of each max trick is exactly 1, so each step needs one exp for
+ * y and one for the state update.
  */
 export function wkvForward(
   y: Float32Array, k: Float32Array, v: Float32Array, timeDecay: Float32Array, timeFirst: Float32Array,
-  state: WkvState, B: number, T: number, C: number,
-  save: { p: Float64Array; invD: Float32Array; cu: Float32Array } | null,
-  wScratch: Float64Array,
+  state: WkvState, B: number, T: number, C: number, save: WkvSaved | null, wScratch: Float64Array,
+  gate: WkvGate | null = null,
 ): void {
   const { aa, bb, pp } = state;
   const w = wScratch;
   for (let c = 0; c < C; c++) w[c] = -Math.exp(timeDecay[c]);
+  const sp = save ? save.p : null;
+  const sInv = save ? save.invD : null;
+  const sCu = save ? save.cu : null;
+  const r = gate ? gate.r : null;
+  const rw = gate ? gate.rw : null;
   for (let b = 0; b < B; b++) {
     const s0 = b * C;
     for (let t = 0; t < T; t++) {
@@ -75,11 +94,17 @@ export function wkvForward(
           p = ww;
         }
         const inv = 1 / (e1 * b0 + e2);
-        y[i] = (e1 * a0 + e2 * vt) * inv;
-        if (save) {
-          save.p[i] = p;
-          save.invD[i] = inv;
-          save.cu[i] = e2 * inv;
+        const yt = (e1 * a0 + e2 * vt) * inv;
+        y[i] = yt;
+        if (sp && sInv && sCu) {
+          sp[i] = p;
+          sInv[i] = inv;
+          sCu[i] = e2 * inv;
+        }
+        if (r && rw) {
+          const rr = 1 / (1 + Math.exp(-r[i]));
+          r[i] = rr;
+          rw[i] = rr * yt;
         }
         // state update
         ww = w[c] + p0;
@@ -113,13 +138,15 @@ export function wkvForward(
  *   gw  += e^{k_t} (v_t P1_t - Q1_t);   g(time_decay) = w * gw
  * e^{k_t} e^{R} <= 1 always (R is at most -k_t), so the products never overflow.
  * dk, dv are assigned; dTimeDecay, dTimeFirst are added to.
+ * With `gate` (r = sigmoid output, dpre = output), dy is the gradient of r ⊙ y: then
+ * gy = dy ⊙ r and dpre = dy ⊙ y ⊙ r (1 - r), in the same pass.
  * `scratch` holds 8*C doubles.
  */
 export function wkvBackward(
   dk: Float32Array, dv: Float32Array, dTimeDecay: Float32Array, dTimeFirst: Float32Array,
-  dy: Float32Array, k: Float32Array, v: Float32Array, y: Float32Array,
-  saved: { p: Float64Array; invD: Float32Array; cu: Float32Array },
+  dy: Float32Array, k: Float32Array, v: Float32Array, y: Float32Array, saved: WkvSaved,
   timeDecay: Float32Array, B: number, T: number, C: number, scratch: Float64Array,
+  gate: { r: Float32Array; dpre: Float32Array } | null = null,
 ): void {
   const w = scratch.subarray(0, C);
   const P = scratch.subarray(C, 2 * C);
@@ -133,6 +160,8 @@ export function wkvBackward(
   gw.fill(0);
   gu.fill(0);
   const { p: pS, invD, cu } = saved;
+  const gr = gate ? gate.r : null;
+  const gd = gate ? gate.dpre : null;
   for (let b = 0; b < B; b++) {
     P.fill(0);
     Q.fill(0);
@@ -146,7 +175,12 @@ export function wkvBackward(
         const kt = k[i];
         const vt = v[i];
         const yt = y[i];
-        const gy = dy[i];
+        let gy = dy[i];
+        if (gr && gd) {
+          const rr = gr[i];
+          gd[i] = gy * yt * rr * (1 - rr);
+          gy *= rr;
+        }
         const r0 = R[c];
         const Pc = P[c];
         const Qc = Q[c];
