@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/engine/random.js';
-import { newWkvState, wkvBackward, wkvForward } from '../src/engine/layers/wkv.js';
+import { allocWkvSaved, newWkvState, wkvBackward, wkvForward } from '../src/engine/layers/wkv.js';
 import { checkGrad, dot64, randn } from './gradcheck.js';
 
 interface Case {
@@ -86,13 +86,13 @@ function run(cs: Case, gy: Float32Array) {
   const { B, T, C, k, v, td, tf } = cs;
   const n = B * T * C;
   const y = new Float32Array(n);
-  const save = { p: new Float64Array(n), invD: new Float32Array(n), cu: new Float32Array(n) };
-  wkvForward(y, k, v, td, tf, newWkvState(B, C), B, T, C, save, new Float64Array(C));
+  const save = allocWkvSaved(n);
+  wkvForward(y, k, v, td, tf, newWkvState(B, C), B, T, C, save, new Float64Array(5 * C));
   const dk = new Float32Array(n);
   const dv = new Float32Array(n);
   const dtd = new Float32Array(C);
   const dtf = new Float32Array(C);
-  wkvBackward(dk, dv, dtd, dtf, gy, k, v, y, save, td, B, T, C, new Float64Array(8 * C));
+  wkvBackward(dk, dv, dtd, dtf, gy, k, v, y, save, td, B, T, C, new Float64Array(6 * C));
   return { y, dk, dv, dtd, dtf };
 }
 
@@ -132,6 +132,11 @@ test('WKV is stable for large k (60 and 800): no overflow, same values as the sh
   const huge = makeCase(rng, 1, 16, 3, 30, 800);
   huge.k[5] = -800; // and a very negative one
   compare(huge, rng, 1e-4);
+  // extreme decays and bonuses, where e^{±w} and e^{±u} themselves over- or underflow
+  const ext = makeCase(rng, 2, 12, 4, 3, 0);
+  ext.td.set([7, -9, 6.7, 0]); // w = -1097, -1.2e-4, -812, -1
+  ext.tf.set([750, -750, 0.5, -2]);
+  compare(ext, rng, 1e-4);
 });
 
 test('WKV over a long sequence (T = 2000) matches the definition, including slow decays', () => {
@@ -149,7 +154,7 @@ test('WKV backward agrees with central finite differences', () => {
   const n = cs.B * cs.T * cs.C;
   const f = () => {
     const y = new Float32Array(n);
-    wkvForward(y, cs.k, cs.v, cs.td, cs.tf, newWkvState(cs.B, cs.C), cs.B, cs.T, cs.C, null, new Float64Array(cs.C));
+    wkvForward(y, cs.k, cs.v, cs.td, cs.tf, newWkvState(cs.B, cs.C), cs.B, cs.T, cs.C, null, new Float64Array(5 * cs.C));
     return dot64(y, G);
   };
   checkGrad('k', f, cs.k, dk, { maxEntries: 30 });
@@ -163,7 +168,7 @@ test('WKV carried state: running in chunks equals one pass', () => {
   const B = 2, T = 12, C = 4;
   const cs = makeCase(rng, B, T, C, 2);
   const whole = new Float32Array(B * T * C);
-  wkvForward(whole, cs.k, cs.v, cs.td, cs.tf, newWkvState(B, C), B, T, C, null, new Float64Array(C));
+  wkvForward(whole, cs.k, cs.v, cs.td, cs.tf, newWkvState(B, C), B, T, C, null, new Float64Array(5 * C));
   const state = newWkvState(B, C);
   for (let t = 0; t < T; t++) {
     // one time step for every row: gather [B,1,C]
@@ -172,7 +177,7 @@ test('WKV carried state: running in chunks equals one pass', () => {
       k1.set(cs.k.subarray((b * T + t) * C, (b * T + t + 1) * C), b * C);
       v1.set(cs.v.subarray((b * T + t) * C, (b * T + t + 1) * C), b * C);
     }
-    wkvForward(y1, k1, v1, cs.td, cs.tf, state, B, 1, C, null, new Float64Array(C));
+    wkvForward(y1, k1, v1, cs.td, cs.tf, state, B, 1, C, null, new Float64Array(5 * C));
     for (let b = 0; b < B; b++)
       for (let c = 0; c < C; c++) assert.ok(Math.abs(y1[b * C + c] - whole[(b * T + t) * C + c]) < 1e-6);
   }

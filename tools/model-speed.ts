@@ -28,7 +28,7 @@ const config: ModelConfig = kind === 'rwkv'
 
 let inner: Gemm;
 if (gemmName === 'ts') inner = tsGemm;
-else if (gemmName === 'none') inner = { name: 'none', gemm() {} };
+else if (gemmName === 'none') inner = { name: 'none (products skipped)', gemm() {} };
 else inner = ((await import(gemmName)) as { createGemm: () => Gemm }).createGemm();
 
 let gemmMs = 0;
@@ -53,8 +53,12 @@ for (let s = 0; s <= steps; s++) {
   gemmMs = 0;
   flops = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   model.trainStep(batch, 1, rng);
   const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   console.log(`${s === 0 ? 'warm-up' : `step ${s}`}: ${ms.toFixed(0)} ms (GEMM ${gemmMs.toFixed(0)} ms, ${(flops / 1e9).toFixed(1)} GFLOP` +
-    `${gemmMs > 0 ? ` at ${(flops / gemmMs / 1e6).toFixed(1)} GFLOP/s` : ''}; rest ${(ms - gemmMs).toFixed(0)} ms) -> ${((B * T) / (ms / 1000)).toFixed(0)} frames/s`);
+    `${gemmMs > 0 ? ` at ${(flops / gemmMs / 1e6).toFixed(1)} GFLOP/s` : ''}; rest ${(ms - gemmMs).toFixed(0)} ms; process CPU ${cpuMs.toFixed(0)} ms)` +
+    ` -> ${((B * T) / (ms / 1000)).toFixed(0)} frames/s`);
 }

@@ -8,7 +8,7 @@ import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
-import { wkvBackward, wkvForward, type WkvState } from './wkv.js';
+import { allocWkvSaved, wkvBackward, wkvForward, type WkvSaved, type WkvState } from './wkv.js';
 
 export interface TimeMixParams {
   timeDecay: Param; // [C]
@@ -22,23 +22,21 @@ export interface TimeMixParams {
   output: Param; // [C,C]
 }
 
-/** Activations kept from forward to backward, each [N,C] (p in double precision). */
+/** Activations kept from forward to backward, each [N,C]. */
 export interface TimeMixActs {
   k: Float32Array;
   v: Float32Array;
   r: Float32Array;
   y: Float32Array;
   rw: Float32Array;
-  p: Float64Array;
-  invD: Float32Array;
-  cu: Float32Array;
+  wkv: WkvSaved;
 }
 
 export function allocTimeMixActs(N: number, C: number): TimeMixActs {
   const n = N * C;
   return {
     k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
-    p: new Float64Array(n), invD: new Float32Array(n), cu: new Float32Array(n),
+    wkv: allocWkvSaved(n),
   };
 }
 
@@ -68,7 +66,7 @@ export function timeMixForward(
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
   // y = WKV(k, v), r = sigmoid(r), rw = r ⊙ y in one pass
   wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
-    save ? { p: acts.p, invD: acts.invD, cu: acts.cu } : null, scr.d, { r: acts.r, rw: acts.rw });
+    save ? acts.wkv : null, scr.d, { r: acts.r, rw: acts.rw });
   linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
 }
 
@@ -83,7 +81,7 @@ export function timeMixBackward(
   linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
   // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
   wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.k, acts.v, acts.y,
-    { p: acts.p, invD: acts.invD, cu: acts.cu }, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
+    acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
   // projections (recompute the mixed inputs)
   tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
   // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
