@@ -56,3 +56,18 @@ test('bad settings and config files are refused with one-line messages', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the config files in configs/ are valid', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const dir = fileURLToPath(new URL('../../configs/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 2);
+  for (const f of files) {
+    const file = readConfigFile(join(dir, f));
+    const kind = file.model?.kind ?? 'rwkv';
+    const cfg = buildRunConfig(kind, 'nottingham', 1, file, {}, 'x');
+    assert.equal(cfg.model.kind, kind);
+    if (file.training?.schedule) assert.deepEqual(Object.keys(cfg.training.schedule).sort(), Object.keys(file.training.schedule).sort(), f);
+  }
+});

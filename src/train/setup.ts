@@ -87,7 +87,10 @@ export function buildRunConfig(
   const t: TrainingConfig = {
     ...base,
     ...(file?.training ?? {}),
-    schedule: { ...base.schedule, ...(file?.training?.schedule ?? {}) } as TrainingConfig['schedule'],
+    // A schedule of another kind replaces the default one; one of the same kind overrides its fields.
+    schedule: (file?.training?.schedule?.kind !== undefined && file.training.schedule.kind !== base.schedule.kind
+      ? file.training.schedule
+      : { ...base.schedule, ...(file?.training?.schedule ?? {}) }) as TrainingConfig['schedule'],
     optimizer: { ...base.optimizer, ...(file?.training?.optimizer ?? {}) },
   };
   if (flags.epochs !== undefined) t.epochs = flags.epochs;
