@@ -150,6 +150,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let logSince = start;
 
   const elapsed = () => elapsedBefore + (now() - start);
+  let stepsThisRun = 0;
+  /** Seconds to the end of the run: the time budget, or the remaining epochs at the speed so far. */
+  const runEta = (batchesPerEpoch: number, at: number): number | null => {
+    const left = budgetMs - (at - start);
+    let fromEpochs = Infinity;
+    if (maxEpochs !== null && stepsThisRun > 0) {
+      const remaining = (maxEpochs - st.epoch) * batchesPerEpoch - st.batchInEpoch;
+      fromEpochs = (remaining * (at - start)) / stepsThisRun;
+    }
+    const ms = Math.min(left, fromEpochs);
+    return Number.isFinite(ms) ? ms / 1000 : null;
+  };
   const checkpoint = () => {
     st.rng = rng.getState();
     st.elapsedMs = elapsed();
@@ -236,7 +248,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           }
         }
         const fps = epochStepFrames / Math.max(1e-9, (stepEnd - epochStart) / 1000);
-        progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps);
+        stepsThisRun++;
+        progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
         if (st.step % t.logEvery === 0 && logFrames > 0) {
           const secs = (stepEnd - logSince) / 1000;
           metrics.append({

@@ -6,7 +6,8 @@ import cliProgress from 'cli-progress';
 
 export interface Progress {
   startEpoch(epoch: number, batches: number, done: number): void;
-  update(done: number, loss: number, framesPerSecond: number): void;
+  /** runEtaSeconds: estimated time to the end of the run (null when unknown). */
+  update(done: number, loss: number, framesPerSecond: number, runEtaSeconds: number | null): void;
   stopEpoch(): void;
 }
 
@@ -24,21 +25,29 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
       bar = new cliProgress.SingleBar(
         {
           stream,
-          format: `epoch ${epoch + 1} [{bar}] {value}/{total} | loss {loss} | {fps} frames/s | ETA {eta_formatted}`,
+          format: `epoch ${epoch + 1} [{bar}] {value}/{total} | loss {loss} | {fps} frames/s | epoch ETA {eta_formatted} | run ETA {run}`,
           hideCursor: true,
           clearOnComplete: true,
           etaBuffer: 20,
         },
         cliProgress.Presets.shades_classic,
       );
-      bar.start(batches, done, { loss: '-', fps: '-' });
+      bar.start(batches, done, { loss: '-', fps: '-', run: '-' });
     },
-    update(done, loss, fps) {
-      bar?.update(done, { loss: Number.isFinite(loss) ? loss.toFixed(3) : 'n/a', fps: Math.round(fps) });
+    update(done, loss, fps, runEta) {
+      bar?.update(done, { loss: Number.isFinite(loss) ? loss.toFixed(3) : 'n/a', fps: Math.round(fps), run: formatDuration(runEta) });
     },
     stopEpoch() {
       bar?.stop();
       bar = null;
     },
   };
+}
+
+function formatDuration(seconds: number | null): string {
+  if (seconds === null || !Number.isFinite(seconds)) return '-';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(s % 60).padStart(2, '0')}s`;
 }
