@@ -168,8 +168,20 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     writeCheckpoint(runDir, model, optimizer, st);
     lastCheckpoint = now();
   };
+  // Time the last validation took, so a time budget leaves room for the final one.
+  let validationMs: number | null = null;
+  const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
+  let trainMs = 0;
+  let trainFrames = 0;
+  const reserveMs = (): number => {
+    if (validationMs !== null) return validationMs;
+    // Not measured yet: a forward pass costs about a third of forward + backward; allow half.
+    return trainFrames > 0 ? (0.5 * validFrames * trainMs) / trainFrames : 0;
+  };
   const validate = (): EvalResult => {
+    const t0 = now();
     const r = evaluateSequences(model, data.valid, evalBatching);
+    validationMs = now() - t0;
     lastValid = r;
     if (st.bestValid === null || r.nll < st.bestValid) {
       st.bestValid = r.nll;
@@ -197,7 +209,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       while (st.batchInEpoch < nb) {
         if (interrupted) stopped = 'interrupted';
         else if (maxSteps !== null && st.step >= maxSteps) stopped = 'steps';
-        else if (now() - start >= budgetMs) stopped = 'time';
+        else if (now() - start + reserveMs() >= budgetMs) stopped = 'time';
         if (stopped !== null) break;
 
         const stepStart = now();
@@ -236,6 +248,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         st.batchInEpoch++;
         epochStepFrames += frames;
         const stepEnd = now();
+        trainMs += stepEnd - stepStart;
+        trainFrames += frames;
 
         // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
         if (measureHorizon) {
