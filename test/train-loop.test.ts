@@ -263,3 +263,16 @@ test('early stopping ends the run after `patience` epochs without improvement', 
     cleanup(dir);
   }
 });
+
+test('the output bias can start at the log-odds of each key in the training frames', async () => {
+  const { initHeadBiasFromData } = await import('../src/train/loop.js');
+  const model = new TinyModel(tinyRunConfig().model, 1);
+  const seqs = [[[60, 64], [60], []], [[60], [21]]];
+  assert.ok(initHeadBiasFromData(model.parameters(), seqs));
+  const logit = (p: number) => Math.log(p / (1 - p));
+  assert.ok(Math.abs(model.b.data[60 - 21] - logit(3 / 5)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[64 - 21] - logit(1 / 5)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[0] - logit(1 / 5)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[87] - logit(1e-4)) < 1e-5);
+  assert.equal(initHeadBiasFromData([], seqs), false);
+});

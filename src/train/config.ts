@@ -25,6 +25,12 @@ export interface TrainingConfig {
    */
   schedule: Schedule;
   optimizer: AdamWConfig;
+  /**
+   * Start the output bias (the parameter named head.bias, one per key) at the log-odds of each key's
+   * frequency in the training split, so training begins at the independent-keys baseline instead of
+   * p = 0.5 per key. Only on a fresh run; ignored if the model has no such parameter.
+   */
+  initHeadBias: boolean;
   /** Global gradient-norm clip (0 = off). */
   clip: number;
   /** Stop when validation has not improved for this many epochs (null = never). */
@@ -74,6 +80,7 @@ export function trainingConfigProblem(t: TrainingConfig): string | null {
   }
   if (o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 || o.beta2 >= 1) return 'optimizer betas must be in [0, 1)';
   if (o.eps <= 0 || o.weightDecay < 0) return 'optimizer eps must be > 0 and weightDecay >= 0';
+  if (typeof t.initHeadBias !== 'boolean') return 'initHeadBias must be true or false';
   if (!isNum(t.clip) || t.clip < 0) return 'clip must be a number >= 0';
   if (t.patience !== null && !isPosInt(t.patience)) return 'patience must be a positive integer or null';
   if (!isPosInt(t.logEvery)) return 'logEvery must be a positive integer';

@@ -41,6 +41,7 @@ export function defaultTrainingConfig(kind: ModelKind, dataset: string): Trainin
     randomPhase: true,
     schedule: { kind: 'cosine', lr, minLr: lr / 10, warmupSteps: d.warmupSteps, totalSteps: 0 },
     optimizer: { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 },
+    initHeadBias: true,
     clip: 1.0,
     patience: null,
     logEvery: 10,

@@ -11,7 +11,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeBatch, maskedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
-import type { Frame } from '../data/pianoroll.js';
+import { KEY_COUNT, LOWEST_NOTE, type Frame } from '../data/pianoroll.js';
+import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
@@ -65,6 +66,32 @@ export function prepareRunFolder(dir: string, config: RunConfig, resume: boolean
   return config;
 }
 
+/** Logit of a frequency, clamped away from 0 and 1 (as the baseline's probabilities are). */
+const BIAS_CLAMP = 1e-4;
+
+/**
+ * Sets the output bias (parameter head.bias of shape [88]) to the log-odds of each key's frequency
+ * over the training frames: the model then starts at the independent-keys baseline.
+ */
+export function initHeadBiasFromData(params: readonly Param[], sequences: readonly Frame[][]): boolean {
+  const bias = params.find((p) => p.name === 'head.bias');
+  if (!bias || bias.data.length !== KEY_COUNT) return false;
+  const counts = new Float64Array(KEY_COUNT);
+  let frames = 0;
+  for (const s of sequences) {
+    for (const f of s) {
+      frames++;
+      for (const n of f) if (n >= LOWEST_NOTE && n < LOWEST_NOTE + KEY_COUNT) counts[n - LOWEST_NOTE]++;
+    }
+  }
+  if (frames === 0) return false;
+  for (let k = 0; k < KEY_COUNT; k++) {
+    const p = Math.min(1 - BIAS_CLAMP, Math.max(BIAS_CLAMP, counts[k] / frames));
+    bias.data[k] = Math.log(p / (1 - p));
+  }
+  return true;
+}
+
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { runDir, config, data } = options;
   const t: TrainingConfig = config.training;
@@ -90,6 +117,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
+    if (t.initHeadBias) initHeadBiasFromData(params, data.train);
     st = {
       format: 'rwkv-music-train-state',
       version: 1,

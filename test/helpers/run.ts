@@ -29,6 +29,7 @@ export function tinyRunConfig(training: Partial<TrainingConfig> = {}, model: Mod
       randomPhase: true,
       schedule: { kind: 'cosine', lr: 0.05, minLr: 0.005, warmupSteps: 3, totalSteps: 0 },
       optimizer: { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 },
+      initHeadBias: false,
       clip: 1,
       patience: null,
       logEvery: 2,
