@@ -99,6 +99,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
   if (data.train.length === 0) throw new UserError('the training split is empty');
+  if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
   // Model, optimizer, random stream, position.
   const model = options.buildModel(config.model, config.seed);
@@ -203,8 +204,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let trainFrames = 0;
   const reserveMs = (): number => {
     if (validationMs !== null) return validationMs;
-    // Not measured yet: a forward pass costs about a third of forward + backward; allow half.
-    return trainFrames > 0 ? (0.5 * validFrames * trainMs) / trainFrames : 0;
+    // Not measured yet: a forward pass costs about a third of forward + backward; allow 40%.
+    return trainFrames > 0 ? (0.4 * validFrames * trainMs) / trainFrames : 0;
   };
   const validate = (): EvalResult => {
     const t0 = now();
