@@ -30,8 +30,9 @@ export function defaultBarFrames(roll: PianoRoll): number {
 export function rollToSvg(roll: PianoRoll, options: RollImageOptions = {}): string {
   const frames = roll.frames;
   const T = Math.max(1, frames.length);
-  const notes = framesToNotes(frames);
   const primer = Math.min(options.primerLength ?? 0, frames.length);
+  // Notes are split at the primer's end, so what the model wrote is never drawn as primer.
+  const notes = [...framesToNotes(frames.slice(0, primer)), ...framesToNotes(frames.slice(primer)).map((n) => ({ ...n, start: n.start + primer }))];
   const bar = options.barFrames ?? defaultBarFrames(roll);
   const fw = options.frameWidth ?? Math.min(12, Math.max(2, Math.floor(1200 / T)));
   const kh = options.keyHeight ?? 6;
@@ -88,7 +89,7 @@ export function rollToSvg(roll: PianoRoll, options: RollImageOptions = {}): stri
   }
   rect(left, top, plotW, plotH, 'none', ' stroke="#7b818c" stroke-width="1"');
   const seconds = frames.length * frameSeconds(roll.timing);
-  parts.push(`<text x="${left}" y="${top + plotH + 28}" font-size="10" fill="#555">bar (${bar} frames), ${frames.length} frames, ${seconds.toFixed(1)} s</text>`);
+  parts.push(`<text x="${left}" y="${top + plotH + 28}" font-size="10" fill="#555">bars of ${bar} frames; ${frames.length} frames, ${seconds.toFixed(1)} s</text>`);
   if (options.title) parts.push(`<text x="${left}" y="19" font-size="13" fill="#111">${escapeXml(options.title)}</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
