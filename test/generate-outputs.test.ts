@@ -7,6 +7,7 @@ import { parseFormats, writeSample, type SampleSettings } from '../src/generate/
 import { loadPieceSet, parseDatasetSpec, parseSampleFile } from '../src/generate/pieces.js';
 import { sample } from '../src/generate/sampler.js';
 import { UserError } from '../src/errors.js';
+import { midiToRoll, rollToMidi } from '../src/midi/index.js';
 import { ToyRecurrentModel } from './helpers/toy-model.js';
 
 const timing = { kind: 'grid', stepsPerQuarter: 2, bpm: 120 } as const;
@@ -51,4 +52,16 @@ test('dataset specs and unknown sources', () => {
   assert.deepEqual(parseDatasetSpec('C:/data/x.json.gz:train'), { name: 'C:/data/x.json.gz', split: 'train' });
   assert.equal(loadPieceSet('jsb-chorales:valid').pieces.length > 10, true);
   assert.throws(() => loadPieceSet('no-such-dataset'), UserError);
+});
+
+test('a generated sample written as MIDI reads back as the same roll', () => {
+  const [s] = sample(new ToyRecurrentModel(6), { length: 40, temperature: 1, seed: 2, count: 1, primer: [[60, 64, 67], [60, 64, 67], [], [59, 62]] });
+  assert.ok(s.frames.some((f, t) => t >= 4 && f.length > 0), 'the sample has generated notes');
+  const back = midiToRoll(rollToMidi({ frames: s.frames, timing }), { stepsPerQuarter: 2 }, 'sample').roll;
+  // MIDI does not store silence after the last note: compare with trailing empty frames trimmed.
+  let end = s.frames.length;
+  while (end > 0 && s.frames[end - 1].length === 0) end--;
+  assert.deepEqual(back.frames.slice(0, end), s.frames.slice(0, end));
+  assert.ok(back.frames.slice(end).every((f) => f.length === 0));
+  assert.deepEqual(back.timing, timing);
 });
