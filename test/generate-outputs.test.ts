@@ -65,3 +65,17 @@ test('a generated sample written as MIDI reads back as the same roll', () => {
   assert.ok(back.frames.slice(end).every((f) => f.length === 0));
   assert.deepEqual(back.timing, timing);
 });
+
+test('metrics read a folder of MIDI files when it has no sample .json', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mid-'));
+  try {
+    const frames = [[60, 64], [60, 64], [67], [], [62]];
+    writeFileSync(join(dir, 'a.mid'), rollToMidi({ frames, timing }));
+    const set = loadPieceSet(dir);
+    assert.deepEqual(set.pieces, [frames]);
+    rmSync(join(dir, 'a.mid'));
+    assert.throws(() => loadPieceSet(dir), /no sample .json files .* and no .mid files/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@ import { DEFAULT_TIMING, type Frame, type FrameTiming } from '../data/pianoroll.
 import { loadDataset, SPLITS, type Dataset, type SplitName } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { checkFrames } from './frames.js';
+import { readMidiFile } from '../midi/index.js';
 import type { SampleFile } from './outputs.js';
 
 /** A set of pieces to measure: generated samples (primers left out) or a dataset split. */
@@ -50,14 +51,22 @@ export function parseSampleFile(text: string, path: string): SampleFile {
 
 /**
  * The pieces named on the metrics command line: a folder of sample .json files (the generated part of
- * each, primer left out), or a dataset "name[:split]" (test split by default).
+ * each, primer left out) or, failing those, of .mid files (whole pieces), or a dataset "name[:split]"
+ * (test split by default).
  */
 export function loadPieceSet(spec: string): PieceSet {
   if (existsSync(spec) && statSync(spec).isDirectory()) {
-    const files = readdirSync(spec).filter((f) => f.endsWith('.json')).sort();
-    const samples = files.map((f) => parseSampleFile(readFileSync(join(spec, f), 'utf8'), join(spec, f))).filter((s) => s.format === 'rwkv-music-sample');
-    if (samples.length === 0) throw new UserError(`${spec}: no sample .json files here (write them with generate --format json)`);
-    return { label: spec, pieces: samples.map((s) => s.frames.slice(s.primerLength ?? 0)), timing: samples[0].timing ?? DEFAULT_TIMING };
+    const names = readdirSync(spec).sort();
+    const jsons = names.filter((f) => f.endsWith('.json'));
+    if (jsons.length > 0) {
+      const samples = jsons.map((f) => parseSampleFile(readFileSync(join(spec, f), 'utf8'), join(spec, f)));
+      return { label: spec, pieces: samples.map((s) => s.frames.slice(s.primerLength ?? 0)), timing: samples[0].timing ?? DEFAULT_TIMING };
+    }
+    // No sample files: measure the MIDI files instead (whole pieces, eighth-note grid).
+    const mids = names.filter((f) => /\.midi?$/i.test(f));
+    if (mids.length === 0) throw new UserError(`${spec}: no sample .json files (generate --format json) and no .mid files here`);
+    const rolls = mids.map((f) => readMidiFile(join(spec, f)).roll);
+    return { label: spec, pieces: rolls.map((r) => r.frames), timing: rolls[0].timing };
   }
   const { name, split } = parseDatasetSpec(spec);
   const ds = openDataset(name);
