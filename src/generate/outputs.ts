@@ -62,8 +62,10 @@ export interface WriteOptions {
   settings: SampleSettings;
   /** Encodes a roll as a MIDI file. */
   midi?: (roll: PianoRoll) => Uint8Array;
-  /** Mono or stereo WAV. */
+  /** Mono or stereo WAV from the built-in synthesiser. */
   channels?: 1 | 2;
+  /** Replaces the built-in synthesiser, e.g. with a SoundFont rendering made beforehand. */
+  wav?: (roll: PianoRoll) => Uint8Array;
 }
 
 /** Writes one sample in every requested format (each file atomically); returns the paths written. */
@@ -89,7 +91,7 @@ export function writeSample(sample: Sample, o: WriteOptions): string[] {
         data = svgToPng(picture());
         break;
       case 'wav':
-        data = rollToWav(roll, { channels: o.channels ?? 2 });
+        data = o.wav ? o.wav(roll) : rollToWav(roll, { channels: o.channels ?? 2 });
         break;
       case 'mid':
         if (!o.midi) throw new Error('no MIDI writer given');

@@ -18,6 +18,9 @@ export interface SoundFontOptions {
   tailSeconds?: number;
 }
 
+/** SoundFonts already parsed in this process, by path (rendering several samples parses the file once). */
+const loaded = new Map<string, import('spessasynth_core').BasicSoundBank>();
+
 /** Largest block the synthesiser renders at once; note events fall on block edges exactly. */
 const BLOCK = 128;
 
@@ -29,17 +32,20 @@ const BLOCK = 128;
 export async function renderWithSoundFont(roll: PianoRoll, soundFontPath: string, options: SoundFontOptions = {}): Promise<Audio> {
   const { SpessaSynthProcessor, SoundBankLoader } = await import('spessasynth_core');
   const sampleRate = options.sampleRate ?? 44100;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(soundFontPath);
-  } catch (e) {
-    throw new UserError(`${soundFontPath}: cannot read the SoundFont (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  let bank;
-  try {
-    bank = SoundBankLoader.fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
-  } catch (e) {
-    throw new UserError(`${soundFontPath}: not a readable SoundFont (${(e as Error).message})`);
+  let bank = loaded.get(soundFontPath);
+  if (!bank) {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(soundFontPath);
+    } catch (e) {
+      throw new UserError(`${soundFontPath}: cannot read the SoundFont (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    try {
+      bank = SoundBankLoader.fromArrayBuffer(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    } catch (e) {
+      throw new UserError(`${soundFontPath}: not a readable SoundFont (${(e as Error).message})`);
+    }
+    loaded.set(soundFontPath, bank);
   }
   const synth = new SpessaSynthProcessor(sampleRate, { effectsEnabled: true, maxBufferSize: BLOCK, eventsEnabled: false });
   synth.soundBankManager.addSoundBank(bank, 'main');
