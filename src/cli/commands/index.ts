@@ -1,7 +1,17 @@
 import type { Command } from 'commander';
+import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
+import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
+import { registerMetrics } from './metrics.js';
+import { registerTrain } from './train.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
 export function registerCommands(program: Command): void {
   registerData(program);
+  registerTrain(program);
+  registerEval(program);
+  registerMetrics(program);
+  registerCompare(program);
+  registerDemo(program);
 }
