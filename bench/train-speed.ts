@@ -1,7 +1,7 @@
 /**
  * Training speed on the two reference configurations: frames/s of a full training step (zero grads,
- * forward + backward, global-norm clip + AdamW), the median over timed steps after warm-up, with where
- * the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
+ * forward + backward, global-norm clip + AdamW from src/train/optimizer.ts), the median over timed steps
+ * after warm-up, with where the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
@@ -21,7 +21,7 @@ import { OrtGemm } from '../src/engine/gemm-ort.js';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
-import { BenchAdamW } from './adamw.js';
+import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { StandInModel } from './standin-model.js';
 import { TimingGemm } from './timing-gemm.js';
 
@@ -95,7 +95,7 @@ function benchModel(setup: Setup, inner: Gemm): number {
   const model = build(setup, timing, 1);
   const params = model.parameters();
   const nParams = params.reduce((s, p) => s + p.data.length, 0);
-  const opt = new BenchAdamW(params);
+  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 });
   const batch = randomBatch(setup.batch, setup.T, rng);
   const frames = setup.batch * setup.T;
   console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
@@ -114,10 +114,11 @@ function benchModel(setup: Setup, inner: Gemm): number {
     timing.reset();
     const f0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
-    for (const p of params) p.grad.fill(0);
+    zeroGradients(params);
     const out = model.trainStep(batch, 1 / frames, rng);
     const t1 = performance.now();
-    opt.step();
+    clipGradients(params, globalGradNorm(params), 1.0);
+    opt.step(6e-4);
     const t2 = performance.now();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     loss = out.nllSum / out.frames;
