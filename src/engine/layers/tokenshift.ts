@@ -147,3 +147,103 @@ function mix2Backward(
     }
   }
 }
+
+/** The LayerNorm whose output is the mixes' input x: x = LN(inp) with these statistics. */
+export interface InputLayerNorm {
+  inp: Float32Array; // [B,T,C]
+  mean: Float32Array; // [B*T]
+  rstd: Float32Array; // [B*T]
+  weight: Float32Array; // [C]
+  dweight: Float32Array; // [C] (added to)
+  dbias: Float32Array; // [C] (added to)
+}
+
+/**
+ * Token-shift mix backward fused with the backward of the LayerNorm that produced x: the gradient
+ * w.r.t. x is formed one row at a time in a small buffer and goes straight through the LayerNorm
+ * backward, so it is never written out:
+ *   g = dL/dx[b,t] (as in tokenShiftMixBackward),  xhat = (inp - mean) rstd,  h = g * weight
+ *   dinp[b,t] += rstd (h - mean_c(h) - xhat mean_c(h xhat))
+ * `scratch` holds (J + 4) * C doubles.
+ */
+export function tokenShiftMixLnBackward(
+  dinp: Float32Array, dmus: readonly Float32Array[], douts: readonly Float32Array[], x: Float32Array,
+  mus: readonly Float32Array[], ln: InputLayerNorm, B: number, T: number, C: number, scratch: Float64Array,
+): void {
+  const J = douts.length;
+  if (J !== 2 && J !== 3) throw new Error('tokenShiftMixLnBackward: 2 or 3 mixes');
+  const three = J === 3;
+  const acc = scratch.subarray(0, 3 * C); // dmu sums (third unused for J = 2)
+  const g = scratch.subarray(3 * C, 4 * C); // the row's dL/dx
+  const xh = scratch.subarray(4 * C, 5 * C);
+  const dw = scratch.subarray(5 * C, 6 * C);
+  const db = scratch.subarray(6 * C, 7 * C);
+  acc.fill(0);
+  dw.fill(0);
+  db.fill(0);
+  const d0 = douts[0], d1 = douts[1], d2 = three ? douts[2] : douts[1];
+  const m0 = mus[0], m1 = mus[1], m2 = three ? mus[2] : mus[1];
+  const { inp, mean, rstd, weight } = ln;
+  const C2 = 2 * C;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const n = b * T + t;
+      const row = n * C;
+      const last = t === T - 1;
+      const nrow = row + C;
+      // dL/dx for this row, and the mix parameter sums
+      if (three) {
+        for (let c = 0; c < C; c++) {
+          const i = row + c;
+          const dd = x[i] - (t > 0 ? x[i - C] : 0);
+          const g0 = d0[i], g1 = d1[i], g2 = d2[i];
+          acc[c] += g0 * dd;
+          acc[C + c] += g1 * dd;
+          acc[C2 + c] += g2 * dd;
+          const a0 = m0[c], a1 = m1[c], a2 = m2[c];
+          let s = a0 * g0 + a1 * g1 + a2 * g2;
+          if (!last) s += (1 - a0) * d0[nrow + c] + (1 - a1) * d1[nrow + c] + (1 - a2) * d2[nrow + c];
+          g[c] = s;
+        }
+      } else {
+        for (let c = 0; c < C; c++) {
+          const i = row + c;
+          const dd = x[i] - (t > 0 ? x[i - C] : 0);
+          const g0 = d0[i], g1 = d1[i];
+          acc[c] += g0 * dd;
+          acc[C + c] += g1 * dd;
+          const a0 = m0[c], a1 = m1[c];
+          let s = a0 * g0 + a1 * g1;
+          if (!last) s += (1 - a0) * d0[nrow + c] + (1 - a1) * d1[nrow + c];
+          g[c] = s;
+        }
+      }
+      // LayerNorm backward of the row
+      const m = mean[n];
+      const rs = rstd[n];
+      let sh = 0;
+      let shx = 0;
+      for (let c = 0; c < C; c++) {
+        const xhat = (inp[row + c] - m) * rs;
+        xh[c] = xhat;
+        const gc = g[c];
+        const h = gc * weight[c];
+        sh += h;
+        shx += h * xhat;
+        dw[c] += gc * xhat;
+        db[c] += gc;
+      }
+      sh /= C;
+      shx /= C;
+      for (let c = 0; c < C; c++) dinp[row + c] += rs * (g[c] * weight[c] - sh - xh[c] * shx);
+    }
+  }
+  for (let j = 0; j < J; j++) {
+    const dmu = dmus[j];
+    for (let c = 0; c < C; c++) dmu[c] += acc[j * C + c];
+  }
+  for (let c = 0; c < C; c++) {
+    ln.dweight[c] += dw[c];
+    ln.dbias[c] += db[c];
+  }
+}
