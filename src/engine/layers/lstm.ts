@@ -63,20 +63,27 @@ export function lstmForward(
       for (let j = 0; j < H; j++) {
         const ig = 1 / (1 + Math.exp(-gates[gr + j]));
         const fg = 1 / (1 + Math.exp(-gates[gr + H + j]));
-        const gg = Math.tanh(gates[gr + 2 * H + j]);
+        const gg = tanh(gates[gr + 2 * H + j]);
         const og = 1 / (1 + Math.exp(-gates[gr + 3 * H + j]));
         gates[gr + j] = ig;
         gates[gr + H + j] = fg;
         gates[gr + 2 * H + j] = gg;
         gates[gr + 3 * H + j] = og;
         const cn = fg * c[sp + j] + ig * gg;
-        const th = Math.tanh(cn);
+        const th = tanh(cn);
         c[sn + j] = cn;
         tc[tr + j] = th;
         h[sn + j] = og * th;
       }
     }
   }
+}
+
+/** tanh from one exp (faster than Math.tanh here), exact to double rounding away from 0. */
+function tanh(x: number): number {
+  const e = Math.exp(-2 * Math.abs(x));
+  const v = (1 - e) / (1 + e);
+  return x < 0 ? -v : v;
 }
 
 /**

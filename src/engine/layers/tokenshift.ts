@@ -164,7 +164,7 @@ export interface InputLayerNorm {
  * backward, so it is never written out:
  *   g = dL/dx[b,t] (as in tokenShiftMixBackward),  xhat = (inp - mean) rstd,  h = g * weight
  *   dinp[b,t] += rstd (h - mean_c(h) - xhat mean_c(h xhat))
- * `scratch` holds (J + 4) * C doubles.
+ * `scratch` holds 6 * C doubles.
  */
 export function tokenShiftMixLnBackward(
   dinp: Float32Array, dmus: readonly Float32Array[], douts: readonly Float32Array[], x: Float32Array,
@@ -172,70 +172,21 @@ export function tokenShiftMixLnBackward(
 ): void {
   const J = douts.length;
   if (J !== 2 && J !== 3) throw new Error('tokenShiftMixLnBackward: 2 or 3 mixes');
-  const three = J === 3;
-  const acc = scratch.subarray(0, 3 * C); // dmu sums (third unused for J = 2)
+  const acc = scratch.subarray(0, 3 * C); // dmu sums (the third unused for J = 2)
   const g = scratch.subarray(3 * C, 4 * C); // the row's dL/dx
-  const xh = scratch.subarray(4 * C, 5 * C);
-  const dw = scratch.subarray(5 * C, 6 * C);
-  const db = scratch.subarray(6 * C, 7 * C);
+  const dw = scratch.subarray(4 * C, 5 * C);
+  const db = scratch.subarray(5 * C, 6 * C);
   acc.fill(0);
   dw.fill(0);
   db.fill(0);
-  const d0 = douts[0], d1 = douts[1], d2 = three ? douts[2] : douts[1];
-  const m0 = mus[0], m1 = mus[1], m2 = three ? mus[2] : mus[1];
   const { inp, mean, rstd, weight } = ln;
-  const C2 = 2 * C;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const n = b * T + t;
       const row = n * C;
-      const last = t === T - 1;
-      const nrow = row + C;
-      // dL/dx for this row, and the mix parameter sums
-      if (three) {
-        for (let c = 0; c < C; c++) {
-          const i = row + c;
-          const dd = x[i] - (t > 0 ? x[i - C] : 0);
-          const g0 = d0[i], g1 = d1[i], g2 = d2[i];
-          acc[c] += g0 * dd;
-          acc[C + c] += g1 * dd;
-          acc[C2 + c] += g2 * dd;
-          const a0 = m0[c], a1 = m1[c], a2 = m2[c];
-          let s = a0 * g0 + a1 * g1 + a2 * g2;
-          if (!last) s += (1 - a0) * d0[nrow + c] + (1 - a1) * d1[nrow + c] + (1 - a2) * d2[nrow + c];
-          g[c] = s;
-        }
-      } else {
-        for (let c = 0; c < C; c++) {
-          const i = row + c;
-          const dd = x[i] - (t > 0 ? x[i - C] : 0);
-          const g0 = d0[i], g1 = d1[i];
-          acc[c] += g0 * dd;
-          acc[C + c] += g1 * dd;
-          const a0 = m0[c], a1 = m1[c];
-          let s = a0 * g0 + a1 * g1;
-          if (!last) s += (1 - a0) * d0[nrow + c] + (1 - a1) * d1[nrow + c];
-          g[c] = s;
-        }
-      }
-      // LayerNorm backward of the row
-      const m = mean[n];
-      const rs = rstd[n];
-      let sh = 0;
-      let shx = 0;
-      for (let c = 0; c < C; c++) {
-        const xhat = (inp[row + c] - m) * rs;
-        xh[c] = xhat;
-        const gc = g[c];
-        const h = gc * weight[c];
-        sh += h;
-        shx += h * xhat;
-        dw[c] += gc * xhat;
-        db[c] += gc;
-      }
-      sh /= C;
-      shx /= C;
-      for (let c = 0; c < C; c++) dinp[row + c] += rs * (g[c] * weight[c] - sh - xh[c] * shx);
+      if (J === 3) mixRowGrad3(g, acc, douts[0], douts[1], douts[2], x, mus[0], mus[1], mus[2], row, t > 0, t < T - 1, C);
+      else mixRowGrad2(g, acc, douts[0], douts[1], x, mus[0], mus[1], row, t > 0, t < T - 1, C);
+      layerNormRowBackward(dinp, g, inp, mean[n], rstd[n], weight, dw, db, row, C);
     }
   }
   for (let j = 0; j < J; j++) {
@@ -246,4 +197,68 @@ export function tokenShiftMixLnBackward(
     ln.dweight[c] += dw[c];
     ln.dbias[c] += db[c];
   }
+}
+
+/** g[c] = dL/dx at one row from three mixes; acc += the mix parameter gradient terms. */
+function mixRowGrad3(
+  g: Float64Array, acc: Float64Array, d0: Float32Array, d1: Float32Array, d2: Float32Array, x: Float32Array,
+  m0: Float32Array, m1: Float32Array, m2: Float32Array, row: number, hasPrev: boolean, hasNext: boolean, C: number,
+): void {
+  const C2 = 2 * C;
+  const prow = hasPrev ? row - C : row;
+  const pf = hasPrev ? 1 : 0; // xx = 0 at t = 0
+  for (let c = 0; c < C; c++) {
+    const i = row + c;
+    const dd = x[i] - pf * x[prow + c];
+    const g0 = d0[i], g1 = d1[i], g2 = d2[i];
+    acc[c] += g0 * dd;
+    acc[C + c] += g1 * dd;
+    acc[C2 + c] += g2 * dd;
+    g[c] = m0[c] * g0 + m1[c] * g1 + m2[c] * g2;
+  }
+  if (hasNext) {
+    const nrow = row + C;
+    for (let c = 0; c < C; c++) g[c] += (1 - m0[c]) * d0[nrow + c] + (1 - m1[c]) * d1[nrow + c] + (1 - m2[c]) * d2[nrow + c];
+  }
+}
+
+function mixRowGrad2(
+  g: Float64Array, acc: Float64Array, d0: Float32Array, d1: Float32Array, x: Float32Array,
+  m0: Float32Array, m1: Float32Array, row: number, hasPrev: boolean, hasNext: boolean, C: number,
+): void {
+  const prow = hasPrev ? row - C : row;
+  const pf = hasPrev ? 1 : 0;
+  for (let c = 0; c < C; c++) {
+    const i = row + c;
+    const dd = x[i] - pf * x[prow + c];
+    const g0 = d0[i], g1 = d1[i];
+    acc[c] += g0 * dd;
+    acc[C + c] += g1 * dd;
+    g[c] = m0[c] * g0 + m1[c] * g1;
+  }
+  if (hasNext) {
+    const nrow = row + C;
+    for (let c = 0; c < C; c++) g[c] += (1 - m0[c]) * d0[nrow + c] + (1 - m1[c]) * d1[nrow + c];
+  }
+}
+
+/** LayerNorm backward of one row: dinp[row..] += rstd (h - mean(h) - xhat mean(h xhat)), h = g * weight. */
+function layerNormRowBackward(
+  dinp: Float32Array, g: Float64Array, inp: Float32Array, m: number, rs: number, weight: Float32Array,
+  dw: Float64Array, db: Float64Array, row: number, C: number,
+): void {
+  let sh = 0;
+  let shx = 0;
+  for (let c = 0; c < C; c++) {
+    const xhat = (inp[row + c] - m) * rs;
+    const gc = g[c];
+    const h = gc * weight[c];
+    sh += h;
+    shx += h * xhat;
+    dw[c] += gc * xhat;
+    db[c] += gc;
+  }
+  sh /= C;
+  shx /= C;
+  for (let c = 0; c < C; c++) dinp[row + c] += rs * (g[c] * weight[c] - sh - (inp[row + c] - m) * rs * shx);
 }
