@@ -10,7 +10,7 @@
  */
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
-import { addColumnSums, linearForward } from './linear.js';
+import { columnSums, linearForward } from './linear.js';
 
 export interface LstmParams {
   weightIh: Param; // [4H,I]
@@ -129,7 +129,13 @@ export function lstmBackward(
   // dW_hh += dG^T @ h_{t-1} over all steps (slots 0..T-1 of acts.h)
   gemm.gemm({ transA: true, transB: false, M: G, N: H, K: TB, A: dG, B: acts.h, C: P.weightHh.grad, beta: 1 });
   gemm.gemm({ transA: true, transB: false, M: G, N: I, K: TB, A: dG, B: x, C: P.weightIh.grad, beta: 1 });
-  addColumnSums(P.biasIh.grad, dG, TB, G);
-  addColumnSums(P.biasHh.grad, dG, TB, G);
+  // both biases receive the same gradient: sum once
+  const sums = columnSums(dG, TB, G);
+  const gih = P.biasIh.grad;
+  const ghh = P.biasHh.grad;
+  for (let j = 0; j < G; j++) {
+    gih[j] += sums[j];
+    ghh[j] += sums[j];
+  }
   if (dx) gemm.gemm({ transA: false, transB: false, M: TB, N: I, K: G, A: dG, B: P.weightIh.data, C: dx, beta: 0 });
 }
