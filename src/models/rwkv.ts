@@ -162,8 +162,8 @@ export class RwkvModel implements SequenceModel {
    * Initialises every parameter (section 2 of the reference: decays, bonuses, mixes by layer and
    * channel; LayerNorms 1 and 0), and the matrices by `scheme`:
    * - 'rwkv-lm': RWKV-LM's trainer: att.key, att.receptance, att.output, ffn.value, ffn.receptance
-   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal gain 0.5;
-   *   emb (a Linear here, not a lookup table) and both biases as PyTorch's Linear default.
+   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal with gain
+   *   0.5 and a zero bias; emb (a Linear here, not a lookup table) keeps PyTorch's Linear default.
    * - 'pytorch': every Linear as PyTorch's default, weight and bias U(±1/sqrt(fan_in)).
    */
   initialize(seed: number, scheme: RwkvInit = 'rwkv-lm'): void {

@@ -86,7 +86,7 @@ export function timeMixBackward(
   // output projection
   linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
   // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
-  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.k, acts.v, acts.y,
+  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
     acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
   // projections (recompute the mixed inputs)
   tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
