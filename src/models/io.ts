@@ -2,6 +2,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
+import { defaultGemm } from '../engine/gemm-default.js';
 import type { SequenceModel } from './model.js';
 import { modelFromBytes, modelToBytes } from './serialize.js';
 
@@ -20,7 +21,10 @@ export function saveModelFile(path: string, model: SequenceModel): void {
   }
 }
 
-/** Reads a model file; throws a UserError naming the file if it is missing, damaged or inconsistent. */
+/**
+ * Reads a model file; throws a UserError naming the file if it is missing, damaged or inconsistent.
+ * The model computes with `options.gemm`, by default the process-wide fastest GEMM (defaultGemm()).
+ */
 export function loadModelFile(path: string, options: { gemm?: Gemm } = {}): SequenceModel {
   let bytes: Uint8Array;
   try {
@@ -29,5 +33,5 @@ export function loadModelFile(path: string, options: { gemm?: Gemm } = {}): Sequ
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${path}: cannot read the model file (${code ?? (e as Error).message})`);
   }
-  return modelFromBytes(bytes, path, options);
+  return modelFromBytes(bytes, path, { gemm: options.gemm ?? defaultGemm() });
 }
