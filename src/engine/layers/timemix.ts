@@ -32,11 +32,12 @@ export interface TimeMixActs {
   wkv: WkvSaved;
 }
 
-export function allocTimeMixActs(N: number, C: number): TimeMixActs {
+/** `forBackward` false: without the WKV factors that only the backward pass reads. */
+export function allocTimeMixActs(N: number, C: number, forBackward = true): TimeMixActs {
   const n = N * C;
   return {
     k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
-    wkv: allocWkvSaved(n),
+    wkv: allocWkvSaved(forBackward ? n : 0),
   };
 }
 
