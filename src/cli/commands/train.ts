@@ -8,7 +8,7 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+import { gemmFor, modelBuilder, parseInteger, parsePositive } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -103,8 +103,9 @@ export function registerTrain(program: Command): void {
       }
 
       const ds = loadDataset(config.dataset);
-      const buildModel = modelBuilder(threads);
-      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir}`);
+      const gemm = gemmFor(threads);
+      const buildModel = modelBuilder(gemm);
+      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name})`);
       const result = await train({
         runDir,
         config,
