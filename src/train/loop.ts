@@ -199,6 +199,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   // Time the last validation took, so a time budget leaves room for the final one.
   let validationMs: number | null = null;
+  let validatedAtStep = -1;
   const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
   let trainMs = 0;
   let trainFrames = 0;
@@ -211,6 +212,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const t0 = now();
     const r = evaluateSequences(model, data.valid, evalBatching);
     validationMs = now() - t0;
+    validatedAtStep = st.step;
     lastValid = r;
     if (st.bestValid === null || r.nll < st.bestValid) {
       st.bestValid = r.nll;
@@ -316,7 +318,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const fps = epochStepFrames / Math.max(1e-9, (now() - epochStart) / 1000);
 
       if (stopped !== null) {
-        if (stopped === 'time') {
+        if (stopped === 'time' && validatedAtStep !== st.step) {
           // Out of time mid-epoch: still validate, so the run ends with a score and a best checkpoint.
           const v = validate();
           metrics.append({
