@@ -176,7 +176,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const timingSteps: number[] = [];
   let logNll = 0;
   let logFrames = 0;
-  let logSince = start;
+  /** Time spent in training steps since the last step record (validation excluded). */
+  let logMs = 0;
 
   const elapsed = () => elapsedBefore + (now() - start);
   let stepsThisRun = 0;
@@ -280,6 +281,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epochStepFrames += frames;
         const stepEnd = now();
         trainMs += stepEnd - stepStart;
+        logMs += stepEnd - stepStart;
         trainFrames += frames;
 
         // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
@@ -296,7 +298,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         stepsThisRun++;
         progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
         if (st.step % t.logEvery === 0 && logFrames > 0) {
-          const secs = (stepEnd - logSince) / 1000;
+          const secs = logMs / 1000;
           metrics.append({
             type: 'step',
             step: st.step,
@@ -308,7 +310,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           });
           logNll = 0;
           logFrames = 0;
-          logSince = stepEnd;
+          logMs = 0;
         }
         if (stepEnd - lastCheckpoint >= t.checkpointMinutes * 60_000) checkpoint();
         // Let signal handlers run between steps.
