@@ -23,6 +23,6 @@ export function gemmFor(threads: number | undefined): Gemm {
 }
 
 /** Builds models of a configuration with the given seed on the chosen matrix-product backend. */
-export function modelBuilder(gemm: Gemm): (config: ModelConfig, seed: number) => SequenceModel {
+export function modelBuilder(threads: number | undefined, gemm: Gemm = gemmFor(threads)): (config: ModelConfig, seed: number) => SequenceModel {
   return (config, seed) => createModel(config, { seed, gemm });
 }

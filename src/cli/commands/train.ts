@@ -104,7 +104,7 @@ export function registerTrain(program: Command): void {
 
       const ds = loadDataset(config.dataset);
       const gemm = gemmFor(threads);
-      const buildModel = modelBuilder(gemm);
+      const buildModel = modelBuilder(threads, gemm);
       console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name})`);
       const result = await train({
         runDir,
