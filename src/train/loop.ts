@@ -157,14 +157,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const schedule = (): Schedule =>
     t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
 
-  // Ctrl-C: finish the step, checkpoint, exit; a second Ctrl-C aborts at once.
+  // Ctrl-C: finish the step, checkpoint, exit. The handler removes itself, so a second Ctrl-C gets
+  // the default action and ends the process at once, even in the middle of a step (the files on
+  // disk stay whole: each is replaced by a rename).
   let interrupted = false;
   const onSigint = () => {
-    if (interrupted) {
-      log('aborted');
-      process.exit(130);
-    }
     interrupted = true;
+    process.off('SIGINT', onSigint);
     log('stopping after the current step (Ctrl-C again to abort)...');
   };
   if (options.handleSignals) process.on('SIGINT', onSigint);

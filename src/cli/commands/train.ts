@@ -116,9 +116,9 @@ export function registerTrain(program: Command): void {
         progress: terminalProgress(),
         handleSignals: true,
       });
-      const best = result.bestValid === null ? 'n/a' : result.bestValid.toFixed(4);
+      const best = result.bestValid === null ? 'none yet (no validation finished)' : `${result.bestValid.toFixed(4)} nats/frame`;
       console.log(`${runDir}: stopped (${result.stopped}) at epoch ${result.epoch}, step ${result.step}, ` +
-        `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best} nats/frame`);
+        `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best}`);
       console.log(`evaluate: rwkv-music eval --checkpoint ${runDir} --split test`);
     });
 }
