@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
 import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
 import { registerTrain } from './train.js';
 
@@ -9,5 +10,6 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
   registerMetrics(program);
 }
