@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
+import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
@@ -12,4 +14,6 @@ export function registerCommands(program: Command): void {
   registerEval(program);
   registerGenerate(program);
   registerMetrics(program);
+  registerCompare(program);
+  registerDemo(program);
 }
