@@ -3,6 +3,7 @@ import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
 import { registerTrain } from './train.js';
 
@@ -11,6 +12,7 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
   registerMetrics(program);
   registerCompare(program);
   registerDemo(program);
