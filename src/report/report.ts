@@ -1,0 +1,75 @@
+/** Everything a comparison report shows, gathered by the caller (compare / demo) before rendering. */
+export interface ReportSample {
+  /** Short label, e.g. "rwkv seed 1". */
+  label: string;
+  /** Paths relative to the report folder. */
+  wav?: string;
+  mid?: string;
+  png?: string;
+  /** Inline SVG piano roll (embedded so the page is self-contained). */
+  svg?: string;
+  primerFrames?: number;
+}
+
+export interface ReportModel {
+  name: string;
+  parameters: number;
+  wallSeconds?: number;
+  framesPerSecond?: number;
+  bestValidNll?: number;
+  testNll?: number;
+  testFrames?: number;
+  /** Music metrics of the samples against the reference split (name -> overlap in [0,1]). */
+  musicMetrics?: Record<string, number>;
+  musicSummary?: number;
+  /** Loss curves by epoch (nats/frame). */
+  trainCurve: { epoch: number; nll: number }[];
+  validCurve: { epoch: number; nll: number }[];
+  command?: string;
+  samples: ReportSample[];
+}
+
+export interface Report {
+  title: string;
+  dataset: string;
+  models: ReportModel[];
+  /** Free-form lines shown under the table (e.g. how the numbers were measured). */
+  notes: string[];
+}
+
+export const KEYS = 88;
+
+export function perKeyBce(nll: number | undefined): number | undefined {
+  return nll === undefined ? undefined : nll / KEYS;
+}
+
+export function fmt(value: number | undefined, digits = 3): string {
+  return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+export function fmtInt(value: number | undefined): string {
+  return value === undefined ? '–' : Math.round(value).toLocaleString('en-US');
+}
+
+export function fmtDuration(seconds: number | undefined): string {
+  if (seconds === undefined) return '–';
+  const m = Math.floor(seconds / 60);
+  const s = Math.round(seconds % 60);
+  return m > 0 ? `${m} min ${s} s` : `${s} s`;
+}
+
+/** The results table as rows of cells; shared by the HTML and Markdown renderers. */
+export function resultsTable(report: Report): { header: string[]; rows: string[][] } {
+  const header = ['model', 'parameters', 'train time', 'frames/s', 'best valid NLL', 'test NLL', 'test per-key BCE', 'music overlap'];
+  const rows = report.models.map((m) => [
+    m.name,
+    fmtInt(m.parameters),
+    fmtDuration(m.wallSeconds),
+    fmtInt(m.framesPerSecond),
+    fmt(m.bestValidNll),
+    fmt(m.testNll),
+    fmt(perKeyBce(m.testNll), 4),
+    fmt(m.musicSummary),
+  ]);
+  return { header, rows };
+}
