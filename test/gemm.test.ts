@@ -2,31 +2,32 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { Rng } from '../src/engine/random.js';
+import { checkCase, ODD_SIZES, TRANSPOSES } from './gemm-check.js';
 
-function naive(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array): Float64Array {
-  const C = new Float64Array(M * N);
-  for (let i = 0; i < M; i++)
-    for (let j = 0; j < N; j++) {
-      let s = 0;
-      for (let p = 0; p < K; p++) s += (transA ? A[p * M + i] : A[i * K + p]) * (transB ? B[j * K + p] : B[p * N + j]);
-      C[i * N + j] = s;
-    }
-  return C;
-}
-
-test('TypeScript GEMM matches the naive triple loop on all transpose cases, with alpha and beta', () => {
+test('TypeScript GEMM matches the float64 reference on all transpose cases and odd sizes', () => {
   const rng = new Rng(1);
-  const [M, N, K] = [7, 5, 3];
-  for (const transA of [false, true])
-    for (const transB of [false, true]) {
-      const A = Float32Array.from({ length: M * K }, () => rng.normal());
-      const B = Float32Array.from({ length: K * N }, () => rng.normal());
-      const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
-      const C = C0.slice();
-      tsGemm.gemm({ transA, transB, M, N, K, A, B, C, alpha: 0.5, beta: 2 });
-      const ref = naive(transA, transB, M, N, K, A, B);
-      for (let i = 0; i < M * N; i++) assert.ok(Math.abs(C[i] - (0.5 * ref[i] + 2 * C0[i])) < 1e-5, `case ${transA},${transB} at ${i}`);
-    }
+  for (const [transA, transB] of TRANSPOSES)
+    for (const [M, N, K] of ODD_SIZES) checkCase(tsGemm, { transA, transB, M, N, K, alpha: 1, beta: 0, ao: 0, bo: 0, co: 0 }, rng);
+});
+
+test('TypeScript GEMM handles alpha, beta and offsets', () => {
+  const rng = new Rng(2);
+  for (const [transA, transB] of TRANSPOSES)
+    for (const [alpha, beta] of [[0.5, 2], [1, 1], [-1.5, 0], [2, -0.25], [0, 3]])
+      for (const [M, N, K] of [[7, 5, 3], [19, 33, 131], [1, 9, 2]])
+        checkCase(tsGemm, { transA, transB, M, N, K, alpha, beta, ao: 3, bo: 11, co: 5 }, rng);
+});
+
+test('TypeScript GEMM crosses its K and N blocks correctly', () => {
+  const rng = new Rng(3);
+  for (const [transA, transB] of TRANSPOSES)
+    checkCase(tsGemm, { transA, transB, M: 3, N: 300, K: 263, alpha: 1, beta: 1, ao: 1, bo: 2, co: 3 }, rng);
+});
+
+test('TypeScript GEMM with K = 0 scales C by beta', () => {
+  const C = Float32Array.from([1, 2, 3, 4]);
+  tsGemm.gemm({ transA: false, transB: false, M: 2, N: 2, K: 0, A: new Float32Array(0), B: new Float32Array(0), C, beta: 0.5 });
+  assert.deepEqual(Array.from(C), [0.5, 1, 1.5, 2]);
 });
 
 test('Rng is deterministic for a seed and restores its state', () => {

@@ -1,14 +1,61 @@
 import type { Gemm } from '../engine/gemm.js';
+import { tsGemm } from '../engine/gemm-ts.js';
+import type { Param } from '../engine/tensor.js';
+import { validateConfig } from './config.js';
+import { LstmModel } from './lstm.js';
 import type { ModelConfig, SequenceModel } from './model.js';
+import { RwkvModel, type RwkvInit } from './rwkv.js';
+
+export { RwkvModel } from './rwkv.js';
+export { LstmModel } from './lstm.js';
+export { validateConfig } from './config.js';
 
 export interface CreateOptions {
   /** Seed for the initial weights. */
   seed: number;
   /** Matrix-multiply backend; defaults to the fastest available. */
   gemm?: Gemm;
+  /**
+   * How RWKV's matrices start (see RwkvModel.initialize): 'rwkv-lm' (default; RWKV-LM's trainer:
+   * zero and orthogonal) or 'pytorch' (every Linear U(±1/sqrt(fan_in))). Ignored for the LSTM.
+   */
+  rwkvInit?: RwkvInit;
+  /** Skip initialisation (all parameters zero), e.g. when weights are loaded right after. */
+  uninitialized?: boolean;
 }
 
 /** Builds a freshly initialised model of the given configuration. */
 export function createModel(config: ModelConfig, options: CreateOptions): SequenceModel {
-  throw new Error(`model kind ${config.kind} is not implemented yet (seed ${options.seed})`);
+  const cfg = validateConfig(config);
+  const gemm = options.gemm ?? tsGemm;
+  if (cfg.kind === 'rwkv') {
+    const m = new RwkvModel(cfg, gemm);
+    if (!options.uninitialized) m.initialize(options.seed, options.rwkvInit ?? 'rwkv-lm');
+    return m;
+  }
+  const m = new LstmModel(cfg, gemm);
+  if (!options.uninitialized) m.initialize(options.seed);
+  return m;
+}
+
+/** Total number of trainable scalars. */
+export function parameterCount(model: SequenceModel | readonly Param[]): number {
+  const params = Array.isArray(model) ? (model as readonly Param[]) : (model as SequenceModel).parameters();
+  let n = 0;
+  for (const p of params) n += p.data.length;
+  return n;
+}
+
+/** Number of trainable scalars of a configuration, without building the model. */
+export function parameterCountOf(config: ModelConfig): number {
+  const K = 88;
+  if (config.kind === 'rwkv') {
+    const { nLayer: L, nEmbd: C, ffn: F } = config;
+    const perBlock = 4 * C /* ln1, ln2 */ + 5 * C /* decay, first, 3 mixes */ + 4 * C * C + 2 * C /* ffn mixes */ + 2 * F * C + C * C;
+    return K * C + C + 2 * C /* ln0 */ + L * perBlock + 2 * C /* ln_out */ + K * C + K;
+  }
+  const { layers: L, hidden: H, embed: E } = config;
+  let n = K * E + E + H * K + K;
+  for (let k = 0; k < L; k++) n += 4 * H * ((k === 0 ? E : H) + H + 2);
+  return n;
 }

@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
 import { registerData } from './data.js';
+import { registerEval } from './eval.js';
+import { registerMetrics } from './metrics.js';
 import { registerStudio } from './studio.js';
+import { registerTrain } from './train.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
 export function registerCommands(program: Command): void {
   registerData(program);
+  registerTrain(program);
+  registerEval(program);
+  registerMetrics(program);
   registerStudio(program);
 }

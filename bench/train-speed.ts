@@ -1,0 +1,181 @@
+/**
+ * Training speed on the two reference configurations: frames/s of a full training step (zero grads,
+ * forward + backward, global-norm clip + AdamW), the median over timed steps after warm-up, with where
+ * the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
+ *
+ *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
+ *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--gen] [--standin]
+ *
+ * Reference configurations (issue 3):
+ *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
+ *   RWKV: 4 layers, n_embd 512, ffn 2048; batch 16, T 256
+ * Frames per step = batch x T. Dropout is 0 in both (as in bench/torch_reference.py).
+ * --standin times a GEMM-bound stand-in model instead (to check the harness without the real models).
+ * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import type { Batch } from '../src/engine/batch.js';
+import type { Gemm } from '../src/engine/gemm.js';
+import { createGemm } from '../src/engine/gemm-default.js';
+import { OrtGemm } from '../src/engine/gemm-ort.js';
+import { Rng } from '../src/engine/random.js';
+import { createModel } from '../src/models/index.js';
+import type { ModelConfig, SequenceModel } from '../src/models/model.js';
+import { BenchAdamW } from './adamw.js';
+import { StandInModel } from './standin-model.js';
+import { TimingGemm } from './timing-gemm.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const has = (name: string) => process.argv.includes(name);
+
+interface Setup {
+  key: 'lstm' | 'rwkv';
+  title: string;
+  config: ModelConfig;
+  batch: number;
+  T: number;
+}
+
+const SETUPS: Setup[] = [
+  {
+    key: 'lstm',
+    title: 'LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128',
+    config: { kind: 'lstm', layers: 2, hidden: 512, embed: 512, dropout: 0 },
+    batch: 32,
+    T: 128,
+  },
+  {
+    key: 'rwkv',
+    title: 'RWKV-4: 4 layers, n_embd 512, ffn 2048; batch 16, T 256',
+    config: { kind: 'rwkv', nLayer: 4, nEmbd: 512, ffn: 2048, dropout: 0 },
+    batch: 16,
+    T: 256,
+  },
+];
+
+/** Random multi-hot frames (about 4 of 88 keys on), targets = the next frame, every frame scored. */
+function randomBatch(B: number, T: number, rng: Rng): Batch {
+  const D = 88;
+  const frames = new Float32Array(B * (T + 1) * D);
+  for (let i = 0; i < frames.length; i++) frames[i] = rng.next() < 0.045 ? 1 : 0;
+  const inputs = new Float32Array(B * T * D);
+  const targets = new Float32Array(B * T * D);
+  for (let b = 0; b < B; b++)
+    for (let t = 0; t < T; t++) {
+      inputs.set(frames.subarray((b * (T + 1) + t) * D, (b * (T + 1) + t + 1) * D), (b * T + t) * D);
+      targets.set(frames.subarray((b * (T + 1) + t + 1) * D, (b * (T + 1) + t + 2) * D), (b * T + t) * D);
+    }
+  return { B, T, D, inputs, targets, mask: new Float32Array(B * T).fill(1) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+const MB = 1024 * 1024;
+
+function build(setup: Setup, gemm: Gemm, seed: number): SequenceModel {
+  if (has('--standin')) {
+    const width = setup.config.kind === 'rwkv' ? setup.config.nEmbd : setup.config.hidden;
+    return new StandInModel(setup.config, width, gemm, new Rng(seed));
+  }
+  return createModel(setup.config, { seed, gemm });
+}
+
+function benchModel(setup: Setup, inner: Gemm): number {
+  const steps = Number(arg('--steps') ?? 7);
+  const warmup = Number(arg('--warmup') ?? 2);
+  const timing = new TimingGemm(inner);
+  const rng = new Rng(7);
+  const model = build(setup, timing, 1);
+  const params = model.parameters();
+  const nParams = params.reduce((s, p) => s + p.data.length, 0);
+  const opt = new BenchAdamW(params);
+  const batch = randomBatch(setup.batch, setup.T, rng);
+  const frames = setup.batch * setup.T;
+  console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
+  console.log(`  ${(nParams / 1e6).toFixed(2)}M parameters; GEMM ${inner.name}; ${warmup} warm-up + ${steps} timed steps`);
+
+  const stepTimes: number[] = [];
+  const fwdBwd: number[] = [];
+  const optTimes: number[] = [];
+  const gemmTimes: number[] = [];
+  const gemmCalls: number[] = [];
+  const gemmFlops: number[] = [];
+  let loss = 0;
+  let peakRss = process.memoryUsage().rss;
+  for (let s = 0; s < warmup + steps; s++) {
+    timing.reset();
+    const t0 = performance.now();
+    for (const p of params) p.grad.fill(0);
+    const out = model.trainStep(batch, 1 / frames, rng);
+    const t1 = performance.now();
+    opt.step();
+    const t2 = performance.now();
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    loss = out.nllSum / out.frames;
+    if (s < warmup) continue;
+    stepTimes.push((t2 - t0) / 1000);
+    fwdBwd.push((t1 - t0) / 1000);
+    optTimes.push((t2 - t1) / 1000);
+    gemmTimes.push(timing.seconds);
+    gemmCalls.push(timing.calls);
+    gemmFlops.push(timing.flops);
+  }
+  const step = median(stepTimes);
+  const gemmS = median(gemmTimes);
+  const optS = median(optTimes);
+  const restS = median(fwdBwd) - gemmS;
+  const fps = frames / step;
+  const pct = (x: number) => `${((100 * x) / step).toFixed(0)}%`;
+  console.log(
+    `  ${fps.toFixed(0)} frames/s: median step ${(step * 1000).toFixed(0)} ms ` +
+      `(min ${(Math.min(...stepTimes) * 1000).toFixed(0)}, max ${(Math.max(...stepTimes) * 1000).toFixed(0)}); loss ${loss.toFixed(3)} nats/frame`,
+  );
+  console.log(
+    `  time: GEMM ${(gemmS * 1000).toFixed(0)} ms (${pct(gemmS)}; ${gemmCalls[0]} calls, ` +
+      `${(median(gemmFlops) / gemmS / 1e9).toFixed(1)} GFLOP/s), other forward/backward ${(restS * 1000).toFixed(0)} ms (${pct(restS)}), ` +
+      `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
+  );
+  console.log(`  useful GEMM work: ${(median(gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
+  console.log(`  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+  // the last step's GEMM shapes, heaviest first
+  console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
+  for (const s of timing.shapes().slice(0, 12))
+    console.log(`    ${s.key.padEnd(22)} ${String(s.calls).padStart(5)} ${(s.seconds * 1000).toFixed(1).padStart(8)} ${(s.flops / s.seconds / 1e9).toFixed(1).padStart(7)}`);
+  if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, on the TypeScript fallback ${inner.tsCalls} (all steps)`);
+
+  if (has('--gen')) {
+    for (const b of [1, 16]) {
+      const state = model.initialState(b);
+      const frame = randomBatch(b, 1, rng).inputs;
+      for (let i = 0; i < 5; i++) model.step(state, frame);
+      const n = b === 1 ? 200 : 50;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) model.step(state, frame);
+      const sps = n / ((performance.now() - t0) / 1000);
+      console.log(`  generation (RNN mode), batch ${b}: ${sps.toFixed(0)} steps/s (${(sps * b).toFixed(0)} frames/s)`);
+    }
+  }
+  console.log(`RESULT ${setup.key} ${fps.toFixed(1)}`);
+  return fps;
+}
+
+function main(): void {
+  const which = arg('--model') ?? 'both';
+  const backend = (arg('--gemm') ?? 'ort') as 'ort' | 'ts';
+  const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
+  const minMacs = arg('--min-macs') ? Number(arg('--min-macs')) : undefined;
+  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs });
+  console.log(
+    `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
+  );
+  for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm);
+}
+
+main();

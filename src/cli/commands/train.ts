@@ -1,0 +1,123 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../../data/dataset.js';
+import { UserError } from '../../errors.js';
+import type { ModelKind } from '../../models/model.js';
+import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { train } from '../../train/loop.js';
+import { terminalProgress } from '../../train/progress.js';
+import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
+import { modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+
+interface TrainFlags {
+  model?: string;
+  dataset?: string;
+  config?: string;
+  epochs?: string;
+  minutes?: string;
+  lr?: string;
+  batchFrames?: string;
+  maxLength?: string;
+  transpose?: string;
+  patience?: string;
+  schedule?: string;
+  seed: string;
+  out?: string;
+  resume?: string;
+  threads?: string;
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description('Train a model; checkpoints, metrics and the best weights go to a run folder')
+    .option('--model <kind>', 'rwkv or lstm')
+    .option('--dataset <name>', 'nottingham, jsb-chorales, a .json.gz dataset file or a folder of MIDI files')
+    .option('--config <file>', 'JSON with "model" and/or "training" settings overriding the defaults')
+    .option('--epochs <n>', 'stop after this many epochs')
+    .option('--minutes <m>', 'stop after this many minutes (validates and checkpoints first)')
+    .option('--lr <x>', 'peak learning rate')
+    .option('--batch-frames <n>', 'frames per batch (B x T upper bound)')
+    .option('--max-length <n>', 'longest training chunk in frames; longer sequences are cut')
+    .option('--transpose <k>', 'random transposition by up to k semitones (0 = off)')
+    .option('--patience <n>', 'stop after n epochs without validation improvement')
+    .option('--schedule <kind>', 'cosine (warmup + cosine decay), triangular (per epoch) or constant')
+    .option('--seed <n>', 'seed for weights, batching and dropout', '1')
+    .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
+    .option('--resume <dir>', 'continue the run in this folder exactly where it stopped')
+    .option('--threads <n>', 'threads for matrix products')
+    .action(async (flags: TrainFlags) => {
+      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
+      const stopEpochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
+      const stopMinutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
+
+      let runDir: string;
+      let config;
+      if (flags.resume !== undefined) {
+        const fixed = ['model', 'dataset', 'config', 'lr', 'batchFrames', 'maxLength', 'transpose', 'patience', 'schedule', 'out'] as const;
+        const given = fixed.filter((k) => flags[k] !== undefined);
+        if (given.length > 0) {
+          throw new UserError(`--resume continues a run with its saved settings; drop ${given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} (only --epochs, --minutes and --threads can change)`);
+        }
+        runDir = flags.resume;
+        config = readRunConfig(runDir);
+      } else {
+        if (flags.model !== 'rwkv' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
+        if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, a .json.gz file or a MIDI folder)');
+        const overrides: FlagOverrides = {
+          epochs: stopEpochs,
+          minutes: stopMinutes,
+          lr: flags.lr === undefined ? undefined : parsePositive(flags.lr, '--lr'),
+          batchFrames: flags.batchFrames === undefined ? undefined : parseInteger(flags.batchFrames, '--batch-frames', 1),
+          maxLength: flags.maxLength === undefined ? undefined : parseInteger(flags.maxLength, '--max-length', 2),
+          transpose: flags.transpose === undefined ? undefined : parseInteger(flags.transpose, '--transpose', 0),
+          patience: flags.patience === undefined ? undefined : parseInteger(flags.patience, '--patience', 1),
+        };
+        if (flags.schedule !== undefined) {
+          if (flags.schedule !== 'cosine' && flags.schedule !== 'triangular' && flags.schedule !== 'constant') {
+            throw new UserError(`--schedule must be cosine, triangular or constant, got "${flags.schedule}"`);
+          }
+          overrides.schedule = flags.schedule;
+        }
+        const seed = parseInteger(flags.seed, '--seed', 0);
+        const file = flags.config !== undefined ? readConfigFile(flags.config) : null;
+        config = buildRunConfig(flags.model as ModelKind, flags.dataset, seed, file, overrides, packageVersion());
+        runDir = flags.out ?? join('runs', `${flags.model}-${datasetLabel(flags.dataset)}-${timestamp()}`);
+        if (existsSync(join(runDir, FILES.config))) {
+          throw new UserError(`${runDir} already holds a run; use --resume ${runDir} to continue it or choose another --out`);
+        }
+      }
+
+      const ds = loadDataset(config.dataset);
+      const buildModel = modelBuilder(threads);
+      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir}`);
+      const result = await train({
+        runDir,
+        config,
+        resume: flags.resume !== undefined,
+        data: { train: ds.train, valid: ds.valid },
+        buildModel,
+        stop: flags.resume !== undefined ? { epochs: stopEpochs, minutes: stopMinutes } : undefined,
+        progress: terminalProgress(),
+        handleSignals: true,
+      });
+      const best = result.bestValid === null ? 'n/a' : result.bestValid.toFixed(4);
+      console.log(`${runDir}: stopped (${result.stopped}) at epoch ${result.epoch}, step ${result.step}, ` +
+        `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best} nats/frame`);
+      console.log(`evaluate: rwkv-music eval --checkpoint ${runDir} --split test`);
+    });
+}

@@ -1,0 +1,64 @@
+/**
+ * Picks the GEMM backend for Node: ONNX Runtime MLAS when its binding loads, else the TypeScript GEMM.
+ *
+ * Environment overrides:
+ *   RWKV_MUSIC_GEMM=ts|ort    force a backend ('ort' throws if ONNX Runtime cannot be used)
+ *   RWKV_MUSIC_THREADS=n      intra-op threads of the ORT GEMM (default: number of cores)
+ */
+import type { Gemm } from './gemm.js';
+import { tsGemm } from './gemm-ts.js';
+import { createOrtGemm, type OrtGemmOptions } from './gemm-ort.js';
+
+export type GemmBackend = 'auto' | 'ts' | 'ort';
+
+export interface DefaultGemmOptions extends OrtGemmOptions {
+  /** Backend to use; default: RWKV_MUSIC_GEMM or 'auto'. */
+  backend?: GemmBackend;
+}
+
+let shared: Gemm | undefined;
+let lastError: Error | undefined;
+
+function parseBackend(value: string | undefined): GemmBackend {
+  const v = (value ?? '').trim().toLowerCase();
+  if (v === '' || v === 'auto') return 'auto';
+  if (v === 'ts' || v === 'typescript') return 'ts';
+  if (v === 'ort' || v === 'onnxruntime') return 'ort';
+  throw new Error(`RWKV_MUSIC_GEMM must be ts, ort or auto, got '${value}'`);
+}
+
+function envThreads(): number | undefined {
+  const v = process.env.RWKV_MUSIC_THREADS;
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`RWKV_MUSIC_THREADS must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/**
+ * A new GEMM for the requested backend. With 'auto', falls back to TypeScript if ORT does not load
+ * (the reason is kept in gemmLoadError()).
+ */
+export function createGemm(options: DefaultGemmOptions = {}): Gemm {
+  const backend = options.backend ?? parseBackend(process.env.RWKV_MUSIC_GEMM);
+  if (backend === 'ts') return tsGemm;
+  const ortOptions: OrtGemmOptions = { ...options, threads: options.threads ?? envThreads() };
+  if (backend === 'ort') return createOrtGemm(ortOptions);
+  try {
+    return createOrtGemm(ortOptions);
+  } catch (e) {
+    lastError = e as Error;
+    return tsGemm;
+  }
+}
+
+/** The process-wide default GEMM (created once, honouring RWKV_MUSIC_GEMM and RWKV_MUSIC_THREADS). */
+export function defaultGemm(): Gemm {
+  if (!shared) shared = createGemm();
+  return shared;
+}
+
+/** Why the ORT backend was not used by the last 'auto' selection, if it failed to load. */
+export function gemmLoadError(): Error | undefined {
+  return lastError;
+}

@@ -1,0 +1,305 @@
+/**
+ * GEMM on ONNX Runtime's MLAS, through onnxruntime-node's synchronous native binding.
+ *
+ * The public onnxruntime-node API (`InferenceSession.run`) returns a promise per call, which is far too
+ * slow for the thousands of small GEMMs of a training step. The package's native binding
+ * (`onnxruntime-node/dist/binding`) is synchronous and accepts pre-allocated output tensors, so MLAS
+ * writes straight into our Float32Arrays. That binding is an internal API: the package version is pinned
+ * in package.json, every use of it lives in this file, and `test/gemm-ort.test.ts` checks its shape.
+ *
+ * One tiny ONNX graph (a single Gemm node with symbolic M, N, K) is built per (transA, transB, alpha,
+ * beta) and one session serves every shape. For beta != 0 the caller's C is passed both as the Gemm's C
+ * input and as the pre-allocated output Y: ORT copies C into Y (a no-op copy onto itself) and MLAS
+ * accumulates alpha * op(A) op(B) + beta * Y in place.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import type { Gemm, GemmArgs } from './gemm.js';
+import { tsGemm } from './gemm-ts.js';
+import { encodeModel, ONNX_FLOAT } from './onnx-graph.js';
+
+/** The part of onnxruntime-node's internal binding we use (see node_modules/onnxruntime-node/lib/binding.ts). */
+interface BindingTensor {
+  location: 'cpu';
+  type: 'float32';
+  dims: number[];
+  data: Float32Array;
+}
+interface BindingValueMetadata {
+  name: string;
+  isTensor: boolean;
+  symbolicDimensions: string[];
+  shape: number[];
+  type: number;
+}
+interface BindingSession {
+  loadModel(buffer: ArrayBuffer, byteOffset: number, byteLength: number, options: object): void;
+  readonly inputMetadata: BindingValueMetadata[];
+  readonly outputMetadata: BindingValueMetadata[];
+  run(feeds: Record<string, BindingTensor>, fetches: Record<string, BindingTensor | null>, options: object): Record<string, unknown>;
+  dispose(): void;
+}
+export interface OrtBinding {
+  InferenceSession: new () => BindingSession;
+}
+
+/** The onnxruntime-node version whose internal binding this file was written against. */
+export const ORT_NODE_VERSION = '1.30.0';
+
+let cachedBinding: OrtBinding | undefined;
+let cachedLoadError: Error | undefined;
+
+/**
+ * Loads onnxruntime-node's native binding and checks that it still has the shape we rely on.
+ * Throws an Error explaining what changed if it does not.
+ */
+export function loadOrtBinding(): OrtBinding {
+  if (cachedBinding) return cachedBinding;
+  if (cachedLoadError) throw cachedLoadError;
+  try {
+    const require = createRequire(import.meta.url);
+    const mod = require('onnxruntime-node/dist/binding') as { binding?: unknown; initOrt?: unknown };
+    const where = 'onnxruntime-node/dist/binding';
+    if (typeof mod.initOrt !== 'function') throw new Error(`${where} no longer exports initOrt()`);
+    const binding = mod.binding as Partial<OrtBinding> | undefined;
+    if (!binding || typeof binding.InferenceSession !== 'function')
+      throw new Error(`${where} no longer exports binding.InferenceSession`);
+    const proto = binding.InferenceSession.prototype as Partial<BindingSession>;
+    for (const method of ['loadModel', 'run', 'dispose'] as const)
+      if (typeof proto[method] !== 'function') throw new Error(`${where}: InferenceSession.${method} is missing`);
+    (mod.initOrt as () => void)();
+    cachedBinding = binding as OrtBinding;
+    return cachedBinding;
+  } catch (e) {
+    let version = 'unknown';
+    try {
+      version = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+    } catch {
+      // package missing altogether
+    }
+    cachedLoadError = new Error(
+      `ONNX Runtime GEMM unavailable: onnxruntime-node's internal native binding could not be used ` +
+        `(installed version ${version}, written for ${ORT_NODE_VERSION}): ${(e as Error).message}`,
+    );
+    throw cachedLoadError;
+  }
+}
+
+export interface OrtGemmOptions {
+  /** Intra-op threads of every session; default: the number of cores. */
+  threads?: number;
+  /**
+   * Products with M*N*K below this many multiply-adds run on the TypeScript GEMM (the native call costs a
+   * few microseconds). Default: DEFAULT_ORT_MIN_MACS.
+   */
+  minMacs?: number;
+  /** Let ORT's worker threads spin between calls (lower latency, burns a core while waiting). Default false. */
+  spin?: boolean;
+  /**
+   * Largest output (in floats) computed by one native call when C's rows can be split (transA false):
+   * larger products run as several calls over row blocks. Default: DEFAULT_ORT_CHUNK_FLOATS.
+   */
+  chunkFloats?: number;
+}
+
+/**
+ * Below this many multiply-adds (M*N*K) the TypeScript GEMM wins (measured with bench/gemm-speed.ts,
+ * see docs/decisions.md).
+ */
+export const DEFAULT_ORT_MIN_MACS = 32768;
+
+/**
+ * The binding returns every output as a fresh copy in a new ArrayBuffer (besides writing it into the
+ * pre-allocated buffer), so a call's cost includes allocating, zeroing and copying M*N floats; for
+ * outputs of many megabytes that means page faults on every call. Products whose rows can be split
+ * (transA false) are therefore run over row blocks of at most this many output floats, which keeps the
+ * copy small and its memory reused (measured with bench/gemm-speed.ts, see docs/decisions.md).
+ */
+export const DEFAULT_ORT_CHUNK_FLOATS = 1 << 18;
+
+/** Row blocks are never made smaller than this (MLAS packs B once per call). */
+const MIN_CHUNK_ROWS = 32;
+
+interface GemmSession {
+  session: BindingSession;
+  feeds: Record<string, BindingTensor>;
+  fetches: Record<string, BindingTensor>;
+  a: BindingTensor;
+  b: BindingTensor;
+  c: BindingTensor | undefined;
+  y: BindingTensor;
+}
+
+const RUN_OPTIONS = {};
+const EMPTY = new Float32Array(0);
+
+function tensor(): BindingTensor {
+  return { location: 'cpu', type: 'float32', dims: [0, 0], data: EMPTY };
+}
+
+/** The ONNX model for one Gemm node: Y = alpha * op(A) op(B) (+ beta * C when withC). */
+export function gemmModel(transA: boolean, transB: boolean, alpha: number, beta: number, withC: boolean): Uint8Array {
+  const inputs = [
+    { name: 'A', elemType: ONNX_FLOAT, shape: transA ? ['K', 'M'] : ['M', 'K'] },
+    { name: 'B', elemType: ONNX_FLOAT, shape: transB ? ['N', 'K'] : ['K', 'N'] },
+  ];
+  if (withC) inputs.push({ name: 'C', elemType: ONNX_FLOAT, shape: ['M', 'N'] });
+  return encodeModel({
+    name: 'gemm',
+    opset: 13,
+    nodes: [
+      {
+        opType: 'Gemm',
+        inputs: inputs.map((i) => i.name),
+        outputs: ['Y'],
+        attributes: {
+          transA: { kind: 'int', value: transA ? 1 : 0 },
+          transB: { kind: 'int', value: transB ? 1 : 0 },
+          alpha: { kind: 'float', value: alpha },
+          beta: { kind: 'float', value: withC ? beta : 0 },
+        },
+      },
+    ],
+    inputs,
+    outputs: [{ name: 'Y', elemType: ONNX_FLOAT, shape: ['M', 'N'] }],
+  });
+}
+
+/** At most this many distinct (transA, transB, alpha, beta) sessions are kept; the oldest is disposed. */
+const MAX_SESSIONS = 32;
+
+export class OrtGemm implements Gemm {
+  readonly name: string;
+  readonly threads: number;
+  readonly minMacs: number;
+  readonly chunkFloats: number;
+  private readonly spin: boolean;
+  private readonly binding: OrtBinding;
+  private readonly sessions = new Map<string, GemmSession>();
+  /** Native ORT runs (one per row block) and calls served by the TypeScript fallback, for benchmarks. */
+  ortCalls = 0;
+  tsCalls = 0;
+
+  constructor(options: OrtGemmOptions = {}) {
+    this.binding = loadOrtBinding();
+    this.threads = Math.max(1, Math.floor(options.threads ?? availableParallelism()));
+    this.minMacs = options.minMacs ?? DEFAULT_ORT_MIN_MACS;
+    this.spin = options.spin ?? false;
+    this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
+    this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''})`;
+  }
+
+  private sessionFor(transA: boolean, transB: boolean, alpha: number, beta: number): GemmSession {
+    const withC = beta !== 0;
+    const key = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}|${alpha}|${withC ? beta : 0}`;
+    let s = this.sessions.get(key);
+    if (s) return s;
+    if (this.sessions.size >= MAX_SESSIONS) {
+      const [oldKey, old] = this.sessions.entries().next().value as [string, GemmSession];
+      old.session.dispose();
+      this.sessions.delete(oldKey);
+    }
+    const model = gemmModel(transA, transB, alpha, beta, withC);
+    const session = new this.binding.InferenceSession();
+    session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
+      intraOpNumThreads: this.threads,
+      graphOptimizationLevel: 'disabled',
+      enableCpuMemArena: false,
+      extra: { session: { intra_op: { allow_spinning: this.spin ? '1' : '0' } } },
+    });
+    const a = tensor();
+    const b = tensor();
+    const c = withC ? tensor() : undefined;
+    const y = tensor();
+    const feeds: Record<string, BindingTensor> = c ? { A: a, B: b, C: c } : { A: a, B: b };
+    s = { session, feeds, fetches: { Y: y }, a, b, c, y };
+    this.sessions.set(key, s);
+    return s;
+  }
+
+  gemm(args: GemmArgs): void {
+    const { transA, transB, M, N, K, A, B, C } = args;
+    const alpha = args.alpha ?? 1;
+    const beta = args.beta ?? 0;
+    const ao = args.aOffset ?? 0;
+    const bo = args.bOffset ?? 0;
+    const co = args.cOffset ?? 0;
+    checkArgs(args, ao, bo, co);
+    if (M * N * K < this.minMacs || M === 0 || N === 0 || K === 0) {
+      this.tsCalls++;
+      tsGemm.gemm(args);
+      return;
+    }
+    const s = this.sessionFor(transA, transB, alpha, beta);
+    // Row blocks of C (and of A, which is [M, K] when not transposed) are contiguous: split large outputs.
+    let rows = M;
+    if (!transA && M * N > this.chunkFloats) rows = Math.min(M, Math.max(MIN_CHUNK_ROWS, Math.floor(this.chunkFloats / N)));
+    const bData = bo === 0 && B.length === K * N ? B : B.subarray(bo, bo + K * N);
+    for (let i0 = 0; i0 < M; i0 += rows) {
+      const m = Math.min(rows, M - i0);
+      const a0 = transA ? ao : ao + i0 * K;
+      const c0 = co + i0 * N;
+      this.run(s, transA, transB, m, N, K, A, a0, bData, C, c0);
+    }
+  }
+
+  private run(
+    s: GemmSession, transA: boolean, transB: boolean, M: number, N: number, K: number,
+    A: Float32Array, ao: number, B: Float32Array, C: Float32Array, co: number,
+  ): void {
+    this.ortCalls++;
+    const aDims = s.a.dims;
+    aDims[0] = transA ? K : M;
+    aDims[1] = transA ? M : K;
+    s.a.data = ao === 0 && A.length === M * K ? A : A.subarray(ao, ao + M * K);
+    const bDims = s.b.dims;
+    bDims[0] = transB ? N : K;
+    bDims[1] = transB ? K : N;
+    s.b.data = B;
+    const y = co === 0 && C.length === M * N ? C : C.subarray(co, co + M * N);
+    s.y.dims[0] = M;
+    s.y.dims[1] = N;
+    s.y.data = y;
+    if (s.c) {
+      s.c.dims[0] = M;
+      s.c.dims[1] = N;
+      s.c.data = y;
+    }
+    try {
+      s.session.run(s.feeds, s.fetches, RUN_OPTIONS);
+    } finally {
+      // Drop references so the caller's buffers can be collected.
+      s.a.data = EMPTY;
+      s.b.data = EMPTY;
+      s.y.data = EMPTY;
+      if (s.c) s.c.data = EMPTY;
+    }
+  }
+
+  /** Releases every native session. The object stays usable (sessions are recreated on demand). */
+  dispose(): void {
+    for (const s of this.sessions.values()) s.session.dispose();
+    this.sessions.clear();
+  }
+}
+
+function checkArgs(args: GemmArgs, ao: number, bo: number, co: number): void {
+  const { M, N, K, A, B, C } = args;
+  for (const [name, v] of [
+    ['M', M],
+    ['N', N],
+    ['K', K],
+    ['aOffset', ao],
+    ['bOffset', bo],
+    ['cOffset', co],
+  ] as const)
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`gemm: ${name} must be a non-negative integer, got ${v}`);
+  if (ao + M * K > A.length) throw new RangeError(`gemm: A too small (${A.length} < ${ao} + ${M}*${K})`);
+  if (bo + K * N > B.length) throw new RangeError(`gemm: B too small (${B.length} < ${bo} + ${K}*${N})`);
+  if (co + M * N > C.length) throw new RangeError(`gemm: C too small (${C.length} < ${co} + ${M}*${N})`);
+}
+
+/** Creates the ORT GEMM; throws (with the reason) if the binding cannot be used. */
+export function createOrtGemm(options: OrtGemmOptions = {}): OrtGemm {
+  return new OrtGemm(options);
+}

@@ -1,0 +1,44 @@
+/**
+ * Linear layer, PyTorch layout: W is [O, I] (out, in), optional bias [O].
+ * All products go through the Gemm interface over all N = B*T rows at once.
+ */
+import type { Gemm } from '../gemm.js';
+
+/**
+ * out[N,O] = inp[N,I] @ W[O,I]^T + bias[O]
+ * Rows may start at offsets (for time slices of larger buffers).
+ */
+export function linearForward(
+  gemm: Gemm, out: Float32Array, inp: Float32Array, W: Float32Array, bias: Float32Array | null,
+  N: number, I: number, O: number, outOffset = 0, inpOffset = 0,
+): void {
+  if (bias) {
+    for (let n = 0; n < N; n++) out.set(bias, outOffset + n * O);
+  }
+  gemm.gemm({ transA: false, transB: true, M: N, N: O, K: I, A: inp, aOffset: inpOffset, B: W, C: out, cOffset: outOffset, beta: bias ? 1 : 0 });
+}
+
+/**
+ * Given dout[N,O]:
+ *   dW[O,I]   += dout^T @ inp
+ *   dbias[O]  += sum over rows of dout
+ *   dinp[N,I] = dout @ W   (or += when accumulate is true; skipped when dinp is null)
+ */
+export function linearBackward(
+  gemm: Gemm, dinp: Float32Array | null, accumulate: boolean, dW: Float32Array, dbias: Float32Array | null,
+  dout: Float32Array, inp: Float32Array, W: Float32Array, N: number, I: number, O: number,
+): void {
+  gemm.gemm({ transA: true, transB: false, M: O, N: I, K: N, A: dout, B: inp, C: dW, beta: 1 });
+  if (dbias) addColumnSums(dbias, dout, N, O);
+  if (dinp) gemm.gemm({ transA: false, transB: false, M: N, N: I, K: O, A: dout, B: W, C: dinp, beta: accumulate ? 1 : 0 });
+}
+
+/** acc[O] += sum_n x[n, O], accumulated in double precision. */
+export function addColumnSums(acc: Float32Array, x: Float32Array, N: number, O: number): void {
+  const sum = new Float64Array(O);
+  for (let n = 0; n < N; n++) {
+    const row = n * O;
+    for (let o = 0; o < O; o++) sum[o] += x[row + o];
+  }
+  for (let o = 0; o < O; o++) acc[o] += sum[o];
+}

@@ -1,0 +1,93 @@
+/**
+ * RWKV-4 TimeMix (attention replacement). x is the LayerNorm output [B,T,C]; N = B*T.
+ *   xk, xv, xr = token-shift mixes of x with time_mix_k/v/r
+ *   k = xk Wk^T,  v = xv Wv^T,  r = sigmoid(xr Wr^T)
+ *   out = (r ⊙ WKV(k, v)) Wo^T
+ */
+import type { Gemm } from '../gemm.js';
+import type { Param } from '../tensor.js';
+import { linearBackward, linearForward } from './linear.js';
+import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
+import { allocWkvSaved, wkvBackward, wkvForward, type WkvSaved, type WkvState } from './wkv.js';
+
+export interface TimeMixParams {
+  timeDecay: Param; // [C]
+  timeFirst: Param; // [C]
+  mixK: Param; // [1,1,C]
+  mixV: Param;
+  mixR: Param;
+  key: Param; // [C,C]
+  value: Param; // [C,C]
+  receptance: Param; // [C,C]
+  output: Param; // [C,C]
+}
+
+/** Activations kept from forward to backward, each [N,C]. */
+export interface TimeMixActs {
+  k: Float32Array;
+  v: Float32Array;
+  r: Float32Array;
+  y: Float32Array;
+  rw: Float32Array;
+  wkv: WkvSaved;
+}
+
+export function allocTimeMixActs(N: number, C: number): TimeMixActs {
+  const n = N * C;
+  return {
+    k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
+    wkv: allocWkvSaved(n),
+  };
+}
+
+/** Scratch shared by every block: seven [N,C] buffers and 8*C doubles. */
+export interface MixScratch {
+  s: Float32Array[];
+  d: Float64Array;
+}
+
+export function allocMixScratch(N: number, C: number, count = 7): MixScratch {
+  return { s: Array.from({ length: count }, () => new Float32Array(N * C)), d: new Float64Array(8 * C) };
+}
+
+/**
+ * out[N,C] = TimeMix(x). `prev` [B,C] is the token-shift state (null: zeros), `wkv` the WKV state
+ * (updated in place). With save true the activations for the backward pass are kept.
+ */
+export function timeMixForward(
+  gemm: Gemm, out: Float32Array, x: Float32Array, P: TimeMixParams, acts: TimeMixActs,
+  prev: Float32Array | null, wkv: WkvState, B: number, T: number, C: number, save: boolean, scr: MixScratch,
+): void {
+  const N = B * T;
+  const [xk, xv, xr] = scr.s;
+  tokenShiftMixForward([xk, xv, xr], x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
+  linearForward(gemm, acts.k, xk, P.key.data, null, N, C, C);
+  linearForward(gemm, acts.v, xv, P.value.data, null, N, C, C);
+  linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
+  // y = WKV(k, v), r = sigmoid(r), rw = r ⊙ y in one pass
+  wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
+    save ? acts.wkv : null, scr.d, { r: acts.r, rw: acts.rw });
+  linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
+}
+
+/** dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified. */
+export function timeMixBackward(
+  gemm: Gemm, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
+  P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
+): void {
+  const N = B * T;
+  const [s1, s2, s3, s4, s5, s6, s7] = scr.s;
+  // output projection
+  linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
+  // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
+  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.k, acts.v, acts.y,
+    acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
+  // projections (recompute the mixed inputs)
+  tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
+  // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
+  linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
+  linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
+  linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);
+  tokenShiftMixBackward(dx, accumulate, [P.mixK.grad, P.mixV.grad, P.mixR.grad], [s1, s6, s7], x,
+    [P.mixK.data, P.mixV.data, P.mixR.data], B, T, C, scr.d);
+}

@@ -1,0 +1,24 @@
+/** Helpers shared by the models. */
+import type { Batch } from '../engine/batch.js';
+import { makeParam, type Param } from '../engine/tensor.js';
+
+export const KEYS = 88;
+
+export function checkBatch(batch: Batch, D: number): void {
+  const { B, T } = batch;
+  if (!(Number.isInteger(B) && B > 0 && Number.isInteger(T) && T > 0)) throw new Error(`batch: B and T must be positive integers (got ${B}, ${T})`);
+  if (batch.D !== D) throw new Error(`batch: expected D = ${D} features, got ${batch.D}`);
+  if (batch.inputs.length < B * T * D || batch.targets.length < B * T * D || batch.mask.length < B * T) {
+    throw new Error('batch: inputs, targets or mask are shorter than B*T*D');
+  }
+}
+
+/** Collects parameters in creation order. */
+export class ParamList {
+  readonly list: Param[] = [];
+  add(name: string, shape: number[], decay: boolean): Param {
+    const p = makeParam(name, shape, decay);
+    this.list.push(p);
+    return p;
+  }
+}

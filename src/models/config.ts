@@ -1,0 +1,39 @@
+import { UserError } from '../errors.js';
+import type { LstmConfig, ModelConfig, RwkvConfig } from './model.js';
+
+function positiveInt(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UserError(`model config: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function dropoutRate(v: unknown): number {
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: dropout must be a number in [0, 1), got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** Checks an untrusted config object (e.g. read from a file) and returns a clean copy. */
+export function validateConfig(raw: unknown): ModelConfig {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError('model config: not an object');
+  const c = raw as Record<string, unknown>;
+  if (c.kind === 'rwkv') {
+    const cfg: RwkvConfig = {
+      kind: 'rwkv',
+      nLayer: positiveInt(c.nLayer, 'nLayer'),
+      nEmbd: positiveInt(c.nEmbd, 'nEmbd'),
+      ffn: positiveInt(c.ffn, 'ffn'),
+      dropout: dropoutRate(c.dropout),
+    };
+    return cfg;
+  }
+  if (c.kind === 'lstm') {
+    const cfg: LstmConfig = {
+      kind: 'lstm',
+      layers: positiveInt(c.layers, 'layers'),
+      hidden: positiveInt(c.hidden, 'hidden'),
+      embed: positiveInt(c.embed, 'embed'),
+      dropout: dropoutRate(c.dropout),
+    };
+    return cfg;
+  }
+  throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);
+}

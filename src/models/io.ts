@@ -1,0 +1,33 @@
+/** Model files on disk (Node only): safetensors with the config in the metadata. */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { UserError } from '../errors.js';
+import type { Gemm } from '../engine/gemm.js';
+import type { SequenceModel } from './model.js';
+import { modelFromBytes, modelToBytes } from './serialize.js';
+
+export { loadTensorsInto, modelToTensors, modelFromBytes, modelToBytes, MODEL_FORMAT } from './serialize.js';
+
+/** Writes the model atomically: to a temporary file next to `path`, then renamed over it. */
+export function saveModelFile(path: string, model: SequenceModel): void {
+  const bytes = modelToBytes(model);
+  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Reads a model file; throws a UserError naming the file if it is missing, damaged or inconsistent. */
+export function loadModelFile(path: string, options: { gemm?: Gemm } = {}): SequenceModel {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${path}: cannot read the model file (${code ?? (e as Error).message})`);
+  }
+  return modelFromBytes(bytes, path, options);
+}

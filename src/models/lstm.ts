@@ -1,0 +1,244 @@
+/**
+ * The LSTM baseline over piano rolls, PyTorch's parameter names and layouts:
+ *   Embed: Linear(88 -> E)  ->  L-layer LSTM(H), dropout between layers  ->  Head: Linear(H -> 88)
+ * Gate order in weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} is i, f, g, o (PyTorch's).
+ * Internally everything runs time-major [T,B,.] so that each recurrent step is one GEMM over the B rows.
+ */
+import type { Batch } from '../engine/batch.js';
+import type { Gemm } from '../engine/gemm.js';
+import type { Param } from '../engine/tensor.js';
+import { Rng } from '../engine/random.js';
+import { linearBackward, linearForward } from '../engine/layers/linear.js';
+import { allocLstmActs, lstmBackward, lstmForward, type LstmActs, type LstmParams } from '../engine/layers/lstm.js';
+import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
+import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
+import { transposeBT } from '../engine/layers/elementwise.js';
+import { checkBatch, KEYS, ParamList } from './common.js';
+import { uniformInit } from './init.js';
+import type { LossSum, LstmConfig, RecurrentState, SequenceModel } from './model.js';
+
+/** RNN-mode state: h and c of every layer. */
+export interface LstmState extends RecurrentState {
+  readonly batch: number;
+  h: Float32Array[]; // [L][B,H]
+  c: Float32Array[]; // [L][B,H]
+}
+
+/**
+ * Buffers for any T, B with T*B <= capN and B <= capB: a time-major [T,B,.] tensor is just the first
+ * T*B rows, so one allocation serves every shape that fits.
+ */
+class Workspace {
+  readonly capN: number;
+  readonly capB: number;
+  readonly x: Float32Array; // [T,B,88] inputs, time-major
+  readonly y: Float32Array; // [T,B,88] targets
+  readonly m: Float32Array; // [T,B] mask
+  readonly emb: Float32Array; // [T,B,E]
+  readonly acts: LstmActs[];
+  readonly dropped: Float32Array[]; // [L-1][T,B,H] inputs of layers 1.. after dropout
+  readonly masks: DropoutMask[]; // [L-1]
+  readonly logits: Float32Array; // [T,B,88]
+  readonly dlogits: Float32Array;
+  readonly dh: Float32Array; // [T,B,H]
+  readonly dIn: Float32Array; // [T,B,max(E,H)]
+  readonly dG: Float32Array; // [T,B,4H]
+  readonly dc: Float32Array; // [B,H]
+  readonly bias: Float32Array; // [4H]
+
+  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean) {
+    this.capN = capN;
+    this.capB = capB;
+    const TB = capN;
+    const B = capB;
+    this.x = new Float32Array(TB * KEYS);
+    this.y = new Float32Array(TB * KEYS);
+    this.m = new Float32Array(TB);
+    this.emb = new Float32Array(TB * E);
+    this.acts = Array.from({ length: L }, () => allocLstmActs(capN / capB, capB, H));
+    this.dropped = dropout ? Array.from({ length: L - 1 }, () => new Float32Array(TB * H)) : [];
+    this.masks = Array.from({ length: L - 1 }, newDropoutMask);
+    this.logits = new Float32Array(TB * KEYS);
+    this.dlogits = new Float32Array(TB * KEYS);
+    this.dh = new Float32Array(TB * H);
+    this.dIn = new Float32Array(TB * Math.max(E, H));
+    this.dG = new Float32Array(TB * 4 * H);
+    this.dc = new Float32Array(B * H);
+    this.bias = new Float32Array(4 * H);
+  }
+}
+
+export class LstmModel implements SequenceModel {
+  readonly config: LstmConfig;
+  readonly inputSize = KEYS;
+  private readonly gemm: Gemm;
+  private readonly params: Param[];
+  private readonly embed: { weight: Param; bias: Param };
+  private readonly layers: LstmParams[];
+  private readonly head: { weight: Param; bias: Param };
+  private ws: Workspace | null = null;
+
+  constructor(config: LstmConfig, gemm: Gemm) {
+    this.config = { ...config };
+    this.gemm = gemm;
+    const { layers: L, hidden: H, embed: E } = config;
+    const pl = new ParamList();
+    this.embed = { weight: pl.add('embed.weight', [E, KEYS], true), bias: pl.add('embed.bias', [E], false) };
+    this.layers = [];
+    for (let k = 0; k < L; k++) {
+      const I = k === 0 ? E : H;
+      this.layers.push({
+        weightIh: pl.add(`lstm.weight_ih_l${k}`, [4 * H, I], true),
+        weightHh: pl.add(`lstm.weight_hh_l${k}`, [4 * H, H], true),
+        biasIh: pl.add(`lstm.bias_ih_l${k}`, [4 * H], false),
+        biasHh: pl.add(`lstm.bias_hh_l${k}`, [4 * H], false),
+      });
+    }
+    this.head = { weight: pl.add('head.weight', [KEYS, H], true), bias: pl.add('head.bias', [KEYS], false) };
+    this.params = pl.list;
+  }
+
+  parameters(): Param[] {
+    return this.params;
+  }
+
+  /** PyTorch's defaults: LSTM weights and biases U(±1/sqrt(H)); Linear weight and bias U(±1/sqrt(fan_in)). */
+  initialize(seed: number): void {
+    const rng = new Rng(seed);
+    const H = this.config.hidden;
+    const lin = (p: { weight: Param; bias: Param }) => {
+      const bound = 1 / Math.sqrt(p.weight.shape[1]);
+      uniformInit(p.weight.data, bound, rng);
+      uniformInit(p.bias.data, bound, rng);
+    };
+    lin(this.embed);
+    for (const layer of this.layers) {
+      for (const p of [layer.weightIh, layer.weightHh, layer.biasIh, layer.biasHh]) uniformInit(p.data, 1 / Math.sqrt(H), rng);
+    }
+    lin(this.head);
+  }
+
+  private workspace(T: number, B: number): Workspace {
+    const { layers: L, hidden: H, embed: E, dropout } = this.config;
+    if (!this.ws || this.ws.capN < T * B || this.ws.capB < B) {
+      const capB = Math.max(B, this.ws?.capB ?? 0);
+      const capN = Math.max(T * B, this.ws?.capN ?? 0);
+      this.ws = null;
+      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0);
+    }
+    return this.ws;
+  }
+
+  /** Forward over time-major ws.x [T,B,88]; logits into ws.logits. */
+  private forward(ws: Workspace, B: number, T: number, rng: Rng | null, state: LstmState | null): void {
+    const { layers: L, hidden: H, embed: E, dropout } = this.config;
+    const TB = T * B;
+    const gemm = this.gemm;
+    const drop = rng !== null && dropout > 0;
+    linearForward(gemm, ws.emb, ws.x, this.embed.weight.data, this.embed.bias.data, TB, KEYS, E);
+    let inp = ws.emb;
+    let I = E;
+    for (let k = 0; k < L; k++) {
+      const acts = ws.acts[k];
+      lstmForward(gemm, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias);
+      if (state) {
+        state.h[k].set(acts.h.subarray(T * B * H, (T + 1) * B * H));
+        state.c[k].set(acts.c.subarray(T * B * H, (T + 1) * B * H));
+      }
+      inp = acts.h.subarray(B * H, (T + 1) * B * H);
+      I = H;
+      if (drop && k < L - 1) {
+        drawDropout(ws.masks[k], dropout, rng);
+        dropoutInto(ws.dropped[k], inp, ws.masks[k], TB * H);
+        inp = ws.dropped[k];
+      }
+    }
+    linearForward(gemm, ws.logits, inp, this.head.weight.data, this.head.bias.data, TB, H, KEYS);
+  }
+
+  private backward(ws: Workspace, B: number, T: number): void {
+    const { layers: L, hidden: H, embed: E, dropout } = this.config;
+    const TB = T * B;
+    const gemm = this.gemm;
+    const drop = dropout > 0;
+    const last = ws.acts[L - 1].h.subarray(B * H, (T + 1) * B * H);
+    linearBackward(gemm, ws.dh, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, last, this.head.weight.data, TB, H, KEYS);
+    for (let k = L - 1; k >= 0; k--) {
+      const I = k === 0 ? E : H;
+      let x: Float32Array;
+      if (k === 0) x = ws.emb;
+      else x = drop ? ws.dropped[k - 1] : ws.acts[k - 1].h.subarray(B * H, (T + 1) * B * H);
+      lstmBackward(gemm, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc);
+      if (k > 0) {
+        ws.dh.set(ws.dIn.subarray(0, TB * H));
+        if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
+      }
+    }
+    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, KEYS, E);
+  }
+
+  private load(ws: Workspace, batch: Batch): void {
+    const { B, T } = batch;
+    transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
+    transposeBT(ws.y, batch.targets, B, T, KEYS, true);
+    transposeBT(ws.m, batch.mask, B, T, 1, true);
+  }
+
+  trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const ws = this.workspace(T, B);
+    this.load(ws, batch);
+    this.forward(ws, B, T, rng, null);
+    const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
+    this.backward(ws, B, T);
+    return { nllSum, frames: maskSum(batch.mask, B * T) };
+  }
+
+  evaluate(batch: Batch): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const ws = this.workspace(T, B);
+    this.load(ws, batch);
+    this.forward(ws, B, T, null, null);
+    return { nllSum: bceLoss(ws.logits, ws.y, ws.m, T * B, KEYS), frames: maskSum(batch.mask, B * T) };
+  }
+
+  logits(batch: Batch): Float32Array {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const ws = this.workspace(T, B);
+    transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
+    this.forward(ws, B, T, null, null);
+    const out = new Float32Array(B * T * KEYS);
+    transposeBT(out, ws.logits, B, T, KEYS, false);
+    return out;
+  }
+
+  initialState(batch: number): LstmState {
+    const { layers: L, hidden: H } = this.config;
+    return {
+      batch,
+      h: Array.from({ length: L }, () => new Float32Array(batch * H)),
+      c: Array.from({ length: L }, () => new Float32Array(batch * H)),
+    };
+  }
+
+  step(state: RecurrentState, frames: Float32Array): Float32Array {
+    const s = state as LstmState;
+    if (!s.h || s.h.length !== this.config.layers) throw new Error('step: the state does not belong to this LSTM model');
+    const B = s.batch;
+    if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
+    const ws = this.stepWorkspace(B);
+    ws.x.set(frames.subarray(0, B * KEYS));
+    this.forward(ws, B, 1, null, s);
+    return ws.logits.slice(0, B * KEYS);
+  }
+
+  private stepWs: Workspace | null = null;
+  private stepWorkspace(B: number): Workspace {
+    const { layers: L, hidden: H, embed: E } = this.config;
+    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false);
+    return this.stepWs;
+  }
+}

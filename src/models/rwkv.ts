@@ -1,0 +1,361 @@
+/**
+ * RWKV-4 over piano rolls (88 keys in, 88 logits out), RWKV-LM's parameter names and layouts.
+ *
+ *   x = LN0(Emb(frame))                              Emb: Linear(88 -> C) with bias
+ *   x = dropout(x)
+ *   for each block:  x = x + dropout(TimeMix(LN1(x)));  x = x + dropout(ChannelMix(LN2(x)))
+ *   logits = Head(LNout(x))                          Head: Linear(C -> 88) with bias
+ *
+ * Activations are batch-major [B,T,C] and flattened to N = B*T rows for every product.
+ */
+import type { Batch } from '../engine/batch.js';
+import type { Gemm } from '../engine/gemm.js';
+import type { Param } from '../engine/tensor.js';
+import { Rng } from '../engine/random.js';
+import { linearBackward, linearForward } from '../engine/layers/linear.js';
+import { addLayerNormForward, layerNormBackward, layerNormForward } from '../engine/layers/layernorm.js';
+import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type MixScratch, type TimeMixActs, type TimeMixParams } from '../engine/layers/timemix.js';
+import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixActs, type ChannelMixParams, type FfnScratch } from '../engine/layers/channelmix.js';
+import { newWkvState, resetWkvState, type WkvState } from '../engine/layers/wkv.js';
+import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
+import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
+import { checkBatch, KEYS, ParamList } from './common.js';
+import { orthogonalInit, uniformInit } from './init.js';
+import type { LossSum, RecurrentState, RwkvConfig, SequenceModel } from './model.js';
+
+interface LnParams {
+  weight: Param;
+  bias: Param;
+}
+
+interface BlockParams {
+  ln1: LnParams;
+  ln2: LnParams;
+  att: TimeMixParams;
+  ffn: ChannelMixParams;
+}
+
+/** RNN-mode state, per layer: token-shift inputs of both mixes and the WKV state. */
+export interface RwkvState extends RecurrentState {
+  readonly batch: number;
+  attXx: Float32Array[]; // [L][B,C]  LN1 output of the previous step
+  ffnXx: Float32Array[]; // [L][B,C]  LN2 output of the previous step
+  wkv: WkvState[]; // [L] aa, bb, pp [B,C]
+}
+
+/** RNN-mode pp start value. */
+export const RWKV_STATE_PP_START = -1e30;
+
+/** Buffers for up to `cap` rows (N = B*T <= cap), allocated once and reused. */
+class Workspace {
+  readonly cap: number;
+  readonly emb: Float32Array;
+  readonly ln0Mean: Float32Array;
+  readonly ln0Rstd: Float32Array;
+  readonly xs: Float32Array[]; // L+1 residual streams entering each block (and the final one)
+  readonly xm: Float32Array[]; // L residual streams between TimeMix and ChannelMix
+  readonly ln1: Float32Array[];
+  readonly ln2: Float32Array[];
+  readonly lnMean: Float32Array[]; // 2L+1 (ln1, ln2 per block; ln_out last)
+  readonly lnRstd: Float32Array[];
+  readonly att: TimeMixActs[];
+  readonly ffn: ChannelMixActs[];
+  readonly drop: DropoutMask[]; // 2L+1 masks: 0 after ln0, then att and ffn branches per block
+  readonly branch: Float32Array;
+  readonly lnOut: Float32Array;
+  readonly logits: Float32Array;
+  readonly dlogits: Float32Array;
+  readonly dx: Float32Array;
+  readonly dbr: Float32Array;
+  readonly dln: Float32Array;
+  readonly scr: MixScratch;
+  readonly fs: FfnScratch;
+  readonly lnScratch: Float64Array;
+  readonly wkv: WkvState;
+
+  constructor(cap: number, capB: number, L: number, C: number, F: number) {
+    this.cap = cap;
+    const nc = () => new Float32Array(cap * C);
+    this.emb = nc();
+    this.ln0Mean = new Float32Array(cap);
+    this.ln0Rstd = new Float32Array(cap);
+    this.xs = Array.from({ length: L + 1 }, nc);
+    this.xm = Array.from({ length: L }, nc);
+    this.ln1 = Array.from({ length: L }, nc);
+    this.ln2 = Array.from({ length: L }, nc);
+    this.lnMean = Array.from({ length: 2 * L + 1 }, () => new Float32Array(cap));
+    this.lnRstd = Array.from({ length: 2 * L + 1 }, () => new Float32Array(cap));
+    this.att = Array.from({ length: L }, () => allocTimeMixActs(cap, C));
+    this.ffn = Array.from({ length: L }, () => allocChannelMixActs(cap, C, F));
+    this.drop = Array.from({ length: 2 * L + 1 }, newDropoutMask);
+    this.branch = nc();
+    this.lnOut = nc();
+    this.logits = new Float32Array(cap * KEYS);
+    this.dlogits = new Float32Array(cap * KEYS);
+    this.dx = nc();
+    this.dbr = nc();
+    this.dln = nc();
+    this.scr = allocMixScratch(cap, C);
+    this.fs = allocFfnScratch(cap, F);
+    this.lnScratch = new Float64Array(2 * C);
+    this.wkv = newWkvState(capB, C);
+  }
+}
+
+export type RwkvInit = 'rwkv-lm' | 'pytorch';
+
+export class RwkvModel implements SequenceModel {
+  readonly config: RwkvConfig;
+  readonly inputSize = KEYS;
+  private readonly gemm: Gemm;
+  private readonly params: Param[];
+  private readonly emb: { weight: Param; bias: Param };
+  private readonly ln0: LnParams;
+  private readonly blocks: BlockParams[];
+  private readonly lnOutP: LnParams;
+  private readonly head: { weight: Param; bias: Param };
+  private ws: Workspace | null = null;
+
+  constructor(config: RwkvConfig, gemm: Gemm) {
+    this.config = { ...config };
+    this.gemm = gemm;
+    const { nLayer: L, nEmbd: C, ffn: F } = config;
+    const pl = new ParamList();
+    const ln = (prefix: string): LnParams => ({ weight: pl.add(`${prefix}.weight`, [C], false), bias: pl.add(`${prefix}.bias`, [C], false) });
+    this.emb = { weight: pl.add('emb.weight', [C, KEYS], true), bias: pl.add('emb.bias', [C], false) };
+    this.ln0 = ln('blocks.0.ln0');
+    this.blocks = [];
+    for (let l = 0; l < L; l++) {
+      const b = `blocks.${l}`;
+      const ln1 = ln(`${b}.ln1`);
+      const ln2 = ln(`${b}.ln2`);
+      const att: TimeMixParams = {
+        timeDecay: pl.add(`${b}.att.time_decay`, [C], false),
+        timeFirst: pl.add(`${b}.att.time_first`, [C], false),
+        mixK: pl.add(`${b}.att.time_mix_k`, [1, 1, C], false),
+        mixV: pl.add(`${b}.att.time_mix_v`, [1, 1, C], false),
+        mixR: pl.add(`${b}.att.time_mix_r`, [1, 1, C], false),
+        key: pl.add(`${b}.att.key.weight`, [C, C], true),
+        value: pl.add(`${b}.att.value.weight`, [C, C], true),
+        receptance: pl.add(`${b}.att.receptance.weight`, [C, C], true),
+        output: pl.add(`${b}.att.output.weight`, [C, C], true),
+      };
+      const ffn: ChannelMixParams = {
+        mixK: pl.add(`${b}.ffn.time_mix_k`, [1, 1, C], false),
+        mixR: pl.add(`${b}.ffn.time_mix_r`, [1, 1, C], false),
+        key: pl.add(`${b}.ffn.key.weight`, [F, C], true),
+        receptance: pl.add(`${b}.ffn.receptance.weight`, [C, C], true),
+        value: pl.add(`${b}.ffn.value.weight`, [C, F], true),
+      };
+      this.blocks.push({ ln1, ln2, att, ffn });
+    }
+    this.lnOutP = ln('ln_out');
+    this.head = { weight: pl.add('head.weight', [KEYS, C], true), bias: pl.add('head.bias', [KEYS], false) };
+    this.params = pl.list;
+  }
+
+  parameters(): Param[] {
+    return this.params;
+  }
+
+  /**
+   * Initialises every parameter (section 2 of the reference: decays, bonuses, mixes by layer and
+   * channel; LayerNorms 1 and 0), and the matrices by `scheme`:
+   * - 'rwkv-lm': RWKV-LM's trainer: att.key, att.receptance, att.output, ffn.value, ffn.receptance
+   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal gain 0.5;
+   *   emb (a Linear here, not a lookup table) and both biases as PyTorch's Linear default.
+   * - 'pytorch': every Linear as PyTorch's default, weight and bias U(±1/sqrt(fan_in)).
+   */
+  initialize(seed: number, scheme: RwkvInit = 'rwkv-lm'): void {
+    const rng = new Rng(seed);
+    const { nLayer: L, nEmbd: C } = this.config;
+    const linearDefault = (w: Param, b: Param | null) => {
+      const bound = 1 / Math.sqrt(w.shape[1]);
+      uniformInit(w.data, bound, rng);
+      if (b) uniformInit(b.data, bound, rng);
+    };
+    const ortho = (w: Param, gain: number) => orthogonalInit(w.data, w.shape[0], w.shape[1], gain, rng);
+    const ones = (p: LnParams) => {
+      p.weight.data.fill(1);
+      p.bias.data.fill(0);
+    };
+    linearDefault(this.emb.weight, this.emb.bias);
+    ones(this.ln0);
+    ones(this.lnOutP);
+    for (let l = 0; l < L; l++) {
+      const { ln1, ln2, att, ffn } = this.blocks[l];
+      ones(ln1);
+      ones(ln2);
+      const r01 = L > 1 ? l / (L - 1) : 0;
+      const r10 = 1 - l / L;
+      for (let h = 0; h < C; h++) {
+        const ddd = h / C;
+        const hc = C > 1 ? h / (C - 1) : 0;
+        att.timeDecay.data[h] = -5 + 8 * Math.pow(hc, 0.7 + 1.3 * r01);
+        att.timeFirst.data[h] = Math.log(0.3) + 0.5 * (((h + 1) % 3) - 1);
+        att.mixK.data[h] = Math.pow(ddd, r10);
+        att.mixV.data[h] = Math.pow(ddd, r10) + 0.3 * r01;
+        att.mixR.data[h] = Math.pow(ddd, 0.5 * r10);
+        ffn.mixK.data[h] = Math.pow(ddd, r10);
+        ffn.mixR.data[h] = Math.pow(ddd, r10);
+      }
+      const mats = [att.key, att.value, att.receptance, att.output, ffn.key, ffn.receptance, ffn.value];
+      if (scheme === 'pytorch') {
+        for (const m of mats) linearDefault(m, null);
+      } else {
+        for (const m of [att.key, att.receptance, att.output, ffn.value, ffn.receptance]) m.data.fill(0);
+        ortho(att.value, 1);
+        ortho(ffn.key, Math.sqrt(Math.max(1, ffn.key.shape[0] / ffn.key.shape[1])));
+      }
+    }
+    if (scheme === 'pytorch') linearDefault(this.head.weight, this.head.bias);
+    else {
+      ortho(this.head.weight, 0.5 * Math.sqrt(Math.max(1, KEYS / C)));
+      this.head.bias.data.fill(0);
+    }
+  }
+
+  private workspace(N: number, B: number): Workspace {
+    const { nLayer: L, nEmbd: C, ffn: F } = this.config;
+    if (!this.ws || this.ws.cap < N || this.ws.wkv.aa.length < B * C) {
+      const cap = Math.max(N, this.ws?.cap ?? 0);
+      const capB = Math.max(B, (this.ws?.wkv.aa.length ?? 0) / C);
+      this.ws = null; // let the old buffers go before allocating the new ones
+      this.ws = new Workspace(cap, capB, L, C, F);
+    }
+    return this.ws;
+  }
+
+  /**
+   * Forward pass over [B,T] (the input rows, 88 wide, in `inputs`), logits into ws.logits.
+   * rng given: training (dropout drawn, activations kept). state given: RNN mode (T = 1 steps from it).
+   */
+  private forward(ws: Workspace, inputs: Float32Array, B: number, T: number, rng: Rng | null, state: RwkvState | null): void {
+    const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
+    const N = B * T;
+    const n = N * C;
+    const gemm = this.gemm;
+    const drop = rng !== null && dropout > 0;
+    const save = rng !== null;
+    const mask = (j: number): DropoutMask | null => {
+      if (!drop) return null;
+      drawDropout(ws.drop[j], dropout, rng);
+      return ws.drop[j];
+    };
+    linearForward(gemm, ws.emb, inputs, this.emb.weight.data, this.emb.bias.data, N, KEYS, C);
+    layerNormForward(ws.xs[0], ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
+    const m0 = mask(0);
+    if (m0) applyDropout(ws.xs[0], m0, n);
+    const ln1p = this.blocks[0].ln1;
+    layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], ws.xs[0], ln1p.weight.data, ln1p.bias.data, N, C);
+    for (let l = 0; l < L; l++) {
+      const blk = this.blocks[l];
+      let wkv = ws.wkv;
+      if (state) wkv = state.wkv[l];
+      else resetWkvState(wkv, B * C);
+      // xm = x + drop(TimeMix(ln1)), ln2 = LN2(xm)
+      timeMixForward(gemm, ws.branch, ws.ln1[l], blk.att, ws.att[l], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
+      addLayerNormForward(ws.xm[l], ws.ln2[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], ws.xs[l], ws.branch, mask(1 + 2 * l),
+        blk.ln2.weight.data, blk.ln2.bias.data, N, C);
+      // x' = xm + drop(ChannelMix(ln2)), followed by the next LayerNorm (LN1 of the next block or ln_out)
+      channelMixForward(gemm, ws.branch, ws.ln2[l], blk.ffn, ws.ffn[l], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
+      const nextLn = l + 1 < L ? this.blocks[l + 1].ln1 : this.lnOutP;
+      const nextOut = l + 1 < L ? ws.ln1[l + 1] : ws.lnOut;
+      addLayerNormForward(ws.xs[l + 1], nextOut, ws.lnMean[2 * l + 2], ws.lnRstd[2 * l + 2], ws.xm[l], ws.branch, mask(2 + 2 * l),
+        nextLn.weight.data, nextLn.bias.data, N, C);
+      if (state) {
+        // the token-shift state is the LayerNorm output of the last step of each row
+        for (let b = 0; b < B; b++) {
+          const src = (b * T + T - 1) * C;
+          state.attXx[l].set(ws.ln1[l].subarray(src, src + C), b * C);
+          state.ffnXx[l].set(ws.ln2[l].subarray(src, src + C), b * C);
+        }
+      }
+    }
+    linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
+  }
+
+  /** Backward from ws.dlogits through everything kept by a training forward. */
+  private backward(ws: Workspace, inputs: Float32Array, B: number, T: number): void {
+    const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
+    const N = B * T;
+    const n = N * C;
+    const gemm = this.gemm;
+    const drop = dropout > 0;
+    const { dx, dbr, dln } = ws;
+    linearBackward(gemm, dln, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, ws.lnOut, this.head.weight.data, N, C, KEYS);
+    layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
+    for (let l = L - 1; l >= 0; l--) {
+      const blk = this.blocks[l];
+      // x_{l+1} = xm + drop(ffn(ln2(xm)))
+      let dout = dx;
+      if (drop) {
+        dropoutInto(dbr, dx, ws.drop[2 + 2 * l], n);
+        dout = dbr;
+      }
+      channelMixBackward(gemm, dln, false, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs);
+      layerNormBackward(dx, true, blk.ln2.weight.grad, blk.ln2.bias.grad, dln, ws.xm[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], blk.ln2.weight.data, N, C, ws.lnScratch);
+      // xm = x_l + drop(att(ln1(x_l)))
+      dout = dx;
+      if (drop) {
+        dropoutInto(dbr, dx, ws.drop[1 + 2 * l], n);
+        dout = dbr;
+      }
+      timeMixBackward(gemm, dln, false, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr);
+      layerNormBackward(dx, true, blk.ln1.weight.grad, blk.ln1.bias.grad, dln, ws.xs[l], ws.lnMean[2 * l], ws.lnRstd[2 * l], blk.ln1.weight.data, N, C, ws.lnScratch);
+    }
+    if (drop) applyDropout(dx, ws.drop[0], n);
+    layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
+    linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, inputs, this.emb.weight.data, N, KEYS, C);
+  }
+
+  trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const N = B * T;
+    const ws = this.workspace(N, B);
+    this.forward(ws, batch.inputs, B, T, rng, null);
+    const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, batch.mask, N, KEYS, lossScale);
+    this.backward(ws, batch.inputs, B, T);
+    return { nllSum, frames: maskSum(batch.mask, N) };
+  }
+
+  evaluate(batch: Batch): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const N = B * T;
+    const ws = this.workspace(N, B);
+    this.forward(ws, batch.inputs, B, T, null, null);
+    return { nllSum: bceLoss(ws.logits, batch.targets, batch.mask, N, KEYS), frames: maskSum(batch.mask, N) };
+  }
+
+  logits(batch: Batch): Float32Array {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const ws = this.workspace(B * T, B);
+    this.forward(ws, batch.inputs, B, T, null, null);
+    return ws.logits.slice(0, B * T * KEYS);
+  }
+
+  initialState(batch: number): RwkvState {
+    const { nLayer: L, nEmbd: C } = this.config;
+    const wkv = Array.from({ length: L }, () => newWkvState(batch, C));
+    for (const s of wkv) s.pp.fill(RWKV_STATE_PP_START);
+    return {
+      batch,
+      attXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
+      ffnXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
+      wkv,
+    };
+  }
+
+  step(state: RecurrentState, frames: Float32Array): Float32Array {
+    const s = state as RwkvState;
+    if (!s.attXx || s.attXx.length !== this.config.nLayer) throw new Error('step: the state does not belong to this RWKV model');
+    const B = s.batch;
+    if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
+    const ws = this.workspace(B, B);
+    this.forward(ws, frames, B, 1, null, s);
+    return ws.logits.slice(0, B * KEYS);
+  }
+}

@@ -1,0 +1,116 @@
+import { frameSeconds, type PianoRoll } from '../data/pianoroll.js';
+import { framesToNotes } from './notes.js';
+
+export interface SynthOptions {
+  sampleRate?: number;
+  /** 1 = mono, 2 = stereo (low notes a little left, high notes a little right). */
+  channels?: 1 | 2;
+  /** Peak level of the normalised mix in dBFS (default -1). */
+  peakDb?: number;
+  /** Seconds of silence-bound tail rendered after the last frame so released notes fade out (default 0.6). */
+  tailSeconds?: number;
+}
+
+export interface Audio {
+  sampleRate: number;
+  /** One Float32Array per channel, values in [-1, 1]. */
+  channels: Float32Array[];
+}
+
+/** Attack ramp in seconds: short enough to sound struck, long enough not to click. */
+const ATTACK = 0.004;
+/** Release time constant in seconds once a key is let go (the damper). */
+const RELEASE = 0.07;
+/** Partials drawn for each note. */
+const HARMONICS = 8;
+
+/**
+ * Renders a piano roll with a small additive piano-like voice. Each note is a sum of slightly
+ * stretched harmonics (amplitude ~ 1/n^1.4, brighter for low notes), each decaying exponentially,
+ * higher harmonics and higher notes faster; a raised-cosine attack and an exponential release
+ * (with a short raised-cosine fade to exact zero) keep every note boundary free of clicks.
+ * The mix is normalised so its peak sits at `peakDb` dBFS.
+ */
+export function synthesize(roll: PianoRoll, options: SynthOptions = {}): Audio {
+  const sampleRate = options.sampleRate ?? 44100;
+  const nChannels = options.channels ?? 1;
+  const peak = Math.pow(10, (options.peakDb ?? -1) / 20);
+  const tail = options.tailSeconds ?? 0.6;
+  const dt = frameSeconds(roll.timing);
+  const total = Math.round((roll.frames.length * dt + tail) * sampleRate);
+  const mix = Array.from({ length: nChannels }, () => new Float64Array(total));
+  const scratch = new Float64Array(total);
+
+  for (const note of framesToNotes(roll.frames)) {
+    const onset = Math.round(note.start * dt * sampleRate);
+    const offset = Math.round((note.start + note.length) * dt * sampleRate);
+    const end = renderNote(scratch, note.pitch, onset, offset, sampleRate);
+    // Constant-power pan: low notes a little left, high notes a little right (mono: gain 1).
+    const pan = 0.5 + 0.35 * ((note.pitch - 64.5) / 43.5);
+    const gains = nChannels === 1 ? [1] : [Math.cos((pan * Math.PI) / 2), Math.sin((pan * Math.PI) / 2)];
+    for (let i = onset; i < end; i++) {
+      for (let c = 0; c < nChannels; c++) mix[c][i] += gains[c] * scratch[i];
+      scratch[i] = 0;
+    }
+  }
+  let m = 0;
+  for (const ch of mix) for (let i = 0; i < total; i++) m = Math.max(m, Math.abs(ch[i]));
+  const g = m > 0 ? peak / m : 0;
+  const channels = mix.map((ch) => {
+    const out = new Float32Array(total);
+    for (let i = 0; i < total; i++) out[i] = ch[i] * g;
+    return out;
+  });
+  return { sampleRate, channels };
+}
+
+/** Adds one note into `out` from sample `onset`; the key is released at `offset`. Returns the end sample. */
+function renderNote(out: Float64Array, pitch: number, onset: number, offset: number, sampleRate: number): number {
+  const f0 = 440 * Math.pow(2, (pitch - 69) / 12);
+  const attack = Math.max(1, Math.round(ATTACK * sampleRate));
+  const releaseLen = Math.round(5 * RELEASE * sampleRate);
+  const end = Math.min(out.length, Math.max(offset, onset + attack) + releaseLen);
+  if (end <= onset) return onset;
+  // Louder low end is tamed a little so chords do not get muddy; high notes decay faster.
+  const loud = 1 / (1 + Math.max(0, 48 - pitch) / 36);
+  const baseDecay = 0.6 + 0.9 * Math.pow(f0 / 261.6, 0.6); // 1/s
+  const releaseStart = Math.max(offset, onset + attack);
+  const relFactor = Math.exp(-1 / (RELEASE * sampleRate));
+  const fadeLen = Math.min(releaseLen, Math.round(0.02 * sampleRate));
+  const env = new Float64Array(end - onset);
+  let rel = 1;
+  for (let i = onset; i < end; i++) {
+    const j = i - onset;
+    let e = j < attack ? 0.5 - 0.5 * Math.cos((Math.PI * j) / attack) : 1;
+    if (i >= releaseStart) {
+      e *= rel;
+      rel *= relFactor;
+      const left = end - i;
+      if (left <= fadeLen) e *= 0.5 - 0.5 * Math.cos((Math.PI * left) / fadeLen);
+    }
+    env[j] = e;
+  }
+  for (let n = 1; n <= HARMONICS; n++) {
+    const fn = n * f0 * Math.sqrt(1 + 0.0004 * n * n);
+    if (fn > 0.45 * sampleRate) break;
+    const amp = (loud * Math.pow(n, -1.4) * (n === 1 ? 1 : Math.exp(-(n - 1) * f0 / 2500))) / 3;
+    const decay = Math.exp(-(baseDecay * (1 + 0.5 * (n - 1))) / sampleRate);
+    // Phasor recurrence: (c, s) rotates by the harmonic's angle step each sample.
+    const w = (2 * Math.PI * fn) / sampleRate;
+    const cw = Math.cos(w);
+    const sw = Math.sin(w);
+    let c = 1;
+    let s = 0;
+    let a = amp;
+    // Stop a partial once it has decayed 80 dB below its start.
+    const stop = Math.min(end, onset + Math.ceil(Math.log(1e4) / (baseDecay * (1 + 0.5 * (n - 1))) * sampleRate));
+    for (let i = onset; i < stop; i++) {
+      out[i] += a * env[i - onset] * s;
+      const nc = c * cw - s * sw;
+      s = s * cw + c * sw;
+      c = nc;
+      a *= decay;
+    }
+  }
+  return end;
+}

@@ -1,0 +1,377 @@
+/**
+ * The training loop. Reads top to bottom like the algorithm:
+ *   for each epoch: for each batch of the epoch's plan:
+ *     zero grads -> forward+backward (mean NLL per frame) -> grad norm -> skip if non-finite
+ *     -> clip -> AdamW step at the scheduled rate
+ *   then validate, keep the best weights, checkpoint, maybe stop early.
+ * Everything that decides the next update (weights, optimizer moments, dropout RNG, epoch plan,
+ * position, schedule horizon) is in the checkpoint, so a resumed run repeats exactly what an
+ * uninterrupted one would have done.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeBatch, maskedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
+import { KEY_COUNT, LOWEST_NOTE, type Frame } from '../data/pianoroll.js';
+import type { Param } from '../engine/tensor.js';
+import { Rng } from '../engine/random.js';
+import { UserError } from '../errors.js';
+import type { ModelConfig, SequenceModel } from '../models/model.js';
+import type { RunConfig, TrainingConfig } from './config.js';
+import { FILES, loadCheckpoint, readRunConfig, writeCheckpoint, writeModelWeights, writeRunConfig, type TrainState } from './checkpoint.js';
+import { evaluateSequences, type EvalResult } from './evaluate.js';
+import { MetricsLog } from './metrics.js';
+import { AdamW, clipGradients, globalGradNorm, zeroGradients } from './optimizer.js';
+import { silentProgress, type Progress } from './progress.js';
+import { learningRate, type Schedule } from './schedule.js';
+
+export type StopReason = 'epochs' | 'time' | 'steps' | 'interrupted' | 'early-stopping';
+
+export interface TrainOptions {
+  runDir: string;
+  /** The run's configuration (new run), or the one read from runDir/config.json (resume). */
+  config: RunConfig;
+  resume: boolean;
+  data: { train: Frame[][]; valid: Frame[][] };
+  buildModel: (config: ModelConfig, seed: number) => SequenceModel;
+  /** Stopping overrides for this invocation (a resumed run may train longer or shorter). */
+  stop?: { epochs?: number | null; minutes?: number | null; steps?: number | null };
+  progress?: Progress;
+  log?: (line: string) => void;
+  /** Install a SIGINT handler: the first Ctrl-C stops after the current step, the second aborts. */
+  handleSignals?: boolean;
+  /** Clock in ms (tests may replace it). */
+  now?: () => number;
+}
+
+export interface TrainResult {
+  stopped: StopReason;
+  step: number;
+  epoch: number;
+  bestValid: number | null;
+  lastValid: EvalResult | null;
+  model: SequenceModel;
+  elapsedMs: number;
+}
+
+/** The dropout stream's seed: distinct from the weight-init seed and from the epoch-plan streams. */
+function dropoutSeed(seed: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + 0x165667b1) >>> 0;
+}
+
+/** Starts a new run folder (refusing to overwrite a run) or checks and reads an existing one. */
+export function prepareRunFolder(dir: string, config: RunConfig, resume: boolean): RunConfig {
+  if (resume) return readRunConfig(dir);
+  mkdirSync(dir, { recursive: true });
+  writeRunConfig(dir, config);
+  return config;
+}
+
+/** Logit of a frequency, clamped away from 0 and 1 (as the baseline's probabilities are). */
+const BIAS_CLAMP = 1e-4;
+
+/**
+ * Sets the output bias (parameter head.bias of shape [88]) to the log-odds of each key's frequency
+ * over the training frames: the model then starts at the independent-keys baseline.
+ */
+export function initHeadBiasFromData(params: readonly Param[], sequences: readonly Frame[][]): boolean {
+  const bias = params.find((p) => p.name === 'head.bias');
+  if (!bias || bias.data.length !== KEY_COUNT) return false;
+  const counts = new Float64Array(KEY_COUNT);
+  let frames = 0;
+  for (const s of sequences) {
+    for (const f of s) {
+      frames++;
+      for (const n of f) if (n >= LOWEST_NOTE && n < LOWEST_NOTE + KEY_COUNT) counts[n - LOWEST_NOTE]++;
+    }
+  }
+  if (frames === 0) return false;
+  for (let k = 0; k < KEY_COUNT; k++) {
+    const p = Math.min(1 - BIAS_CLAMP, Math.max(BIAS_CLAMP, counts[k] / frames));
+    bias.data[k] = Math.log(p / (1 - p));
+  }
+  return true;
+}
+
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { runDir, config, data } = options;
+  const t: TrainingConfig = config.training;
+  const now = options.now ?? (() => performance.now());
+  const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const progress = options.progress ?? silentProgress;
+  if (data.train.length === 0) throw new UserError('the training split is empty');
+  if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
+
+  // Model, optimizer, random stream, position.
+  const model = options.buildModel(config.model, config.seed);
+  const params = model.parameters();
+  const optimizer = new AdamW(params, t.optimizer);
+  const rng = new Rng(dropoutSeed(config.seed));
+  let metrics: MetricsLog;
+  let st: Omit<TrainState, 'hashes'>;
+  if (options.resume) {
+    const loaded = loadCheckpoint(runDir, model, optimizer);
+    rng.setState(loaded.rng);
+    const { hashes: _unused, ...rest } = loaded;
+    st = { ...rest, stopped: null };
+    metrics = MetricsLog.resume(join(runDir, FILES.metrics), st.step);
+    log(`resuming ${runDir} at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}, step ${st.step}`);
+  } else {
+    mkdirSync(runDir, { recursive: true });
+    writeRunConfig(runDir, config);
+    if (t.initHeadBias) initHeadBiasFromData(params, data.train);
+    st = {
+      format: 'rwkv-music-train-state',
+      version: 1,
+      epoch: 0,
+      batchInEpoch: 0,
+      step: 0,
+      rng: rng.getState(),
+      totalSteps: 0,
+      bestValid: null,
+      bestEpoch: null,
+      bestStep: null,
+      epochsWithoutImprovement: 0,
+      epochNllSum: 0,
+      epochFrames: 0,
+      nonFinite: 0,
+      elapsedMs: 0,
+      stopped: null,
+    };
+    metrics = new MetricsLog(join(runDir, FILES.metrics));
+  }
+
+  const maxEpochs = options.stop?.epochs !== undefined ? options.stop.epochs : t.epochs;
+  const minutes = options.stop?.minutes !== undefined ? options.stop.minutes : t.minutes;
+  const maxSteps = options.stop?.steps ?? null;
+  const budgetMs = minutes !== null ? minutes * 60_000 : Infinity;
+  const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase };
+  const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER };
+
+  // The cosine horizon: fixed once, on the first invocation, and kept in the checkpoint.
+  let measureHorizon = false;
+  if (t.schedule.kind === 'cosine' && st.totalSteps === 0) {
+    if (t.schedule.totalSteps > 0) st.totalSteps = t.schedule.totalSteps;
+    else if (t.epochs !== null) st.totalSteps = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
+    if (t.minutes !== null) measureHorizon = true;
+  }
+  const schedule = (): Schedule =>
+    t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
+
+  // Ctrl-C: finish the step, checkpoint, exit; a second Ctrl-C aborts at once.
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) {
+      log('aborted');
+      process.exit(130);
+    }
+    interrupted = true;
+    log('stopping after the current step (Ctrl-C again to abort)...');
+  };
+  if (options.handleSignals) process.on('SIGINT', onSigint);
+
+  const start = now();
+  const elapsedBefore = st.elapsedMs;
+  let lastCheckpoint = start;
+  let lastValid: EvalResult | null = null;
+  const timingSteps: number[] = [];
+  let logNll = 0;
+  let logFrames = 0;
+  let logSince = start;
+
+  const elapsed = () => elapsedBefore + (now() - start);
+  let stepsThisRun = 0;
+  /** Seconds to the end of the run: the time budget, or the remaining epochs at the speed so far. */
+  const runEta = (batchesPerEpoch: number, at: number): number | null => {
+    const left = budgetMs - (at - start);
+    let fromEpochs = Infinity;
+    if (maxEpochs !== null && stepsThisRun > 0) {
+      const remaining = (maxEpochs - st.epoch) * batchesPerEpoch - st.batchInEpoch;
+      fromEpochs = (remaining * (at - start)) / stepsThisRun;
+    }
+    const ms = Math.min(left, fromEpochs);
+    return Number.isFinite(ms) ? ms / 1000 : null;
+  };
+  const checkpoint = () => {
+    st.rng = rng.getState();
+    st.elapsedMs = elapsed();
+    writeCheckpoint(runDir, model, optimizer, st);
+    lastCheckpoint = now();
+  };
+  // Time the last validation took, so a time budget leaves room for the final one.
+  let validationMs: number | null = null;
+  const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
+  let trainMs = 0;
+  let trainFrames = 0;
+  const reserveMs = (): number => {
+    if (validationMs !== null) return validationMs;
+    // Not measured yet: a forward pass costs about a third of forward + backward; allow 40%.
+    return trainFrames > 0 ? (0.4 * validFrames * trainMs) / trainFrames : 0;
+  };
+  const validate = (): EvalResult => {
+    const t0 = now();
+    const r = evaluateSequences(model, data.valid, evalBatching);
+    validationMs = now() - t0;
+    lastValid = r;
+    if (st.bestValid === null || r.nll < st.bestValid) {
+      st.bestValid = r.nll;
+      st.bestEpoch = st.epoch;
+      st.bestStep = st.step;
+      writeModelWeights(join(runDir, FILES.best), model);
+      return r;
+    }
+    return r;
+  };
+
+  let stopped: StopReason | null = null;
+  try {
+    while (stopped === null) {
+      if (maxEpochs !== null && st.epoch >= maxEpochs) {
+        stopped = 'epochs';
+        break;
+      }
+      const plan: BatchPlan = trainingPlan(data.train, batching, config.seed, st.epoch);
+      const nb = plan.batches.length;
+      const epochStart = now();
+      let epochStepFrames = 0;
+      progress.startEpoch(st.epoch, nb, st.batchInEpoch);
+
+      while (st.batchInEpoch < nb) {
+        if (interrupted) stopped = 'interrupted';
+        else if (maxSteps !== null && st.step >= maxSteps) stopped = 'steps';
+        else if (now() - start + reserveMs() >= budgetMs) stopped = 'time';
+        if (stopped !== null) break;
+
+        const stepStart = now();
+        const batch = makeBatch(data.train, plan.batches[st.batchInEpoch]);
+        const frames = maskedFrames(batch);
+        const lr = learningRate(schedule(), { step: st.step, batchInEpoch: st.batchInEpoch, batchesInEpoch: nb });
+        zeroGradients(params);
+        const loss = model.trainStep(batch, 1 / frames, rng);
+        const norm = globalGradNorm(params);
+        if (!Number.isFinite(loss.nllSum) || !Number.isFinite(norm)) {
+          st.nonFinite++;
+          zeroGradients(params);
+          const what = Number.isFinite(loss.nllSum) ? 'gradient' : 'loss';
+          metrics.append({ type: 'skip', step: st.step, epoch: st.epoch, reason: `non-finite ${what}`, lr });
+          log(`step ${st.step}: non-finite ${what}, step skipped (${st.nonFinite} in a row)`);
+          if (st.nonFinite >= t.maxNonFinite) {
+            st.step++;
+            st.batchInEpoch++;
+            checkpoint();
+            metrics.append({ type: 'stop', step: st.step, epoch: st.epoch, reason: 'non-finite' });
+            throw new UserError(
+              `training stopped: ${st.nonFinite} steps in a row had a non-finite loss or gradient (last at step ${st.step - 1}); ` +
+                `the last good weights are checkpointed in ${runDir}; try a lower learning rate`,
+            );
+          }
+        } else {
+          st.nonFinite = 0;
+          clipGradients(params, norm, t.clip);
+          optimizer.step(lr);
+          st.epochNllSum += loss.nllSum;
+          st.epochFrames += loss.frames;
+          logNll += loss.nllSum;
+          logFrames += loss.frames;
+        }
+        st.step++;
+        st.batchInEpoch++;
+        epochStepFrames += frames;
+        const stepEnd = now();
+        trainMs += stepEnd - stepStart;
+        trainFrames += frames;
+
+        // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
+        if (measureHorizon) {
+          timingSteps.push(stepEnd - stepStart);
+          if (timingSteps.length === 13) {
+            const perStep = timingSteps.slice(3).reduce((a, b) => a + b, 0) / 10;
+            const fromTime = st.step + Math.floor((0.85 * (budgetMs - (stepEnd - start))) / perStep);
+            st.totalSteps = st.totalSteps > 0 ? Math.min(st.totalSteps, fromTime) : fromTime;
+            measureHorizon = false;
+          }
+        }
+        const fps = epochStepFrames / Math.max(1e-9, (stepEnd - epochStart) / 1000);
+        stepsThisRun++;
+        progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
+        if (st.step % t.logEvery === 0 && logFrames > 0) {
+          const secs = (stepEnd - logSince) / 1000;
+          metrics.append({
+            type: 'step',
+            step: st.step,
+            epoch: st.epoch,
+            lr,
+            trainLoss: logNll / logFrames,
+            framesPerSec: logFrames / Math.max(1e-9, secs),
+            wallSeconds: elapsed() / 1000,
+          });
+          logNll = 0;
+          logFrames = 0;
+          logSince = stepEnd;
+        }
+        if (stepEnd - lastCheckpoint >= t.checkpointMinutes * 60_000) checkpoint();
+        // Let signal handlers run between steps.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      progress.stopEpoch();
+      const fps = epochStepFrames / Math.max(1e-9, (now() - epochStart) / 1000);
+
+      if (stopped !== null) {
+        if (stopped === 'time') {
+          // Out of time mid-epoch: still validate, so the run ends with a score and a best checkpoint.
+          const v = validate();
+          metrics.append({
+            type: 'final',
+            step: st.step,
+            epoch: st.epoch,
+            trainLoss: st.epochFrames > 0 ? st.epochNllSum / st.epochFrames : null,
+            validNll: v.nll,
+            validBce: v.bce,
+            framesPerSec: fps,
+            wallSeconds: elapsed() / 1000,
+          });
+          log(`time budget reached at epoch ${st.epoch + 1}, step ${st.step}: valid ${v.nll.toFixed(4)} nats/frame`);
+        }
+        break;
+      }
+
+      // End of epoch: validate, keep the best, checkpoint, maybe stop early.
+      const trainLoss = st.epochFrames > 0 ? st.epochNllSum / st.epochFrames : NaN;
+      const lr = learningRate(schedule(), { step: Math.max(0, st.step - 1), batchInEpoch: nb - 1, batchesInEpoch: nb });
+      const previousBest = st.bestValid;
+      const v = validate();
+      const improved = previousBest === null || v.nll < previousBest;
+      st.epochsWithoutImprovement = improved ? 0 : st.epochsWithoutImprovement + 1;
+      metrics.append({
+        type: 'epoch',
+        step: st.step,
+        epoch: st.epoch,
+        lr,
+        trainLoss,
+        validNll: v.nll,
+        validBce: v.bce,
+        validFrames: v.frames,
+        framesPerSec: fps,
+        wallSeconds: elapsed() / 1000,
+        best: improved,
+      });
+      log(
+        `epoch ${st.epoch + 1}${maxEpochs !== null ? `/${maxEpochs}` : ''}: train ${trainLoss.toFixed(4)}, ` +
+          `valid ${v.nll.toFixed(4)} nats/frame${improved ? ' (best)' : ''}, ${Math.round(fps)} frames/s, step ${st.step}, ` +
+          `${(elapsed() / 60_000).toFixed(1)} min`,
+      );
+      st.epoch++;
+      st.batchInEpoch = 0;
+      st.epochNllSum = 0;
+      st.epochFrames = 0;
+      if (t.patience !== null && st.epochsWithoutImprovement >= t.patience) stopped = 'early-stopping';
+      checkpoint();
+    }
+    st.stopped = stopped;
+    checkpoint();
+    metrics.append({ type: 'stop', step: st.step, epoch: st.epoch, reason: stopped, wallSeconds: elapsed() / 1000 });
+  } finally {
+    progress.stopEpoch();
+    if (options.handleSignals) process.off('SIGINT', onSigint);
+  }
+  return { stopped: stopped!, step: st.step, epoch: st.epoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
+}

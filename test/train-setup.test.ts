@@ -1,0 +1,73 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, isAbsolute } from 'node:path';
+import { buildRunConfig, readConfigFile } from '../src/train/setup.js';
+import { UserError } from '../src/errors.js';
+
+test('defaults, then the config file, then flags', () => {
+  const d = buildRunConfig('rwkv', 'nottingham', 3, null, {}, '0.1.0');
+  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2 });
+  assert.equal(d.training.schedule.kind, 'cosine');
+  assert.equal(d.dataset, 'nottingham');
+  assert.equal(d.seed, 3);
+  const c = buildRunConfig(
+    'lstm',
+    'nottingham',
+    1,
+    { model: { hidden: 128 }, training: { batchFrames: 2048, optimizer: { weightDecay: 0 } as never } },
+    { lr: 2e-3, minutes: 5 },
+    '0.1.0',
+  );
+  assert.equal(c.model.kind === 'lstm' && c.model.hidden, 128);
+  assert.equal(c.training.batchFrames, 2048);
+  assert.equal(c.training.optimizer.weightDecay, 0);
+  assert.equal(c.training.optimizer.beta2, 0.99);
+  assert.deepEqual(c.training.schedule.kind === 'cosine' && [c.training.schedule.lr, c.training.schedule.minLr], [2e-3, 2e-4]);
+  assert.equal(c.training.minutes, 5);
+  assert.equal(c.training.epochs, null, 'a time budget alone decides the length');
+  const tri = buildRunConfig('rwkv', 'some/data.json.gz', 1, null, { schedule: 'triangular', lr: 1e-2 }, 'x');
+  assert.deepEqual(tri.training.schedule, { kind: 'triangular', lo: 1e-3, hi: 1e-2 });
+  assert.ok(isAbsolute(tri.dataset));
+});
+
+test('bad settings and config files are refused with one-line messages', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwkv-music-setup-'));
+  try {
+    const path = join(dir, 'cfg.json');
+    writeFileSync(path, JSON.stringify({ training: { batchFrame: 10 } }));
+    assert.throws(() => readConfigFile(path), (e: Error) => e instanceof UserError && e.message.includes('batchFrame'));
+    writeFileSync(path, '{ not json');
+    assert.throws(() => readConfigFile(path), (e: Error) => e instanceof UserError && e.message.includes(path));
+    assert.throws(
+      () => buildRunConfig('rwkv', 'nottingham', 1, { model: { nLayer: 0 } }, {}, 'x'),
+      (e: Error) => e instanceof UserError && e.message.includes('nLayer'),
+    );
+    assert.throws(
+      () => buildRunConfig('rwkv', 'nottingham', 1, { training: { clip: -1 } }, {}, 'x'),
+      (e: Error) => e instanceof UserError && e.message.includes('clip'),
+    );
+    assert.throws(
+      () => buildRunConfig('rwkv', 'nottingham', 1, { model: { kind: 'lstm' } }, {}, 'x'),
+      (e: Error) => e instanceof UserError,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the config files in configs/ are valid', async () => {
+  const { readdirSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  const dir = fileURLToPath(new URL('../../configs/', import.meta.url));
+  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+  assert.ok(files.length >= 2);
+  for (const f of files) {
+    const file = readConfigFile(join(dir, f));
+    const kind = file.model?.kind ?? 'rwkv';
+    const cfg = buildRunConfig(kind, 'nottingham', 1, file, {}, 'x');
+    assert.equal(cfg.model.kind, kind);
+    if (file.training?.schedule) assert.deepEqual(Object.keys(cfg.training.schedule).sort(), Object.keys(file.training.schedule).sort(), f);
+  }
+});
