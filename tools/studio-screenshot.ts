@@ -1,15 +1,15 @@
 /**
  * Makes the screenshot of the studio used in the docs: starts the server with the bundled models (or
  * the run folders given), generates with a dataset primer in headless Chromium, and saves a PNG.
- *   node dist/test/e2e/screenshot.js [--out docs/studio.png] [--checkpoint <run folder> ...] [--compare docs/studio-compare.png]
+ *   node dist/tools/studio-screenshot.js [--out docs/studio.png] [--checkpoint <run folder> ...] [--compare docs/studio-compare.png]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { bundledModels, checkpointModels } from '../../src/studio/registry.js';
-import { startStudio } from '../../src/studio/server.js';
-import { DEFAULT_STATIC_DIR, PACKAGE_ROOT } from '../../src/studio/paths.js';
+import { bundledModels, checkpointModels } from '../src/studio/registry.js';
+import { startStudio } from '../src/studio/server.js';
+import { DEFAULT_STATIC_DIR, PACKAGE_ROOT } from '../src/studio/paths.js';
 
 /** Values after `name` up to the next flag (so `--checkpoint a b` and `--checkpoint a --checkpoint b` both work). */
 function option(name: string): string[] {
