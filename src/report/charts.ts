@@ -28,7 +28,7 @@ export async function renderLossChart(title: string, points: CurvePoint[], yTitl
     data: { values: points },
     mark: { type: 'line', point: { size: 30 } },
     encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch' },
+      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
       y: { field: 'nll', type: 'quantitative', title: yTitle, scale: { zero: false } },
       color: { field: 'model', type: 'nominal', title: 'model', scale: { range: ['#d1495b', '#2e86ab', '#66a182', '#edae49'] } },
     },

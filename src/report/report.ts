@@ -17,6 +17,8 @@ export interface ReportModel {
   wallSeconds?: number;
   framesPerSecond?: number;
   bestValidNll?: number;
+  /** Validation NLL of the weights being reported (the best checkpoint). */
+  validNll?: number;
   testNll?: number;
   testFrames?: number;
   /** Music metrics of the samples against the reference split (name -> overlap in [0,1]). */

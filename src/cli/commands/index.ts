@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
+import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerMetrics } from './metrics.js';
 import { registerStudio } from './studio.js';
@@ -11,5 +13,7 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerEval(program);
   registerMetrics(program);
+  registerCompare(program);
+  registerDemo(program);
   registerStudio(program);
 }

@@ -1,5 +1,6 @@
 /** Small helpers shared by the train and eval commands. */
 import { UserError } from '../../errors.js';
+import { createGemm } from '../../engine/gemm-default.js';
 import { createModel } from '../../models/index.js';
 import type { ModelConfig, SequenceModel } from '../../models/model.js';
 
@@ -17,6 +18,6 @@ export function parsePositive(value: string, flag: string): number {
 
 /** Builds models of a configuration with the given seed (threads: for the matrix-product backend). */
 export function modelBuilder(threads: number | undefined): (config: ModelConfig, seed: number) => SequenceModel {
-  void threads;
-  return (config, seed) => createModel(config, { seed });
+  const gemm = createGemm({ threads });
+  return (config, seed) => createModel(config, { seed, gemm });
 }

@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../../data/dataset.js';
+import { defaultGemm } from '../../engine/gemm-default.js';
+import { UserError } from '../../errors.js';
+import { loadModelFile } from '../../models/io.js';
+import type { ModelKind } from '../../models/model.js';
+import { buildComparison, type ComparedModel } from '../../report/compare.js';
+import { readRunSummary } from '../../report/run-curves.js';
+import { writeReport } from '../../report/write-report.js';
+import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { train } from '../../train/loop.js';
+import { terminalProgress } from '../../train/progress.js';
+import { buildRunConfig } from '../../train/setup.js';
+import { printResults, reportOptionsFrom, type ReportFlags, addReportOptions } from './report-shared.js';
+import { modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+
+interface CompareFlags extends ReportFlags {
+  dataset: string;
+  epochs?: string;
+  minutes?: string;
+  runs?: string;
+  out: string;
+}
+
+const KINDS: ModelKind[] = ['lstm', 'rwkv'];
+
+/** Trains (or resumes) one model with its default settings in runDir; returns the command that reproduces it. */
+async function trainDefault(kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }): Promise<void> {
+  const resume = existsSync(join(runDir, FILES.config));
+  const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, 'compare');
+  const ds = loadDataset(config.dataset);
+  console.error(`${resume ? 'resuming' : 'training'} ${kind} on ${config.dataset} -> ${runDir}`);
+  await train({
+    runDir,
+    config,
+    resume,
+    data: { train: ds.train, valid: ds.valid },
+    buildModel: modelBuilder(undefined),
+    stop: resume ? stop : undefined,
+    progress: terminalProgress(),
+    handleSignals: true,
+  });
+}
+
+export function registerCompare(program: Command): void {
+  const cmd = program
+    .command('compare')
+    .description('Train the LSTM and RWKV with their default settings on the same data and budget, then write a comparison report')
+    .option('--dataset <name>', 'nottingham, jsb-chorales, a .json.gz file or a MIDI folder', 'nottingham')
+    .option('--epochs <n>', 'epochs per model')
+    .option('--minutes <m>', 'training minutes per model')
+    .option('--runs <a,b>', 'compare these existing run folders instead of training')
+    .option('--out <dir>', 'report folder', 'report');
+  addReportOptions(cmd);
+  cmd.action(async (flags: CompareFlags) => {
+    const report = reportOptionsFrom(flags);
+    const epochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
+    const minutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
+    let runDirs: { name: string; dir: string; command: string }[];
+    if (flags.runs !== undefined) {
+      if (epochs !== undefined || minutes !== undefined) throw new UserError('--runs compares finished runs; drop --epochs/--minutes');
+      runDirs = flags.runs.split(',').map((d) => d.trim()).filter(Boolean).map((dir) => {
+        const cfg = readRunConfig(dir);
+        return { name: cfg.model.kind, dir, command: `rwkv-music train --model ${cfg.model.kind} --dataset ${cfg.dataset} --out ${dir}` };
+      });
+      if (runDirs.length < 1) throw new UserError('--runs needs at least one run folder');
+      const names = runDirs.map((r) => r.name);
+      runDirs.forEach((r, i) => { if (names.indexOf(r.name) !== i) r.name = `${r.name}-${i + 1}`; });
+    } else {
+      if (epochs === undefined && minutes === undefined) throw new UserError('give a training budget per model: --epochs N or --minutes M (or reuse runs with --runs a,b)');
+      runDirs = [];
+      for (const kind of KINDS) {
+        const dir = join(flags.out, 'runs', kind);
+        await trainDefault(kind, flags.dataset, dir, report.seed, { epochs, minutes });
+        const budget = [epochs !== undefined ? `--epochs ${epochs}` : '', minutes !== undefined ? `--minutes ${minutes}` : ''].filter(Boolean).join(' ');
+        runDirs.push({ name: kind, dir, command: `rwkv-music train --model ${kind} --dataset ${flags.dataset} ${budget} --seed ${report.seed}` });
+      }
+    }
+    const datasetName = flags.runs !== undefined ? readRunConfig(runDirs[0].dir).dataset : flags.dataset;
+    const dataset = loadDataset(datasetName);
+    const models: ComparedModel[] = runDirs.map((r) => {
+      const best = join(r.dir, FILES.best);
+      if (!existsSync(best)) throw new UserError(`${r.dir}: no ${FILES.best} yet (the run has not finished a validation)`);
+      return { name: r.name, model: loadModelFile(best, { gemm: defaultGemm() }), run: readRunSummary(r.dir), command: r.command };
+    });
+    const built = await buildComparison({
+      ...report,
+      title: `RWKV-4 vs LSTM on ${datasetName}`,
+      datasetName,
+      dataset,
+      models,
+      outDir: flags.out,
+      log: (line) => console.error(line),
+    });
+    const { html } = await writeReport(flags.out, built);
+    printResults(built, resolve(html));
+  });
+}

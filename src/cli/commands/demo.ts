@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadDataset } from '../../data/dataset.js';
+import { defaultGemm } from '../../engine/gemm-default.js';
+import { UserError } from '../../errors.js';
+import { BUNDLED_MODELS_DIR, bundledModelNames, WEIGHTS_FILE } from '../../generate/resolve-checkpoint.js';
+import { loadModelFile } from '../../models/io.js';
+import { buildComparison, type ComparedModel } from '../../report/compare.js';
+import { readRunSummary } from '../../report/run-curves.js';
+import { writeReport } from '../../report/write-report.js';
+import { addReportOptions, printResults, reportOptionsFrom, type ReportFlags } from './report-shared.js';
+
+interface DemoFlags extends ReportFlags {
+  out: string;
+}
+
+/** The bundled models' cards: how each was trained (shown under "Reproduce"). */
+function cardCommand(dir: string): string | undefined {
+  const path = join(dir, 'card.json');
+  if (!existsSync(path)) return undefined;
+  const card = JSON.parse(readFileSync(path, 'utf8')) as { command?: string };
+  return card.command;
+}
+
+export function registerDemo(program: Command): void {
+  const cmd = program
+    .command('demo')
+    .description('Score the bundled models on the Nottingham test split, generate music from each, and write a report (what `npm start` runs)')
+    .option('--out <dir>', 'report folder', 'out');
+  addReportOptions(cmd);
+  cmd.action(async (flags: DemoFlags) => {
+    const names = bundledModelNames();
+    if (names.length === 0) throw new UserError(`no bundled models found in ${BUNDLED_MODELS_DIR}`);
+    const order = ['rwkv', 'lstm'];
+    names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
+    const models: ComparedModel[] = names.map((name) => {
+      const dir = join(BUNDLED_MODELS_DIR, name);
+      return { name, model: loadModelFile(join(dir, WEIGHTS_FILE), { gemm: defaultGemm() }), run: readRunSummary(dir), command: cardCommand(dir) };
+    });
+    const started = Date.now();
+    const report = await buildComparison({
+      ...reportOptionsFrom(flags),
+      title: 'Bundled models: RWKV-4 vs LSTM on Nottingham',
+      datasetName: 'nottingham',
+      dataset: loadDataset('nottingham'),
+      models,
+      outDir: flags.out,
+      log: (line) => console.error(line),
+      notes: ['Training time and speed are those recorded when the bundled models were trained (see models/*/README.md).'],
+    });
+    const { html } = await writeReport(flags.out, report);
+    printResults(report, resolve(html));
+    console.error(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+}
