@@ -78,7 +78,8 @@ scope.onmessage = (event) => {
       model = loaded;
       scope.postMessage({ type: 'loaded', modelId: msg.modelId, kind: loaded.config.kind, parameters });
     } else if (msg.type === 'render') {
-      const audio = synthesize({ frames: msg.frames, timing: msg.timing });
+      // Stereo, as `rwkv-music generate` writes its WAV files by default.
+      const audio = synthesize({ frames: msg.frames, timing: msg.timing }, { channels: 2 });
       const wav = encodeWav(audio);
       scope.postMessage({ type: 'rendered', sampleRate: audio.sampleRate, channels: audio.channels, wav });
     } else if (msg.type === 'generate') {
