@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
+import { registerStudio } from './studio.js';
 import { registerTrain } from './train.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   registerMetrics(program);
   registerCompare(program);
   registerDemo(program);
+  registerStudio(program);
 }
