@@ -1,5 +1,6 @@
 /** Model files on disk (Node only): safetensors with the config in the metadata. */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic-write.js';
 import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
 import { defaultGemm } from '../engine/gemm-default.js';
@@ -10,15 +11,7 @@ export { loadTensorsInto, modelToTensors, modelFromBytes, modelToBytes, MODEL_FO
 
 /** Writes the model atomically: to a temporary file next to `path`, then renamed over it. */
 export function saveModelFile(path: string, model: SequenceModel): void {
-  const bytes = modelToBytes(model);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, modelToBytes(model));
 }
 
 /**

@@ -157,14 +157,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const schedule = (): Schedule =>
     t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
 
-  // Ctrl-C: finish the step, checkpoint, exit; a second Ctrl-C aborts at once.
+  // Ctrl-C: finish the step, checkpoint, exit. The handler removes itself, so a second Ctrl-C gets
+  // the default action and ends the process at once, even in the middle of a step (the files on
+  // disk stay whole: each is replaced by a rename).
   let interrupted = false;
   const onSigint = () => {
-    if (interrupted) {
-      log('aborted');
-      process.exit(130);
-    }
     interrupted = true;
+    process.off('SIGINT', onSigint);
     log('stopping after the current step (Ctrl-C again to abort)...');
   };
   if (options.handleSignals) process.on('SIGINT', onSigint);
@@ -176,7 +175,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const timingSteps: number[] = [];
   let logNll = 0;
   let logFrames = 0;
-  let logSince = start;
+  /** Time spent in training steps since the last step record (validation excluded). */
+  let logMs = 0;
 
   const elapsed = () => elapsedBefore + (now() - start);
   let stepsThisRun = 0;
@@ -199,6 +199,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   // Time the last validation took, so a time budget leaves room for the final one.
   let validationMs: number | null = null;
+  let validatedAtStep = -1;
   const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
   let trainMs = 0;
   let trainFrames = 0;
@@ -211,6 +212,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const t0 = now();
     const r = evaluateSequences(model, data.valid, evalBatching);
     validationMs = now() - t0;
+    validatedAtStep = st.step;
     lastValid = r;
     if (st.bestValid === null || r.nll < st.bestValid) {
       st.bestValid = r.nll;
@@ -278,6 +280,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epochStepFrames += frames;
         const stepEnd = now();
         trainMs += stepEnd - stepStart;
+        logMs += stepEnd - stepStart;
         trainFrames += frames;
 
         // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
@@ -294,7 +297,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         stepsThisRun++;
         progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
         if (st.step % t.logEvery === 0 && logFrames > 0) {
-          const secs = (stepEnd - logSince) / 1000;
+          const secs = logMs / 1000;
           metrics.append({
             type: 'step',
             step: st.step,
@@ -306,7 +309,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           });
           logNll = 0;
           logFrames = 0;
-          logSince = stepEnd;
+          logMs = 0;
         }
         if (stepEnd - lastCheckpoint >= t.checkpointMinutes * 60_000) checkpoint();
         // Let signal handlers run between steps.
@@ -316,7 +319,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const fps = epochStepFrames / Math.max(1e-9, (now() - epochStart) / 1000);
 
       if (stopped !== null) {
-        if (stopped === 'time') {
+        if (stopped === 'time' && validatedAtStep !== st.step) {
           // Out of time mid-epoch: still validate, so the run ends with a score and a best checkpoint.
           const v = validate();
           metrics.append({

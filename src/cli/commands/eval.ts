@@ -6,7 +6,7 @@ import { UserError } from '../../errors.js';
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateSequences } from '../../train/evaluate.js';
-import { parseInteger } from './train-shared.js';
+import { gemmFor, parseInteger } from './train-shared.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -16,6 +16,7 @@ interface EvalFlags {
   batchFrames: string;
   maxLength?: string;
   json?: boolean;
+  threads?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -28,6 +29,7 @@ export function registerEval(program: Command): void {
     .option('--weights <which>', 'best or latest (run folders only)', 'best')
     .option('--batch-frames <n>', 'frames per evaluation batch', '4096')
     .option('--max-length <n>', 'cut sequences into chunks of at most n frames (default: whole sequences)')
+    .option('--threads <n>', 'threads for matrix products')
     .option('--json', 'print the result as JSON')
     .action((flags: EvalFlags) => {
       if (flags.split !== 'test' && flags.split !== 'valid' && flags.split !== 'train') {
@@ -49,7 +51,8 @@ export function registerEval(program: Command): void {
       }
       const batchFrames = parseInteger(flags.batchFrames, '--batch-frames', 1);
       const maxLength = flags.maxLength === undefined ? Number.MAX_SAFE_INTEGER : parseInteger(flags.maxLength, '--max-length', 2);
-      const model = loadModelFile(modelPath);
+      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
+      const model = loadModelFile(modelPath, { gemm: gemmFor(threads) });
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
       const r = evaluateSequences(model, ds[split], { batchFrames, maxLength });
