@@ -2,7 +2,9 @@
 # Training speed, side by side: this project's engine (bench/train-speed.ts) and PyTorch
 # (bench/torch_reference.py, torch.set_num_threads 1 and 2), then the ratios.
 #   bench/run.sh [--model lstm|rwkv|both] [--steps n] [extra train-speed.js flags...]
-# Run from the repository root. Needs python3 with torch for the reference half.
+# Run from the repository root. Needs python3 with torch for the reference half, on OpenBLAS (see
+# bench/torch_reference.py); TORCH_BLAS_DIR=<dir holding OpenBLAS's libblas.so.3> runs the reference
+# half with that library first on LD_LIBRARY_PATH without changing the system's BLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=both
@@ -22,7 +24,8 @@ echo "== load: $(cut -d' ' -f1-3 /proc/loadavg)"
 node dist/bench/train-speed.js --model "$MODEL" --steps "$STEPS" "${EXTRA[@]}" | tee -a "$OUT"
 if python3 -c 'import torch' 2>/dev/null; then
   echo
-  python3 bench/torch_reference.py --model "$MODEL" --steps "$STEPS" --threads 1,2 | tee -a "$OUT"
+  LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR:}${LD_LIBRARY_PATH:-}" \
+    python3 bench/torch_reference.py --model "$MODEL" --steps "$STEPS" --threads 1,2 | tee -a "$OUT"
 else
   echo "python3 torch not available: skipping the PyTorch reference"
 fi

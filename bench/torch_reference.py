@@ -11,6 +11,11 @@ step = batch x T; frames/s from the median of the timed steps after warm-up. Dro
 
 usage: python3 bench/torch_reference.py [--model lstm|rwkv|both] [--threads 1,2] [--steps 5] [--warmup 2]
 Prints "RESULT torch-<model>-<threads> <frames/s>" lines for bench/run.sh.
+
+Debian's python3-torch calls whatever libblas.so.3 the system provides. With the reference BLAS
+(package libblas3) its matrix products run at 1-2 GFLOP/s, ~50x slower than with OpenBLAS
+(libopenblas0-pthread), which is what the figures in docs/decisions.md used. The script prints the
+BLAS library it loaded and a quick sgemm rate so a wrong setup is visible.
 """
 import argparse
 import math
@@ -179,6 +184,27 @@ def bench(name, threads, steps, warmup):
     return fps
 
 
+def blas_check():
+    """Which libblas is mapped, and a quick 1024^3 sgemm rate with the current thread setting."""
+    lib = 'unknown'
+    try:
+        with open('/proc/self/maps') as f:
+            for line in f:
+                if 'blas' in line:
+                    lib = line.split()[-1]
+                    break
+    except OSError:
+        pass
+    a = torch.randn(1024, 1024)
+    a @ a
+    t0 = time.perf_counter()
+    for _ in range(3):
+        a @ a
+    gf = 3 * 2 * 1024 ** 3 / (time.perf_counter() - t0) / 1e9
+    warn = '  <-- reference BLAS? install libopenblas0-pthread' if gf < 20 else ''
+    print(f'BLAS {lib}: 1024^3 sgemm {gf:.0f} GFLOP/s{warn}', flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default='both', choices=['lstm', 'rwkv', 'both'])
@@ -188,6 +214,7 @@ def main():
     a = ap.parse_args()
     print(f'PyTorch reference: {os.cpu_count()} cores, load {" ".join(f"{x:.2f}" for x in os.getloadavg())}, '
           f'OPENBLAS_NUM_THREADS={os.environ.get("OPENBLAS_NUM_THREADS", "unset")}', flush=True)
+    blas_check()
     for name in (['lstm', 'rwkv'] if a.model == 'both' else [a.model]):
         for t in (int(s) for s in a.threads.split(',')):
             bench(name, t, a.steps, a.warmup)
