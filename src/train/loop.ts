@@ -16,7 +16,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
-import type { RunConfig, TrainingConfig } from './config.js';
+import { RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig } from './config.js';
 import { FILES, loadCheckpoint, readRunConfig, writeCheckpoint, writeModelWeights, writeRunConfig, type TrainState } from './checkpoint.js';
 import { evaluateSequences, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
@@ -98,7 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
-  if (data.train.length === 0) throw new UserError('the training split is empty');
+  if (!data.train.some((s) => s.length >= 2)) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
   if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
   // Model, optimizer, random stream, position.
@@ -121,7 +121,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (t.initHeadBias) initHeadBiasFromData(params, data.train);
     st = {
       format: 'rwkv-music-train-state',
-      version: 1,
+      version: RUN_FORMAT_VERSION,
       epoch: 0,
       batchInEpoch: 0,
       step: 0,
