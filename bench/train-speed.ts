@@ -1,10 +1,10 @@
 /**
  * Training speed on the two reference configurations: frames/s of a full training step (zero grads,
- * forward + backward, global-norm clip + AdamW), the median over timed steps after warm-up, with where
- * the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
+ * forward + backward, global-norm clip + AdamW from src/train/optimizer.ts), the median over timed steps
+ * after warm-up, with where the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
- *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--gen] [--standin]
+ *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
@@ -21,7 +21,7 @@ import { OrtGemm } from '../src/engine/gemm-ort.js';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
-import { BenchAdamW } from './adamw.js';
+import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { StandInModel } from './standin-model.js';
 import { TimingGemm } from './timing-gemm.js';
 
@@ -95,7 +95,7 @@ function benchModel(setup: Setup, inner: Gemm): number {
   const model = build(setup, timing, 1);
   const params = model.parameters();
   const nParams = params.reduce((s, p) => s + p.data.length, 0);
-  const opt = new BenchAdamW(params);
+  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 });
   const batch = randomBatch(setup.batch, setup.T, rng);
   const frames = setup.batch * setup.T;
   console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
@@ -107,15 +107,18 @@ function benchModel(setup: Setup, inner: Gemm): number {
   const gemmTimes: number[] = [];
   const gemmCalls: number[] = [];
   const gemmFlops: number[] = [];
+  const faults: number[] = [];
   let loss = 0;
   let peakRss = process.memoryUsage().rss;
   for (let s = 0; s < warmup + steps; s++) {
     timing.reset();
+    const f0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
-    for (const p of params) p.grad.fill(0);
+    zeroGradients(params);
     const out = model.trainStep(batch, 1 / frames, rng);
     const t1 = performance.now();
-    opt.step();
+    clipGradients(params, globalGradNorm(params), 1.0);
+    opt.step(6e-4);
     const t2 = performance.now();
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
     loss = out.nllSum / out.frames;
@@ -126,6 +129,7 @@ function benchModel(setup: Setup, inner: Gemm): number {
     gemmTimes.push(timing.seconds);
     gemmCalls.push(timing.calls);
     gemmFlops.push(timing.flops);
+    faults.push(process.resourceUsage().minorPageFault - f0);
   }
   const step = median(stepTimes);
   const gemmS = median(gemmTimes);
@@ -143,7 +147,10 @@ function benchModel(setup: Setup, inner: Gemm): number {
       `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
   );
   console.log(`  useful GEMM work: ${(median(gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
-  console.log(`  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB)`);
+  console.log(
+    `  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB); ` +
+      `${median(faults).toFixed(0)} minor page faults per step (fresh memory: costly on VMs)`,
+  );
   // the last step's GEMM shapes, heaviest first
   console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
   for (const s of timing.shapes().slice(0, 12))
@@ -171,7 +178,8 @@ function main(): void {
   const backend = (arg('--gemm') ?? 'ort') as 'ort' | 'ts';
   const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
   const minMacs = arg('--min-macs') ? Number(arg('--min-macs')) : undefined;
-  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs });
+  const chunkFloats = arg('--chunk') ? Number(arg('--chunk')) : undefined;
+  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs, chunkFloats });
   console.log(
     `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
   );

@@ -90,6 +90,9 @@ test('the ORT and TypeScript GEMMs agree at a layer-sized shape', () => {
   const C1 = Float32Array.from({ length: M * N }, () => rng.normal());
   const C2 = C1.slice();
   gemm.gemm({ transA: false, transB: true, M, N, K, A, B, C: C1, beta: 1 });
+  assert.equal(C1.length, M * N, 'the caller\'s output buffer is never detached');
+  assert.equal(A.length, M * K);
+  assert.equal(B.length, N * K);
   tsGemm.gemm({ transA: false, transB: true, M, N, K, A, B, C: C2, beta: 1 });
   let worst = 0;
   for (let i = 0; i < M * N; i++) worst = Math.max(worst, Math.abs(C1[i] - C2[i]));

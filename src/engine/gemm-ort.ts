@@ -11,9 +11,15 @@
  * beta) and one session serves every shape. For beta != 0 the caller's C is passed both as the Gemm's C
  * input and as the pre-allocated output Y: ORT copies C into Y (a no-op copy onto itself) and MLAS
  * accumulates alpha * op(A) op(B) + beta * Y in place.
+ *
+ * The binding also returns each output as a copy in a new ArrayBuffer. On machines where fresh pages are
+ * expensive (a page fault cost 20-70 us on the 2-core VMs we measured on), allocating that copy costs more
+ * than the product itself, so the copy is freed at once (detached) and large outputs run as row blocks.
  */
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Gemm, GemmArgs } from './gemm.js';
 import { tsGemm } from './gemm-ts.js';
 import { encodeModel, ONNX_FLOAT } from './onnx-graph.js';
@@ -85,6 +91,42 @@ export function loadOrtBinding(): OrtBinding {
   }
 }
 
+type Detach = (buffer: ArrayBuffer) => void;
+let cachedDetach: Detach | null | undefined;
+
+/**
+ * A function that frees an ArrayBuffer's memory at once (ArrayBuffer.prototype.transfer(0) detaches it),
+ * or null where that is unavailable. Node 20 has `transfer` only behind a V8 flag; the flag is switched on
+ * just long enough to create a fresh context whose ArrayBuffer has it, then off again.
+ */
+function arrayBufferDetacher(): Detach | null {
+  if (cachedDetach !== undefined) return cachedDetach;
+  cachedDetach = null;
+  type Transfer = (this: ArrayBuffer, newLength?: number) => ArrayBuffer;
+  let transfer = (ArrayBuffer.prototype as unknown as { transfer?: Transfer }).transfer;
+  if (typeof transfer !== 'function' && /^20\./.test(process.versions.node)) {
+    try {
+      setFlagsFromString('--harmony-rab-gsab-transfer');
+      transfer = runInNewContext('ArrayBuffer.prototype.transfer') as Transfer | undefined;
+    } catch {
+      transfer = undefined;
+    } finally {
+      setFlagsFromString('--no-harmony-rab-gsab-transfer');
+    }
+  }
+  if (typeof transfer === 'function') {
+    const t = transfer;
+    try {
+      const probe = new ArrayBuffer(8);
+      t.call(probe, 0);
+      if (probe.byteLength === 0) cachedDetach = (b: ArrayBuffer) => void t.call(b, 0);
+    } catch {
+      // leave it null
+    }
+  }
+  return cachedDetach;
+}
+
 export interface OrtGemmOptions {
   /** Intra-op threads of every session; default: the number of cores. */
   threads?: number;
@@ -95,6 +137,11 @@ export interface OrtGemmOptions {
   minMacs?: number;
   /** Let ORT's worker threads spin between calls (lower latency, burns a core while waiting). Default false. */
   spin?: boolean;
+  /**
+   * Free the binding's copy of each output right after the call instead of leaving it to the garbage
+   * collector (default true where the runtime allows it; see DEFAULT_ORT_CHUNK_FLOATS).
+   */
+  releaseOutputCopies?: boolean;
   /**
    * Largest output (in floats) computed by one native call when C's rows can be split (transA false):
    * larger products run as several calls over row blocks. Default: DEFAULT_ORT_CHUNK_FLOATS.
@@ -118,7 +165,7 @@ export const DEFAULT_ORT_MIN_MACS = 32768;
 export const DEFAULT_ORT_CHUNK_FLOATS = 1 << 18;
 
 /** Row blocks are never made smaller than this (MLAS packs B once per call). */
-const MIN_CHUNK_ROWS = 32;
+const MIN_CHUNK_ROWS = 8;
 
 interface GemmSession {
   session: BindingSession;
@@ -174,6 +221,7 @@ export class OrtGemm implements Gemm {
   readonly minMacs: number;
   readonly chunkFloats: number;
   private readonly spin: boolean;
+  private readonly detach: Detach | null;
   private readonly binding: OrtBinding;
   private readonly sessions = new Map<string, GemmSession>();
   /** Native ORT runs (one per row block) and calls served by the TypeScript fallback, for benchmarks. */
@@ -186,6 +234,7 @@ export class OrtGemm implements Gemm {
     this.minMacs = options.minMacs ?? DEFAULT_ORT_MIN_MACS;
     this.spin = options.spin ?? false;
     this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
+    this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
     this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''})`;
   }
 
@@ -266,7 +315,12 @@ export class OrtGemm implements Gemm {
       s.c.data = y;
     }
     try {
-      s.session.run(s.feeds, s.fetches, RUN_OPTIONS);
+      const out = s.session.run(s.feeds, s.fetches, RUN_OPTIONS);
+      if (this.detach) {
+        // The binding returns Y as a new Tensor over a copy of our output; free that copy now.
+        const data = (out.Y as { data?: unknown } | undefined)?.data;
+        if (data instanceof Float32Array && data.buffer !== y.buffer) this.detach(data.buffer as ArrayBuffer);
+      }
     } finally {
       // Drop references so the caller's buffers can be collected.
       s.a.data = EMPTY;

@@ -4,8 +4,9 @@ import type { Gemm, GemmArgs } from './gemm.js';
  * Portable GEMM in TypeScript: the browser's implementation and the reference in tests.
  *
  * Two kernels do the work, both reading memory contiguously in their inner loop:
- *  - "NN" (B not transposed): C[i, :] += sum_p a[i, p] * B[p, :], four p at a time so each pass over a
- *    row of C does four multiply-adds per element; blocked over K and N to keep B's panel in cache.
+ *  - "NN" (B not transposed): C[i, :] += sum_p a[i, p] * B[p, :], two rows of C and four p at a time so
+ *    each load of B feeds two rows and each pass over C does four multiply-adds per element; blocked over
+ *    K and N to keep B's panel in cache.
  *  - "NT" (B transposed): C[i, j] = dot(a[i, :], B[j, :]), a 2x4 tile of dot products at a time so each
  *    load feeds two multiply-adds.
  * A transposed A is first copied into a row-major scratch matrix (O(MK) against the O(MNK) product).
@@ -23,7 +24,7 @@ function scratchOf(n: number): Float32Array {
 const KB = 128;
 const NB = 256;
 
-/** C[co + i*N + j] += alpha * sum_p A[ao + i*K + p] * B[bo + p*N + j] */
+/** C[co + i*N + j] += alpha * sum_p A[ao + i*K + p] * B[bo + p*N + j], two rows of C per pass. */
 function kernelNN(
   M: number, N: number, K: number, alpha: number,
   A: Float32Array, ao: number, B: Float32Array, bo: number, C: Float32Array, co: number,
@@ -32,7 +33,47 @@ function kernelNN(
     const j1 = Math.min(N, j0 + NB);
     for (let p0 = 0; p0 < K; p0 += KB) {
       const p1 = Math.min(K, p0 + KB);
-      for (let i = 0; i < M; i++) {
+      let i = 0;
+      for (; i + 1 < M; i += 2) {
+        const ar = ao + i * K;
+        const ar2 = ar + K;
+        const cr = co + i * N;
+        const cr2 = cr + N;
+        let p = p0;
+        for (; p + 3 < p1; p += 4) {
+          const a0 = alpha * A[ar + p];
+          const a1 = alpha * A[ar + p + 1];
+          const a2 = alpha * A[ar + p + 2];
+          const a3 = alpha * A[ar + p + 3];
+          const d0 = alpha * A[ar2 + p];
+          const d1 = alpha * A[ar2 + p + 1];
+          const d2 = alpha * A[ar2 + p + 2];
+          const d3 = alpha * A[ar2 + p + 3];
+          const b0 = bo + p * N;
+          const b1 = b0 + N;
+          const b2 = b1 + N;
+          const b3 = b2 + N;
+          for (let j = j0; j < j1; j++) {
+            const x0 = B[b0 + j];
+            const x1 = B[b1 + j];
+            const x2 = B[b2 + j];
+            const x3 = B[b3 + j];
+            C[cr + j] += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
+            C[cr2 + j] += d0 * x0 + d1 * x1 + d2 * x2 + d3 * x3;
+          }
+        }
+        for (; p < p1; p++) {
+          const a0 = alpha * A[ar + p];
+          const d0 = alpha * A[ar2 + p];
+          const b0 = bo + p * N;
+          for (let j = j0; j < j1; j++) {
+            const x = B[b0 + j];
+            C[cr + j] += a0 * x;
+            C[cr2 + j] += d0 * x;
+          }
+        }
+      }
+      if (i < M) {
         const ar = ao + i * K;
         const cr = co + i * N;
         let p = p0;
@@ -41,7 +82,6 @@ function kernelNN(
           const a1 = alpha * A[ar + p + 1];
           const a2 = alpha * A[ar + p + 2];
           const a3 = alpha * A[ar + p + 3];
-          if (a0 === 0 && a1 === 0 && a2 === 0 && a3 === 0) continue;
           const b0 = bo + p * N;
           const b1 = b0 + N;
           const b2 = b1 + N;
@@ -50,7 +90,6 @@ function kernelNN(
         }
         for (; p < p1; p++) {
           const a0 = alpha * A[ar + p];
-          if (a0 === 0) continue;
           const b0 = bo + p * N;
           for (let j = j0; j < j1; j++) C[cr + j] += a0 * B[b0 + j];
         }

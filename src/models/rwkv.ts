@@ -162,8 +162,8 @@ export class RwkvModel implements SequenceModel {
    * Initialises every parameter (section 2 of the reference: decays, bonuses, mixes by layer and
    * channel; LayerNorms 1 and 0), and the matrices by `scheme`:
    * - 'rwkv-lm': RWKV-LM's trainer: att.key, att.receptance, att.output, ffn.value, ffn.receptance
-   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal gain 0.5;
-   *   emb (a Linear here, not a lookup table) and both biases as PyTorch's Linear default.
+   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal with gain
+   *   0.5 and a zero bias; emb (a Linear here, not a lookup table) keeps PyTorch's Linear default.
    * - 'pytorch': every Linear as PyTorch's default, weight and bias U(±1/sqrt(fan_in)).
    */
   initialize(seed: number, scheme: RwkvInit = 'rwkv-lm'): void {
@@ -293,16 +293,22 @@ export class RwkvModel implements SequenceModel {
         dropoutInto(dbr, dx, ws.drop[2 + 2 * l], n);
         dout = dbr;
       }
-      channelMixBackward(gemm, dln, false, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs);
-      layerNormBackward(dx, true, blk.ln2.weight.grad, blk.ln2.bias.grad, dln, ws.xm[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], blk.ln2.weight.data, N, C, ws.lnScratch);
+      // ChannelMix backward with LN2's backward fused in: adds d(xm) into dx
+      channelMixBackward(gemm, dx, true, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs, {
+        inp: ws.xm[l], mean: ws.lnMean[2 * l + 1], rstd: ws.lnRstd[2 * l + 1],
+        weight: blk.ln2.weight.data, dweight: blk.ln2.weight.grad, dbias: blk.ln2.bias.grad,
+      });
       // xm = x_l + drop(att(ln1(x_l)))
       dout = dx;
       if (drop) {
         dropoutInto(dbr, dx, ws.drop[1 + 2 * l], n);
         dout = dbr;
       }
-      timeMixBackward(gemm, dln, false, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr);
-      layerNormBackward(dx, true, blk.ln1.weight.grad, blk.ln1.bias.grad, dln, ws.xs[l], ws.lnMean[2 * l], ws.lnRstd[2 * l], blk.ln1.weight.data, N, C, ws.lnScratch);
+      // TimeMix backward with LN1's backward fused in: adds d(x_l) into dx
+      timeMixBackward(gemm, dx, true, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr, {
+        inp: ws.xs[l], mean: ws.lnMean[2 * l], rstd: ws.lnRstd[2 * l],
+        weight: blk.ln1.weight.data, dweight: blk.ln1.weight.grad, dbias: blk.ln1.bias.grad,
+      });
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
     layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
