@@ -16,7 +16,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
-import type { RunConfig, TrainingConfig } from './config.js';
+import { RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig } from './config.js';
 import { FILES, loadCheckpoint, readRunConfig, writeCheckpoint, writeModelWeights, writeRunConfig, type TrainState } from './checkpoint.js';
 import { evaluateSequences, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
@@ -98,7 +98,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
-  if (data.train.length === 0) throw new UserError('the training split is empty');
+  if (!data.train.some((s) => s.length >= 2)) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
   if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
   // Model, optimizer, random stream, position.
@@ -121,7 +121,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (t.initHeadBias) initHeadBiasFromData(params, data.train);
     st = {
       format: 'rwkv-music-train-state',
-      version: 1,
+      version: RUN_FORMAT_VERSION,
       epoch: 0,
       batchInEpoch: 0,
       step: 0,
@@ -147,12 +147,21 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase };
   const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER };
 
-  // The cosine horizon: fixed once, on the first invocation, and kept in the checkpoint.
-  let measureHorizon = false;
+  // The cosine horizon, kept in the checkpoint. Set on the first invocation: from the config, or
+  // epochs x batches per epoch; with a time budget, estimated from the measured speed after 13 steps
+  // and refined at each epoch end, as the number of steps that fit in the budget (the smaller of the
+  // two when both are given). A resumed run keeps the stored horizon.
+  let refineHorizon = false;
+  let epochHorizon = Infinity;
   if (t.schedule.kind === 'cosine' && st.totalSteps === 0) {
     if (t.schedule.totalSteps > 0) st.totalSteps = t.schedule.totalSteps;
-    else if (t.epochs !== null) st.totalSteps = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
-    if (t.minutes !== null) measureHorizon = true;
+    else {
+      if (t.epochs !== null) {
+        epochHorizon = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
+        st.totalSteps = epochHorizon;
+      }
+      refineHorizon = t.minutes !== null && budgetMs < Infinity;
+    }
   }
   const schedule = (): Schedule =>
     t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
@@ -203,6 +212,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
   let trainMs = 0;
   let trainFrames = 0;
+  let trainSteps = 0;
+  /** Horizon = steps so far + the steps (each with its share of a validation) that fit in the time left. */
+  const setTimeHorizon = (perStepMs: number, validationPerStepMs: number, at: number): void => {
+    const leftMs = budgetMs - (at - start);
+    const fit = Math.max(0, Math.floor((0.95 * leftMs) / Math.max(1e-6, perStepMs + validationPerStepMs)));
+    st.totalSteps = Math.max(1, Math.min(epochHorizon, st.step + fit));
+  };
   const reserveMs = (): number => {
     if (validationMs !== null) return validationMs;
     // Not measured yet: a forward pass costs about a third of forward + backward; allow 40%.
@@ -282,15 +298,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         trainMs += stepEnd - stepStart;
         logMs += stepEnd - stepStart;
         trainFrames += frames;
+        trainSteps++;
 
-        // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
-        if (measureHorizon) {
+        // First horizon from a time budget: the speed of steps 4..13 (the first ones warm up).
+        if (refineHorizon && timingSteps.length < 13) {
           timingSteps.push(stepEnd - stepStart);
           if (timingSteps.length === 13) {
             const perStep = timingSteps.slice(3).reduce((a, b) => a + b, 0) / 10;
-            const fromTime = st.step + Math.floor((0.85 * (budgetMs - (stepEnd - start))) / perStep);
-            st.totalSteps = st.totalSteps > 0 ? Math.min(st.totalSteps, fromTime) : fromTime;
-            measureHorizon = false;
+            setTimeHorizon(perStep, reserveMs() / nb, stepEnd);
           }
         }
         const fps = epochStepFrames / Math.max(1e-9, (stepEnd - epochStart) / 1000);
@@ -342,6 +357,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(schedule(), { step: Math.max(0, st.step - 1), batchInEpoch: nb - 1, batchesInEpoch: nb });
       const previousBest = st.bestValid;
       const v = validate();
+      if (refineHorizon && trainSteps > 0) setTimeHorizon(trainMs / trainSteps, (validationMs ?? 0) / nb, now());
       const improved = previousBest === null || v.nll < previousBest;
       st.epochsWithoutImprovement = improved ? 0 : st.epochsWithoutImprovement + 1;
       metrics.append({
