@@ -1,14 +1,16 @@
 /**
  * End to end in a real headless Chromium (Debian's /usr/bin/chromium driven by playwright-core): the
  * studio server with two small models (RWKV and LSTM), the built page, generation in the Web Worker, the
- * drawn roll, a MIDI primer, and the MIDI and WAV downloads, checked against the sampler run in Node
- * with the same model and settings.
+ * drawn roll, a MIDI primer, and the MIDI and WAV downloads, checked against the sampler run in Node and
+ * against the files `rwkv-music generate` writes for the same model and settings.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { sample } from '../../src/generate/sampler.js';
 import { midiToRoll } from '../../src/midi/read.js';
@@ -33,6 +35,15 @@ const CHROMIUM_ARGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+const BIN = fileURLToPath(new URL('../../../bin/rwkv-music.js', import.meta.url));
+
+/** Runs `rwkv-music generate` on a run folder; returns the bytes of the MIDI and WAV files it writes. */
+function cliGenerate(runDir: string, outDir: string, args: string[]): { mid: Buffer; wav: Buffer } {
+  execFileSync(process.execPath, [BIN, 'generate', '--checkpoint', runDir, '--out', outDir, '--format', 'mid,wav', ...args], { stdio: 'pipe' });
+  const stem = join(outDir, `${basename(runDir)}-seed${args[args.indexOf('--seed') + 1]}-01`);
+  return { mid: readFileSync(`${stem}.mid`), wav: readFileSync(`${stem}.wav`) };
+}
+
 /** Frames without the silence at the end, which a MIDI file does not record. */
 function withoutTrailingSilence(frames: readonly Frame[]): Frame[] {
   const out = frames.slice();
@@ -42,7 +53,7 @@ function withoutTrailingSilence(frames: readonly Frame[]): Frame[] {
 
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium); skipping the browser test`;
 
-test('the studio generates in the browser, draws the roll, and its MIDI matches the sampler in Node', { skip, timeout: 180_000 }, async () => {
+test('the studio generates in the browser, draws the roll, and writes the frames, MIDI and WAV that the sampler and `rwkv-music generate` give', { skip, timeout: 180_000 }, async () => {
   const pageIndex = join(DEFAULT_STATIC_DIR, 'index.html');
   assert.ok(existsSync(pageIndex), `the studio page is not built (${pageIndex} is missing): run \`npm run build\``);
 
@@ -122,6 +133,11 @@ test('the studio generates in the browser, draws the roll, and its MIDI matches 
       const midi = readFileSync((await midiDownload.path())!);
       const parsed = midiToRoll(new Uint8Array(midi), { stepsPerQuarter: 2 }, 'downloaded MIDI').roll.frames;
       assert.deepEqual(parsed, withoutTrailingSilence(expected.frames), `${run.id}: the downloaded MIDI holds the frames the sampler draws in Node`);
+
+      const cli = cliGenerate(run.folder, join(dir, 'cli', run.id), [
+        '--length', String(settings.length), '--temperature', String(settings.temperature), '--seed', String(settings.seed), '--max-polyphony', String(settings.maxPolyphony),
+      ]);
+      assert.ok(midi.equals(cli.mid), `${run.id}: the page's MIDI file is byte for byte the one \`rwkv-music generate\` writes`);
     }
 
     const [wavDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-wav')]);
@@ -130,6 +146,8 @@ test('the studio generates in the browser, draws the roll, and its MIDI matches 
     assert.equal(wav.toString('latin1', 8, 12), 'WAVE');
     const seconds = (wav.length - 44) / (wav.readUInt32LE(28) || 1);
     assert.ok(seconds >= settings.length * 0.25, `the WAV lasts the ${settings.length} frames (${seconds.toFixed(2)} s)`);
+    const cliWav = readFileSync(join(dir, 'cli', runs[runs.length - 1].id, `${runs[runs.length - 1].id}-seed${settings.seed}-01.wav`));
+    assert.ok(wav.equals(cliWav), 'the page renders the same WAV file as `rwkv-music generate`');
 
     await page.click('#play');
     await page.waitForSelector('#stop-play:not([disabled])', { timeout: 30_000 });
@@ -158,6 +176,11 @@ test('the studio generates in the browser, draws the roll, and its MIDI matches 
     const primedFrames = midiToRoll(new Uint8Array(readFileSync((await primedDownload.path())!)), { stepsPerQuarter: 2 }, 'primed MIDI').roll.frames;
     assert.deepEqual(primedFrames, withoutTrailingSilence(expectedPrimed.frames), 'primer and continuation match the sampler in Node');
     assert.deepEqual(primedFrames.slice(0, primerFrames.length), primerFrames);
+    const primedCli = cliGenerate(runs[0].folder, join(dir, 'cli-primed'), [
+      '--length', String(primed.length), '--temperature', String(primed.temperature), '--seed', String(primed.seed), '--max-polyphony', String(primed.maxPolyphony),
+      '--primer', primerFile, '--primer-frames', String(primerFrames.length),
+    ]);
+    assert.ok(readFileSync((await primedDownload.path())!).equals(primedCli.mid), 'with a MIDI primer too, the page writes the MIDI file the CLI writes');
 
     // A bad upload is refused with a message, not a crash.
     const junk = join(dir, 'junk.mid');

@@ -107,7 +107,8 @@ class ModelWorker {
       weightCache.set(model.id, bytes);
     }
     const done = this.next((m) => m.type === 'loaded');
-    this.send({ type: 'load', modelId: model.id, bytes: bytes.slice(0) });
+    const copy = bytes.slice(0); // the cached bytes stay here; the copy moves to the worker
+    this.send({ type: 'load', modelId: model.id, bytes: copy }, [copy]);
     await done;
     this.loaded = model.id;
   }
@@ -201,18 +202,27 @@ interface Result {
 }
 
 let result: Result | null = null;
+/** Bumped by every Generate and Stop, so a run that was stopped while it waited gives up. */
+let runToken = 0;
 
 async function generate(): Promise<void> {
+  const token = ++runToken;
+  const check = (): void => {
+    if (token !== runToken) throw new Error('stopped');
+  };
   player.stop();
   roll.setPlayhead(null);
+  result = null;
   const model = models.find((m) => m.id === ui.model.value);
   if (!model) throw new Error('choose a model');
   const settings = readSettings();
   setState('loading', 'Reading the primer…');
   const primer = await readPrimer();
+  check();
   ui.primerInfo.textContent = primer.label;
   setState('loading', `Loading ${model.name}…`);
   await worker.load(model);
+  check();
 
   const frames: Frame[] = primer.frames.map((f) => [...f]);
   result = { modelId: model.id, seed: settings.seed, frames, primerLength: primer.frames.length, timing: primer.timing, audio: null };
@@ -234,13 +244,15 @@ ui.controls.addEventListener('submit', (e) => {
   e.preventDefault();
   generate().catch((err: Error) => {
     if (err.message === 'stopped') {
-      const n = result ? result.frames.length - result.primerLength : 0;
-      setState('stopped', `Stopped after ${n} generated frames.`);
+      setState('stopped', result ? `Stopped after ${result.frames.length - result.primerLength} generated frames.` : 'Stopped before generating.');
     } else setState('error', err.message);
   });
 });
 
-ui.stopGenerate.addEventListener('click', () => worker.stop());
+ui.stopGenerate.addEventListener('click', () => {
+  runToken++;
+  worker.stop();
+});
 
 // ---- sound and downloads ----
 
