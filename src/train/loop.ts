@@ -46,7 +46,9 @@ export interface TrainOptions {
 export interface TrainResult {
   stopped: StopReason;
   step: number;
+  /** Epochs completed, and batches done in the next one. */
   epoch: number;
+  batchInEpoch: number;
   bestValid: number | null;
   lastValid: EvalResult | null;
   model: SequenceModel;
@@ -392,5 +394,5 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress.stopEpoch();
     if (options.handleSignals) process.off('SIGINT', onSigint);
   }
-  return { stopped: stopped!, step: st.step, epoch: st.epoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
+  return { stopped: stopped!, step: st.step, epoch: st.epoch, batchInEpoch: st.batchInEpoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
 }

@@ -117,7 +117,8 @@ export function registerTrain(program: Command): void {
         handleSignals: true,
       });
       const best = result.bestValid === null ? 'none yet (no validation finished)' : `${result.bestValid.toFixed(4)} nats/frame`;
-      console.log(`${runDir}: stopped (${result.stopped}) at epoch ${result.epoch}, step ${result.step}, ` +
+      const where = result.batchInEpoch > 0 ? `during epoch ${result.epoch + 1} (batch ${result.batchInEpoch})` : `after epoch ${result.epoch}`;
+      console.log(`${runDir}: stopped (${result.stopped}) ${where}, step ${result.step}, ` +
         `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best}`);
       console.log(`evaluate: rwkv-music eval --checkpoint ${runDir} --split test`);
     });
