@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic-write.js';
 import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
+import type { StoredDtype } from '../engine/safetensors.js';
 import { defaultGemm } from '../engine/gemm-default.js';
 import type { SequenceModel } from './model.js';
 import { modelFromBytes, modelToBytes } from './serialize.js';
@@ -10,8 +11,8 @@ import { modelFromBytes, modelToBytes } from './serialize.js';
 export { loadTensorsInto, modelToTensors, modelFromBytes, modelToBytes, MODEL_FORMAT } from './serialize.js';
 
 /** Writes the model atomically: to a temporary file next to `path`, then renamed over it. */
-export function saveModelFile(path: string, model: SequenceModel): void {
-  writeFileAtomic(path, modelToBytes(model));
+export function saveModelFile(path: string, model: SequenceModel, dtype: StoredDtype = 'F32'): void {
+  writeFileAtomic(path, modelToBytes(model, dtype));
 }
 
 /**
