@@ -5,7 +5,7 @@ import { tsGemm } from '../src/engine/gemm-ts.js';
 import { makeParam, type Param } from '../src/engine/tensor.js';
 import { linearBackward, linearForward } from '../src/engine/layers/linear.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from '../src/engine/layers/layernorm.js';
-import { tokenShiftMixBackward, tokenShiftMixForward } from '../src/engine/layers/tokenshift.js';
+import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from '../src/engine/layers/tokenshift.js';
 import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type TimeMixParams } from '../src/engine/layers/timemix.js';
 import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixParams } from '../src/engine/layers/channelmix.js';
 import { newWkvState } from '../src/engine/layers/wkv.js';
@@ -120,6 +120,39 @@ test('Token-shift mix (three mixes): forward definition and gradients', () => {
   tokenShiftMixForward(outs, x, mus, prev, B, T, C);
   assert.ok(Math.abs(outs[0][0] - (x[0] * mus[0][0] + prev[0] * (1 - mus[0][0]))) < 1e-6);
   assert.ok(Math.abs(outs[0][T * C] - (x[T * C] * mus[0][0] + prev[C] * (1 - mus[0][0]))) < 1e-6);
+});
+
+test('Token-shift mix backward fused with the LayerNorm backward equals the two steps (2 and 3 mixes)', () => {
+  const rng = new Rng(29);
+  const [B, T, C] = [2, 5, 6];
+  const N = B * T;
+  for (const J of [2, 3]) {
+    const inp = randn(N * C, rng, 2);
+    const w = randn(C, rng), bias = randn(C, rng);
+    const x = new Float32Array(N * C), mean = new Float32Array(N), rstd = new Float32Array(N);
+    layerNormForward(x, mean, rstd, inp, w, bias, N, C);
+    const mus = Array.from({ length: J }, () => Float32Array.from({ length: C }, () => rng.next()));
+    const douts = Array.from({ length: J }, () => randn(N * C, rng));
+    // two steps
+    const dx = new Float32Array(N * C);
+    const dmus = mus.map(() => new Float32Array(C));
+    tokenShiftMixBackward(dx, false, dmus, douts, x, mus, B, T, C, new Float64Array(J * C));
+    const dinp = randn(N * C, rng); // both add onto the same starting values
+    const dinp2 = dinp.slice();
+    const dw = new Float32Array(C), db = new Float32Array(C);
+    layerNormBackward(dinp, true, dw, db, dx, inp, mean, rstd, w, N, C, new Float64Array(2 * C));
+    // fused
+    const dmus2 = mus.map(() => new Float32Array(C));
+    const dw2 = new Float32Array(C), db2 = new Float32Array(C);
+    tokenShiftMixLnBackward(dinp2, dmus2, douts, x, mus, { inp, mean, rstd, weight: w, dweight: dw2, dbias: db2 }, B, T, C, new Float64Array(8 * C));
+    const close = (a: Float32Array, b: Float32Array, what: string) => {
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-5 * (1 + Math.abs(a[i])), `${what}[${i}] J=${J}: ${a[i]} vs ${b[i]}`);
+    };
+    close(dinp2, dinp, 'dinp');
+    close(dw2, dw, 'dweight');
+    close(db2, db, 'dbias');
+    for (let j = 0; j < J; j++) close(dmus2[j], dmus[j], `dmu${j}`);
+  }
 });
 
 function timeMixParams(C: number, rng: Rng): TimeMixParams {

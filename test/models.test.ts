@@ -145,6 +145,17 @@ test('trainStep adds lossScale-scaled gradients; evaluate matches the logits', (
   assert.ok(Math.abs(model.evaluate(batch).nllSum - nll) < 1e-6 * nll);
 });
 
+test('the inference path (one shared layer slot) gives the training forward\'s loss, for odd and even depths', () => {
+  const rng = new Rng(38);
+  for (const nLayer of [1, 2, 3]) {
+    const model = createModel({ kind: 'rwkv', nLayer, nEmbd: 8, ffn: 12, dropout: 0 }, { seed: nLayer, rwkvInit: 'pytorch' });
+    const batch = makeBatch(rng, 2, 6, [6, 5]);
+    const train = model.trainStep(batch, 1, new Rng(1)).nllSum;
+    const ev = model.evaluate(batch).nllSum;
+    assert.ok(Math.abs(train - ev) < 1e-9 * Math.abs(train), `L=${nLayer}: ${train} vs ${ev}`);
+  }
+});
+
 test('parameter names, shapes and counts follow RWKV-LM and PyTorch', () => {
   const rwkv = createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 32, dropout: 0 }, { seed: 1 });
   const shapes = Object.fromEntries(rwkv.parameters().map((p) => [p.name, p.shape]));

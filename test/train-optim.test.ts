@@ -78,6 +78,12 @@ test('warmup then cosine decay to the floor', () => {
   assert.ok(Math.abs(at(110) - 1e-4) < 1e-12);
   assert.ok(Math.abs(at(500) - 1e-4) < 1e-12);
   for (let i = 10; i < 110; i++) assert.ok(at(i + 1) <= at(i));
+  // A short horizon shortens the warmup to a fifth of it; no horizon yet means no decay.
+  const short: Schedule = { ...s, totalSteps: 20 };
+  assert.ok(Math.abs(learningRate(short, { step: 3, batchInEpoch: 0, batchesInEpoch: 1 }) - 1e-3) < 1e-12);
+  assert.ok(Math.abs(learningRate(short, { step: 1, batchInEpoch: 0, batchesInEpoch: 1 }) - 5e-4) < 1e-12);
+  const open: Schedule = { ...s, totalSteps: Infinity };
+  assert.ok(Math.abs(learningRate(open, { step: 5000, batchInEpoch: 0, batchesInEpoch: 1 }) - 1e-3) < 1e-12);
 });
 
 test('the triangular schedule rises over 35%, falls to hi/7+lo over 35%, then to lo', () => {

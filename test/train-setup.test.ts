@@ -71,3 +71,16 @@ test('the config files in configs/ are valid', async () => {
     if (file.training?.schedule) assert.deepEqual(Object.keys(cfg.training.schedule).sort(), Object.keys(file.training.schedule).sort(), f);
   }
 });
+
+test("a run's config.json can be reused as a --config file", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwkv-music-setup-'));
+  try {
+    const run = buildRunConfig('lstm', 'nottingham', 4, { model: { hidden: 64 } }, { lr: 3e-3, epochs: 7 }, 'x');
+    const path = join(dir, 'config.json');
+    writeFileSync(path, JSON.stringify(run));
+    const again = buildRunConfig('lstm', 'nottingham', 4, readConfigFile(path), {}, 'x');
+    assert.deepEqual(again, run);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

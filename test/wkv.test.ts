@@ -92,7 +92,7 @@ function run(cs: Case, gy: Float32Array) {
   const dv = new Float32Array(n);
   const dtd = new Float32Array(C);
   const dtf = new Float32Array(C);
-  wkvBackward(dk, dv, dtd, dtf, gy, k, v, y, save, td, B, T, C, new Float64Array(6 * C));
+  wkvBackward(dk, dv, dtd, dtf, gy, v, y, save, td, B, T, C, new Float64Array(6 * C));
   return { y, dk, dv, dtd, dtf };
 }
 

@@ -1,14 +1,14 @@
 /**
  * Training-step speed of one model (forward + backward, no optimizer), split into GEMM time and the
  * rest. Usage:
- *   node dist/tools/model-speed.js rwkv|lstm [--steps n] [--gemm ts|none|<module exporting createGemm>]
- *     [--batch B] [--time T]
+ *   node dist/tools/model-speed.js rwkv|lstm [--steps n] [--gemm ts|ort|none] [--batch B] [--time T]
  * Reference configurations: RWKV 4x512, ffn 2048, batch 16, T 256; LSTM 88->512, 2x512, batch 32, T 128.
  * --gemm none skips the products entirely (their outputs are left as they are) to time everything else.
  */
 import { Rng } from '../src/engine/random.js';
 import type { Gemm, GemmArgs } from '../src/engine/gemm.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
+import { createGemm } from '../src/engine/gemm-default.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig } from '../src/models/model.js';
 
@@ -29,7 +29,8 @@ const config: ModelConfig = kind === 'rwkv'
 let inner: Gemm;
 if (gemmName === 'ts') inner = tsGemm;
 else if (gemmName === 'none') inner = { name: 'none (products skipped)', gemm() {} };
-else inner = ((await import(gemmName)) as { createGemm: () => Gemm }).createGemm();
+else if (gemmName === 'ort') inner = createGemm({ backend: 'ort' });
+else throw new Error(`--gemm must be ts, ort or none, got ${gemmName}`);
 
 let gemmMs = 0;
 let flops = 0;

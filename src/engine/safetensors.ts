@@ -1,6 +1,6 @@
 /**
- * The safetensors file format, float32 tensors only (no file system here: bytes in, bytes out,
- * so the browser can use it too).
+ * The safetensors file format (no file system here: bytes in, bytes out, so the browser can use it
+ * too). Tensors are float32 in memory; files store them as F32, or as F16 to halve their size.
  *
  * Layout:
  *   8 bytes   little-endian unsigned 64-bit length N of the header
@@ -13,6 +13,10 @@
  * Every decode checks all of this and throws a UserError naming the file on any damage.
  */
 import { UserError } from '../errors.js';
+import { fromHalf, toHalf } from './half.js';
+
+export type StoredDtype = 'F32' | 'F16';
+const BYTES: Record<StoredDtype, number> = { F32: 4, F16: 2 };
 
 export interface NamedTensor {
   name: string;
@@ -36,7 +40,7 @@ function elementCount(shape: readonly number[]): number {
 }
 
 /** Serialises tensors (in the given order) and string metadata to safetensors bytes. */
-export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}): Uint8Array {
+export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Record<string, string> = {}, dtype: StoredDtype = 'F32'): Uint8Array {
   if (!LITTLE_ENDIAN) throw new Error('safetensors: big-endian platforms are not supported');
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length > 0) {
@@ -51,8 +55,8 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
     if (t.name in header) throw new Error(`safetensors: duplicate tensor name "${t.name}"`);
     const n = elementCount(t.shape);
     if (n !== t.data.length) throw new Error(`safetensors: tensor "${t.name}" has shape [${t.shape}] but ${t.data.length} values`);
-    header[t.name] = { dtype: 'F32', shape: t.shape.slice(), data_offsets: [offset, offset + 4 * n] };
-    offset += 4 * n;
+    header[t.name] = { dtype, shape: t.shape.slice(), data_offsets: [offset, offset + BYTES[dtype] * n] };
+    offset += BYTES[dtype] * n;
   }
   let json = JSON.stringify(header);
   let headerBytes = new TextEncoder().encode(json);
@@ -67,8 +71,9 @@ export function encodeSafetensors(tensors: readonly NamedTensor[], metadata: Rec
   out.set(headerBytes, 8);
   let pos = 8 + headerBytes.length;
   for (const t of tensors) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), pos);
-    pos += t.data.byteLength;
+    const stored = dtype === 'F16' ? toHalf(t.data) : t.data;
+    out.set(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength), pos);
+    pos += stored.byteLength;
   }
   return out;
 }
@@ -95,7 +100,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const metadata: Record<string, string> = {};
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: { name: string; shape: number[]; begin: number; end: number; dtype: StoredDtype }[] = [];
   for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('__metadata__ is not an object');
@@ -107,7 +112,8 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) fail(`entry for tensor "${name}" is not an object`);
     const info = value as Record<string, unknown>;
-    if (info.dtype !== 'F32') fail(`tensor "${name}" has dtype ${JSON.stringify(info.dtype)}; only F32 is supported`);
+    if (info.dtype !== 'F32' && info.dtype !== 'F16') fail(`tensor "${name}" has dtype ${JSON.stringify(info.dtype)}; only F32 and F16 are supported`);
+    const dtype = info.dtype as StoredDtype;
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}" has an invalid shape`);
     const offs = info.data_offsets;
@@ -118,8 +124,8 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
     if (end < begin) fail(`tensor "${name}" has data_offsets that end before they begin`);
     if (end > dataLen) fail(`tensor "${name}" runs past the end of the data (${end} > ${dataLen} bytes): file truncated?`);
     const n = elementCount(shape as number[]);
-    if (end - begin !== 4 * n) fail(`tensor "${name}" has shape [${shape}] (${4 * n} bytes) but ${end - begin} bytes of data`);
-    entries.push({ name, shape: (shape as number[]).slice(), begin, end });
+    if (end - begin !== BYTES[dtype] * n) fail(`tensor "${name}" has shape [${shape}] (${BYTES[dtype] * n} bytes) but ${end - begin} bytes of data`);
+    entries.push({ name, shape: (shape as number[]).slice(), begin, end, dtype });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
@@ -131,7 +137,7 @@ export function decodeSafetensors(bytes: Uint8Array, fileName: string): Safetens
   const tensors: NamedTensor[] = entries.map((e) => {
     const copy = new Uint8Array(e.end - e.begin);
     copy.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    return { name: e.name, shape: e.shape, data: new Float32Array(copy.buffer) };
+    return { name: e.name, shape: e.shape, data: e.dtype === 'F16' ? fromHalf(new Uint16Array(copy.buffer)) : new Float32Array(copy.buffer) };
   });
   return { tensors, metadata };
 }

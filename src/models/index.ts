@@ -13,7 +13,10 @@ export { validateConfig } from './config.js';
 export interface CreateOptions {
   /** Seed for the initial weights. */
   seed: number;
-  /** Matrix-multiply backend; defaults to the fastest available. */
+  /**
+   * Matrix-multiply backend. Defaults to the portable TypeScript GEMM, so that this module also runs
+   * in the browser; Node callers pass defaultGemm() from src/engine/gemm-default.ts (ONNX Runtime).
+   */
   gemm?: Gemm;
   /**
    * How RWKV's matrices start (see RwkvModel.initialize): 'rwkv-lm' (default; RWKV-LM's trainer:

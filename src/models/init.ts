@@ -19,9 +19,18 @@ export function orthogonalInit(W: Float32Array, rows: number, cols: number, gain
     const vi = i * len;
     for (let j = 0; j < i; j++) {
       const vj = j * len;
-      let dot = 0;
-      for (let q = 0; q < len; q++) dot += v[vi + q] * v[vj + q];
-      for (let q = 0; q < len; q++) v[vi + q] -= dot * v[vj + q];
+      // four partial sums break the dependency chain of one long sum
+      let d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+      let q = 0;
+      for (; q + 3 < len; q += 4) {
+        d0 += v[vi + q] * v[vj + q];
+        d1 += v[vi + q + 1] * v[vj + q + 1];
+        d2 += v[vi + q + 2] * v[vj + q + 2];
+        d3 += v[vi + q + 3] * v[vj + q + 3];
+      }
+      for (; q < len; q++) d0 += v[vi + q] * v[vj + q];
+      const dot = d0 + d1 + d2 + d3;
+      for (q = 0; q < len; q++) v[vi + q] -= dot * v[vj + q];
     }
     let norm = 0;
     for (let q = 0; q < len; q++) norm += v[vi + q] * v[vi + q];

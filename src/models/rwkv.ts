@@ -46,17 +46,22 @@ export interface RwkvState extends RecurrentState {
 /** RNN-mode pp start value. */
 export const RWKV_STATE_PP_START = -1e30;
 
-/** Buffers for up to `cap` rows (N = B*T <= cap), allocated once and reused. */
+/**
+ * Buffers for up to `cap` rows (N = B*T <= cap), allocated once and reused.
+ * A training workspace keeps every layer's activations for the backward pass; an inference
+ * workspace (evaluate, logits, step) keeps one layer's, reused by every block, and no gradients.
+ */
 class Workspace {
   readonly cap: number;
+  readonly training: boolean;
   readonly emb: Float32Array;
   readonly ln0Mean: Float32Array;
   readonly ln0Rstd: Float32Array;
-  readonly xs: Float32Array[]; // L+1 residual streams entering each block (and the final one)
-  readonly xm: Float32Array[]; // L residual streams between TimeMix and ChannelMix
-  readonly ln1: Float32Array[];
+  readonly xs: Float32Array[]; // residual streams entering each block and the final one (L+1; inference 2)
+  readonly xm: Float32Array[]; // residual streams between TimeMix and ChannelMix (L; inference 1)
+  readonly ln1: Float32Array[]; // (L; inference 1)
   readonly ln2: Float32Array[];
-  readonly lnMean: Float32Array[]; // 2L+1 (ln1, ln2 per block; ln_out last)
+  readonly lnMean: Float32Array[]; // ln1, ln2 per block, ln_out last (2L+1; inference 3)
   readonly lnRstd: Float32Array[];
   readonly att: TimeMixActs[];
   readonly ffn: ChannelMixActs[];
@@ -73,30 +78,33 @@ class Workspace {
   readonly lnScratch: Float64Array;
   readonly wkv: WkvState;
 
-  constructor(cap: number, capB: number, L: number, C: number, F: number) {
+  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean) {
     this.cap = cap;
+    this.training = training;
+    const S = training ? L : 1; // stored layers
     const nc = () => new Float32Array(cap * C);
+    const none = () => new Float32Array(0);
     this.emb = nc();
     this.ln0Mean = new Float32Array(cap);
     this.ln0Rstd = new Float32Array(cap);
-    this.xs = Array.from({ length: L + 1 }, nc);
-    this.xm = Array.from({ length: L }, nc);
-    this.ln1 = Array.from({ length: L }, nc);
-    this.ln2 = Array.from({ length: L }, nc);
-    this.lnMean = Array.from({ length: 2 * L + 1 }, () => new Float32Array(cap));
-    this.lnRstd = Array.from({ length: 2 * L + 1 }, () => new Float32Array(cap));
-    this.att = Array.from({ length: L }, () => allocTimeMixActs(cap, C));
-    this.ffn = Array.from({ length: L }, () => allocChannelMixActs(cap, C, F));
+    this.xs = Array.from({ length: training ? L + 1 : 2 }, nc);
+    this.xm = Array.from({ length: S }, nc);
+    this.ln1 = Array.from({ length: S }, nc);
+    this.ln2 = Array.from({ length: S }, nc);
+    this.lnMean = Array.from({ length: 2 * S + 1 }, () => new Float32Array(cap));
+    this.lnRstd = Array.from({ length: 2 * S + 1 }, () => new Float32Array(cap));
+    this.att = Array.from({ length: S }, () => allocTimeMixActs(cap, C, training));
+    this.ffn = Array.from({ length: S }, () => allocChannelMixActs(cap, C, F));
     this.drop = Array.from({ length: 2 * L + 1 }, newDropoutMask);
     this.branch = nc();
     this.lnOut = nc();
     this.logits = new Float32Array(cap * KEYS);
-    this.dlogits = new Float32Array(cap * KEYS);
-    this.dx = nc();
-    this.dbr = nc();
-    this.dln = nc();
-    this.scr = allocMixScratch(cap, C);
-    this.fs = allocFfnScratch(cap, F);
+    this.dlogits = training ? new Float32Array(cap * KEYS) : none();
+    this.dx = training ? nc() : none();
+    this.dbr = training ? nc() : none();
+    this.dln = training ? nc() : none();
+    this.scr = allocMixScratch(cap, C, training ? 7 : 3);
+    this.fs = allocFfnScratch(training ? cap : 0, F);
     this.lnScratch = new Float64Array(2 * C);
     this.wkv = newWkvState(capB, C);
   }
@@ -114,7 +122,8 @@ export class RwkvModel implements SequenceModel {
   private readonly blocks: BlockParams[];
   private readonly lnOutP: LnParams;
   private readonly head: { weight: Param; bias: Param };
-  private ws: Workspace | null = null;
+  private trainWs: Workspace | null = null;
+  private inferWs: Workspace | null = null;
 
   constructor(config: RwkvConfig, gemm: Gemm) {
     this.config = { ...config };
@@ -162,8 +171,8 @@ export class RwkvModel implements SequenceModel {
    * Initialises every parameter (section 2 of the reference: decays, bonuses, mixes by layer and
    * channel; LayerNorms 1 and 0), and the matrices by `scheme`:
    * - 'rwkv-lm': RWKV-LM's trainer: att.key, att.receptance, att.output, ffn.value, ffn.receptance
-   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal gain 0.5;
-   *   emb (a Linear here, not a lookup table) and both biases as PyTorch's Linear default.
+   *   zero; att.value, ffn.key orthogonal with gain sqrt(max(1, out/in)); head orthogonal with gain
+   *   0.5 and a zero bias; emb (a Linear here, not a lookup table) keeps PyTorch's Linear default.
    * - 'pytorch': every Linear as PyTorch's default, weight and bias U(±1/sqrt(fan_in)).
    */
   initialize(seed: number, scheme: RwkvInit = 'rwkv-lm'): void {
@@ -215,15 +224,19 @@ export class RwkvModel implements SequenceModel {
     }
   }
 
-  private workspace(N: number, B: number): Workspace {
+  private workspace(N: number, B: number, training: boolean): Workspace {
     const { nLayer: L, nEmbd: C, ffn: F } = this.config;
-    if (!this.ws || this.ws.cap < N || this.ws.wkv.aa.length < B * C) {
-      const cap = Math.max(N, this.ws?.cap ?? 0);
-      const capB = Math.max(B, (this.ws?.wkv.aa.length ?? 0) / C);
-      this.ws = null; // let the old buffers go before allocating the new ones
-      this.ws = new Workspace(cap, capB, L, C, F);
-    }
-    return this.ws;
+    const old = training ? this.trainWs : this.inferWs;
+    if (old && old.cap >= N && old.wkv.aa.length >= B * C) return old;
+    const cap = Math.max(N, old?.cap ?? 0);
+    const capB = Math.max(B, (old?.wkv.aa.length ?? 0) / C);
+    // let the old buffers go before allocating the new ones
+    if (training) this.trainWs = null;
+    else this.inferWs = null;
+    const ws = new Workspace(cap, capB, L, C, F, training);
+    if (training) this.trainWs = ws;
+    else this.inferWs = ws;
+    return ws;
   }
 
   /**
@@ -235,42 +248,42 @@ export class RwkvModel implements SequenceModel {
     const N = B * T;
     const n = N * C;
     const gemm = this.gemm;
+    const save = ws.training;
     const drop = rng !== null && dropout > 0;
-    const save = rng !== null;
     const mask = (j: number): DropoutMask | null => {
       if (!drop) return null;
       drawDropout(ws.drop[j], dropout, rng);
       return ws.drop[j];
     };
+    // buffer slots: every layer its own when training, one shared slot otherwise
+    const xsAt = (l: number) => ws.xs[save ? l : l % 2];
+    const outStat = save ? 2 * L : 2;
     linearForward(gemm, ws.emb, inputs, this.emb.weight.data, this.emb.bias.data, N, KEYS, C);
-    layerNormForward(ws.xs[0], ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
+    layerNormForward(xsAt(0), ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
     const m0 = mask(0);
-    if (m0) applyDropout(ws.xs[0], m0, n);
+    if (m0) applyDropout(xsAt(0), m0, n);
     const ln1p = this.blocks[0].ln1;
-    layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], ws.xs[0], ln1p.weight.data, ln1p.bias.data, N, C);
+    layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], xsAt(0), ln1p.weight.data, ln1p.bias.data, N, C);
     for (let l = 0; l < L; l++) {
       const blk = this.blocks[l];
+      const li = save ? l : 0;
       let wkv = ws.wkv;
       if (state) wkv = state.wkv[l];
       else resetWkvState(wkv, B * C);
       // xm = x + drop(TimeMix(ln1)), ln2 = LN2(xm)
-      timeMixForward(gemm, ws.branch, ws.ln1[l], blk.att, ws.att[l], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
-      addLayerNormForward(ws.xm[l], ws.ln2[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], ws.xs[l], ws.branch, mask(1 + 2 * l),
+      timeMixForward(gemm, ws.branch, ws.ln1[li], blk.att, ws.att[li], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
+      if (state) copyLastSteps(state.attXx[l], ws.ln1[li], B, T, C); // token-shift state: this step's LN1 output
+      addLayerNormForward(ws.xm[li], ws.ln2[li], ws.lnMean[2 * li + 1], ws.lnRstd[2 * li + 1], xsAt(l), ws.branch, mask(1 + 2 * l),
         blk.ln2.weight.data, blk.ln2.bias.data, N, C);
       // x' = xm + drop(ChannelMix(ln2)), followed by the next LayerNorm (LN1 of the next block or ln_out)
-      channelMixForward(gemm, ws.branch, ws.ln2[l], blk.ffn, ws.ffn[l], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
-      const nextLn = l + 1 < L ? this.blocks[l + 1].ln1 : this.lnOutP;
-      const nextOut = l + 1 < L ? ws.ln1[l + 1] : ws.lnOut;
-      addLayerNormForward(ws.xs[l + 1], nextOut, ws.lnMean[2 * l + 2], ws.lnRstd[2 * l + 2], ws.xm[l], ws.branch, mask(2 + 2 * l),
+      channelMixForward(gemm, ws.branch, ws.ln2[li], blk.ffn, ws.ffn[li], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
+      if (state) copyLastSteps(state.ffnXx[l], ws.ln2[li], B, T, C);
+      const last = l + 1 === L;
+      const nextLn = last ? this.lnOutP : this.blocks[l + 1].ln1;
+      const nextOut = last ? ws.lnOut : ws.ln1[save ? l + 1 : 0];
+      const nextStat = last ? outStat : save ? 2 * l + 2 : 0;
+      addLayerNormForward(xsAt(l + 1), nextOut, ws.lnMean[nextStat], ws.lnRstd[nextStat], ws.xm[li], ws.branch, mask(2 + 2 * l),
         nextLn.weight.data, nextLn.bias.data, N, C);
-      if (state) {
-        // the token-shift state is the LayerNorm output of the last step of each row
-        for (let b = 0; b < B; b++) {
-          const src = (b * T + T - 1) * C;
-          state.attXx[l].set(ws.ln1[l].subarray(src, src + C), b * C);
-          state.ffnXx[l].set(ws.ln2[l].subarray(src, src + C), b * C);
-        }
-      }
     }
     linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
   }
@@ -293,16 +306,22 @@ export class RwkvModel implements SequenceModel {
         dropoutInto(dbr, dx, ws.drop[2 + 2 * l], n);
         dout = dbr;
       }
-      channelMixBackward(gemm, dln, false, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs);
-      layerNormBackward(dx, true, blk.ln2.weight.grad, blk.ln2.bias.grad, dln, ws.xm[l], ws.lnMean[2 * l + 1], ws.lnRstd[2 * l + 1], blk.ln2.weight.data, N, C, ws.lnScratch);
+      // ChannelMix backward with LN2's backward fused in: adds d(xm) into dx
+      channelMixBackward(gemm, dx, true, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs, {
+        inp: ws.xm[l], mean: ws.lnMean[2 * l + 1], rstd: ws.lnRstd[2 * l + 1],
+        weight: blk.ln2.weight.data, dweight: blk.ln2.weight.grad, dbias: blk.ln2.bias.grad,
+      });
       // xm = x_l + drop(att(ln1(x_l)))
       dout = dx;
       if (drop) {
         dropoutInto(dbr, dx, ws.drop[1 + 2 * l], n);
         dout = dbr;
       }
-      timeMixBackward(gemm, dln, false, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr);
-      layerNormBackward(dx, true, blk.ln1.weight.grad, blk.ln1.bias.grad, dln, ws.xs[l], ws.lnMean[2 * l], ws.lnRstd[2 * l], blk.ln1.weight.data, N, C, ws.lnScratch);
+      // TimeMix backward with LN1's backward fused in: adds d(x_l) into dx
+      timeMixBackward(gemm, dx, true, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr, {
+        inp: ws.xs[l], mean: ws.lnMean[2 * l], rstd: ws.lnRstd[2 * l],
+        weight: blk.ln1.weight.data, dweight: blk.ln1.weight.grad, dbias: blk.ln1.bias.grad,
+      });
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
     layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
@@ -313,7 +332,7 @@ export class RwkvModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const N = B * T;
-    const ws = this.workspace(N, B);
+    const ws = this.workspace(N, B, true);
     this.forward(ws, batch.inputs, B, T, rng, null);
     const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, batch.mask, N, KEYS, lossScale);
     this.backward(ws, batch.inputs, B, T);
@@ -324,7 +343,7 @@ export class RwkvModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const N = B * T;
-    const ws = this.workspace(N, B);
+    const ws = this.workspace(N, B, false);
     this.forward(ws, batch.inputs, B, T, null, null);
     return { nllSum: bceLoss(ws.logits, batch.targets, batch.mask, N, KEYS), frames: maskSum(batch.mask, N) };
   }
@@ -332,7 +351,7 @@ export class RwkvModel implements SequenceModel {
   logits(batch: Batch): Float32Array {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
-    const ws = this.workspace(B * T, B);
+    const ws = this.workspace(B * T, B, false);
     this.forward(ws, batch.inputs, B, T, null, null);
     return ws.logits.slice(0, B * T * KEYS);
   }
@@ -354,8 +373,16 @@ export class RwkvModel implements SequenceModel {
     if (!s.attXx || s.attXx.length !== this.config.nLayer) throw new Error('step: the state does not belong to this RWKV model');
     const B = s.batch;
     if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
-    const ws = this.workspace(B, B);
+    const ws = this.workspace(B, B, false);
     this.forward(ws, frames, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
+  }
+}
+
+/** state[b] = x[b, T-1] for every row b (x is [B,T,C], state [B,C]). */
+function copyLastSteps(state: Float32Array, x: Float32Array, B: number, T: number, C: number): void {
+  for (let b = 0; b < B; b++) {
+    const src = (b * T + T - 1) * C;
+    state.set(x.subarray(src, src + C), b * C);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../engine/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor, type StoredDtype } from '../engine/safetensors.js';
 import { validateConfig } from './config.js';
 import { createModel } from './index.js';
 import type { SequenceModel } from './model.js';
@@ -40,9 +40,9 @@ export function loadTensorsInto(model: SequenceModel, tensors: readonly NamedTen
   for (const p of params) p.data.set(byName.get(p.name)!.data);
 }
 
-/** Serialises a model (weights and config) to safetensors bytes. */
-export function modelToBytes(model: SequenceModel): Uint8Array {
-  return encodeSafetensors(modelToTensors(model), { format: MODEL_FORMAT, config: JSON.stringify(model.config) });
+/** Serialises a model (weights and config) to safetensors bytes; F16 halves the size (bundled models). */
+export function modelToBytes(model: SequenceModel, dtype: StoredDtype = 'F32'): Uint8Array {
+  return encodeSafetensors(modelToTensors(model), { format: MODEL_FORMAT, config: JSON.stringify(model.config) }, dtype);
 }
 
 /** Rebuilds a model from safetensors bytes written by `modelToBytes`. */

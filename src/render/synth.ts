@@ -39,18 +39,27 @@ export function synthesize(roll: PianoRoll, options: SynthOptions = {}): Audio {
   const dt = frameSeconds(roll.timing);
   const total = Math.round((roll.frames.length * dt + tail) * sampleRate);
   const mix = Array.from({ length: nChannels }, () => new Float64Array(total));
-  const scratch = new Float64Array(total);
+  // A note's waveform depends only on its pitch and held length, so repeated notes are rendered once.
+  const cache = new Map<string, Float32Array>();
 
   for (const note of framesToNotes(roll.frames)) {
     const onset = Math.round(note.start * dt * sampleRate);
-    const offset = Math.round((note.start + note.length) * dt * sampleRate);
-    const end = renderNote(scratch, note.pitch, onset, offset, sampleRate);
+    const held = Math.round((note.start + note.length) * dt * sampleRate) - onset;
+    const key = `${note.pitch}:${held}`;
+    let wave = cache.get(key);
+    if (!wave) {
+      if (cache.size >= 2048) cache.clear();
+      wave = renderNote(note.pitch, held, sampleRate);
+      cache.set(key, wave);
+    }
     // Constant-power pan: low notes a little left, high notes a little right (mono: gain 1).
     const pan = 0.5 + 0.35 * ((note.pitch - 64.5) / 43.5);
     const gains = nChannels === 1 ? [1] : [Math.cos((pan * Math.PI) / 2), Math.sin((pan * Math.PI) / 2)];
-    for (let i = onset; i < end; i++) {
-      for (let c = 0; c < nChannels; c++) mix[c][i] += gains[c] * scratch[i];
-      scratch[i] = 0;
+    const n = Math.min(wave.length, total - onset);
+    for (let c = 0; c < nChannels; c++) {
+      const out = mix[c];
+      const g = gains[c];
+      for (let i = 0; i < n; i++) out[onset + i] += g * wave[i];
     }
   }
   let m = 0;
@@ -64,38 +73,38 @@ export function synthesize(roll: PianoRoll, options: SynthOptions = {}): Audio {
   return { sampleRate, channels };
 }
 
-/** Adds one note into `out` from sample `onset`; the key is released at `offset`. Returns the end sample. */
-function renderNote(out: Float64Array, pitch: number, onset: number, offset: number, sampleRate: number): number {
+/** The waveform of one note whose key is held for `held` samples, release tail included. */
+function renderNote(pitch: number, held: number, sampleRate: number): Float32Array {
   const f0 = 440 * Math.pow(2, (pitch - 69) / 12);
   const attack = Math.max(1, Math.round(ATTACK * sampleRate));
   const releaseLen = Math.round(5 * RELEASE * sampleRate);
-  const end = Math.min(out.length, Math.max(offset, onset + attack) + releaseLen);
-  if (end <= onset) return onset;
+  const releaseStart = Math.max(held, attack);
+  const end = releaseStart + releaseLen;
   // Louder low end is tamed a little so chords do not get muddy; high notes decay faster.
   const loud = 1 / (1 + Math.max(0, 48 - pitch) / 36);
   const baseDecay = 0.6 + 0.9 * Math.pow(f0 / 261.6, 0.6); // 1/s
-  const releaseStart = Math.max(offset, onset + attack);
   const relFactor = Math.exp(-1 / (RELEASE * sampleRate));
   const fadeLen = Math.min(releaseLen, Math.round(0.02 * sampleRate));
-  const env = new Float64Array(end - onset);
+  const env = new Float64Array(end);
   let rel = 1;
-  for (let i = onset; i < end; i++) {
-    const j = i - onset;
-    let e = j < attack ? 0.5 - 0.5 * Math.cos((Math.PI * j) / attack) : 1;
+  for (let i = 0; i < end; i++) {
+    let e = i < attack ? 0.5 - 0.5 * Math.cos((Math.PI * i) / attack) : 1;
     if (i >= releaseStart) {
       e *= rel;
       rel *= relFactor;
       const left = end - i;
       if (left <= fadeLen) e *= 0.5 - 0.5 * Math.cos((Math.PI * left) / fadeLen);
     }
-    env[j] = e;
+    env[i] = e;
   }
+  const wave = new Float64Array(end);
   for (let n = 1; n <= HARMONICS; n++) {
     const fn = n * f0 * Math.sqrt(1 + 0.0004 * n * n);
     if (fn > 0.45 * sampleRate) break;
-    const amp = (loud * Math.pow(n, -1.4) * (n === 1 ? 1 : Math.exp(-(n - 1) * f0 / 2500))) / 3;
-    const decay = Math.exp(-(baseDecay * (1 + 0.5 * (n - 1))) / sampleRate);
-    // Phasor recurrence: (c, s) rotates by the harmonic's angle step each sample.
+    const amp = (loud * Math.pow(n, -1.4) * (n === 1 ? 1 : Math.exp(-((n - 1) * f0) / 2500))) / 3;
+    const rate = baseDecay * (1 + 0.5 * (n - 1));
+    const decay = Math.exp(-rate / sampleRate);
+    // Phasor recurrence: (c, s) rotates by the partial's angle step each sample.
     const w = (2 * Math.PI * fn) / sampleRate;
     const cw = Math.cos(w);
     const sw = Math.sin(w);
@@ -103,14 +112,14 @@ function renderNote(out: Float64Array, pitch: number, onset: number, offset: num
     let s = 0;
     let a = amp;
     // Stop a partial once it has decayed 80 dB below its start.
-    const stop = Math.min(end, onset + Math.ceil(Math.log(1e4) / (baseDecay * (1 + 0.5 * (n - 1))) * sampleRate));
-    for (let i = onset; i < stop; i++) {
-      out[i] += a * env[i - onset] * s;
+    const stop = Math.min(end, Math.ceil((Math.log(1e4) / rate) * sampleRate));
+    for (let i = 0; i < stop; i++) {
+      wave[i] += a * env[i] * s;
       const nc = c * cw - s * sw;
       s = s * cw + c * sw;
       c = nc;
       a *= decay;
     }
   }
-  return end;
+  return Float32Array.from(wave);
 }

@@ -16,6 +16,7 @@ import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { validateConfig } from '../models/config.js';
+import { saveModelFile } from '../models/io.js';
 import type { SequenceModel } from '../models/model.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { temporaryPath } from './atomic.js';
@@ -108,14 +109,7 @@ export function readRunConfig(dir: string): RunConfig {
 /** Writes model weights (a model file) atomically, after checking they are finite. */
 export function writeModelWeights(path: string, model: SequenceModel): void {
   assertFiniteWeights(model);
-  const tmp = temporaryPath(path);
-  try {
-    saveWeights(tmp, model);
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
+  saveModelFile(path, model);
 }
 
 /** Writes model.safetensors, optimizer.safetensors and state.json as one checkpoint. */

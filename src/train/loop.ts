@@ -16,7 +16,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
-import type { RunConfig, TrainingConfig } from './config.js';
+import { RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig } from './config.js';
 import { FILES, loadCheckpoint, readRunConfig, writeCheckpoint, writeModelWeights, writeRunConfig, type TrainState } from './checkpoint.js';
 import { evaluateSequences, type EvalResult } from './evaluate.js';
 import { MetricsLog } from './metrics.js';
@@ -46,7 +46,9 @@ export interface TrainOptions {
 export interface TrainResult {
   stopped: StopReason;
   step: number;
+  /** Epochs completed, and batches done in the next one. */
   epoch: number;
+  batchInEpoch: number;
   bestValid: number | null;
   lastValid: EvalResult | null;
   model: SequenceModel;
@@ -98,7 +100,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
-  if (data.train.length === 0) throw new UserError('the training split is empty');
+  if (!data.train.some((s) => s.length >= 2)) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
   if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
   // Model, optimizer, random stream, position.
@@ -121,7 +123,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (t.initHeadBias) initHeadBiasFromData(params, data.train);
     st = {
       format: 'rwkv-music-train-state',
-      version: 1,
+      version: RUN_FORMAT_VERSION,
       epoch: 0,
       batchInEpoch: 0,
       step: 0,
@@ -147,24 +149,32 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase };
   const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER };
 
-  // The cosine horizon: fixed once, on the first invocation, and kept in the checkpoint.
-  let measureHorizon = false;
+  // The cosine horizon, kept in the checkpoint. Set on the first invocation: from the config, or
+  // epochs x batches per epoch; with a time budget, estimated from the measured speed after 13 steps
+  // and refined at each epoch end, as the number of steps that fit in the budget (the smaller of the
+  // two when both are given). A resumed run keeps the stored horizon.
+  let refineHorizon = false;
+  let epochHorizon = Infinity;
   if (t.schedule.kind === 'cosine' && st.totalSteps === 0) {
     if (t.schedule.totalSteps > 0) st.totalSteps = t.schedule.totalSteps;
-    else if (t.epochs !== null) st.totalSteps = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
-    if (t.minutes !== null) measureHorizon = true;
+    else {
+      if (t.epochs !== null) {
+        epochHorizon = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
+        st.totalSteps = epochHorizon;
+      }
+      refineHorizon = t.minutes !== null && budgetMs < Infinity;
+    }
   }
   const schedule = (): Schedule =>
     t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
 
-  // Ctrl-C: finish the step, checkpoint, exit; a second Ctrl-C aborts at once.
+  // Ctrl-C: finish the step, checkpoint, exit. The handler removes itself, so a second Ctrl-C gets
+  // the default action and ends the process at once, even in the middle of a step (the files on
+  // disk stay whole: each is replaced by a rename).
   let interrupted = false;
   const onSigint = () => {
-    if (interrupted) {
-      log('aborted');
-      process.exit(130);
-    }
     interrupted = true;
+    process.off('SIGINT', onSigint);
     log('stopping after the current step (Ctrl-C again to abort)...');
   };
   if (options.handleSignals) process.on('SIGINT', onSigint);
@@ -176,7 +186,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const timingSteps: number[] = [];
   let logNll = 0;
   let logFrames = 0;
-  let logSince = start;
+  /** Time spent in training steps since the last step record (validation excluded). */
+  let logMs = 0;
 
   const elapsed = () => elapsedBefore + (now() - start);
   let stepsThisRun = 0;
@@ -199,9 +210,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   // Time the last validation took, so a time budget leaves room for the final one.
   let validationMs: number | null = null;
+  let validatedAtStep = -1;
   const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
   let trainMs = 0;
   let trainFrames = 0;
+  let trainSteps = 0;
+  /** Horizon = steps so far + the steps (each with its share of a validation) that fit in the time left. */
+  const setTimeHorizon = (perStepMs: number, validationPerStepMs: number, at: number): void => {
+    const leftMs = budgetMs - (at - start);
+    const fit = Math.max(0, Math.floor((0.95 * leftMs) / Math.max(1e-6, perStepMs + validationPerStepMs)));
+    st.totalSteps = Math.max(1, Math.min(epochHorizon, st.step + fit));
+  };
   const reserveMs = (): number => {
     if (validationMs !== null) return validationMs;
     // Not measured yet: a forward pass costs about a third of forward + backward; allow 40%.
@@ -211,6 +230,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const t0 = now();
     const r = evaluateSequences(model, data.valid, evalBatching);
     validationMs = now() - t0;
+    validatedAtStep = st.step;
     lastValid = r;
     if (st.bestValid === null || r.nll < st.bestValid) {
       st.bestValid = r.nll;
@@ -278,23 +298,23 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epochStepFrames += frames;
         const stepEnd = now();
         trainMs += stepEnd - stepStart;
+        logMs += stepEnd - stepStart;
         trainFrames += frames;
+        trainSteps++;
 
-        // Schedule horizon from a time budget: measured on steps 4..13 of the first invocation.
-        if (measureHorizon) {
+        // First horizon from a time budget: the speed of steps 4..13 (the first ones warm up).
+        if (refineHorizon && timingSteps.length < 13) {
           timingSteps.push(stepEnd - stepStart);
           if (timingSteps.length === 13) {
             const perStep = timingSteps.slice(3).reduce((a, b) => a + b, 0) / 10;
-            const fromTime = st.step + Math.floor((0.85 * (budgetMs - (stepEnd - start))) / perStep);
-            st.totalSteps = st.totalSteps > 0 ? Math.min(st.totalSteps, fromTime) : fromTime;
-            measureHorizon = false;
+            setTimeHorizon(perStep, reserveMs() / nb, stepEnd);
           }
         }
         const fps = epochStepFrames / Math.max(1e-9, (stepEnd - epochStart) / 1000);
         stepsThisRun++;
         progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
         if (st.step % t.logEvery === 0 && logFrames > 0) {
-          const secs = (stepEnd - logSince) / 1000;
+          const secs = logMs / 1000;
           metrics.append({
             type: 'step',
             step: st.step,
@@ -306,7 +326,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           });
           logNll = 0;
           logFrames = 0;
-          logSince = stepEnd;
+          logMs = 0;
         }
         if (stepEnd - lastCheckpoint >= t.checkpointMinutes * 60_000) checkpoint();
         // Let signal handlers run between steps.
@@ -316,7 +336,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const fps = epochStepFrames / Math.max(1e-9, (now() - epochStart) / 1000);
 
       if (stopped !== null) {
-        if (stopped === 'time') {
+        if (stopped === 'time' && validatedAtStep !== st.step) {
           // Out of time mid-epoch: still validate, so the run ends with a score and a best checkpoint.
           const v = validate();
           metrics.append({
@@ -339,6 +359,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const lr = learningRate(schedule(), { step: Math.max(0, st.step - 1), batchInEpoch: nb - 1, batchesInEpoch: nb });
       const previousBest = st.bestValid;
       const v = validate();
+      if (refineHorizon && trainSteps > 0) setTimeHorizon(trainMs / trainSteps, (validationMs ?? 0) / nb, now());
       const improved = previousBest === null || v.nll < previousBest;
       st.epochsWithoutImprovement = improved ? 0 : st.epochsWithoutImprovement + 1;
       metrics.append({
@@ -373,5 +394,5 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     progress.stopEpoch();
     if (options.handleSignals) process.off('SIGINT', onSigint);
   }
-  return { stopped: stopped!, step: st.step, epoch: st.epoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
+  return { stopped: stopped!, step: st.step, epoch: st.epoch, batchInEpoch: st.batchInEpoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
 }

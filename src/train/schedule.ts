@@ -11,7 +11,10 @@ export interface SchedulePosition {
   batchesInEpoch: number;
 }
 
-/** Linear warmup from 0 to `lr` over `warmupSteps`, then cosine decay to `minLr` at `totalSteps`. */
+/**
+ * Linear warmup from 0 to `lr` over `warmupSteps` (at most a fifth of `totalSteps`), then cosine
+ * decay to `minLr` at `totalSteps`.
+ */
 export interface CosineSchedule {
   kind: 'cosine';
   lr: number;
@@ -51,9 +54,11 @@ export function learningRate(schedule: Schedule, pos: SchedulePosition): number 
 }
 
 function cosineRate(s: CosineSchedule, step: number): number {
-  if (step < s.warmupSteps) return (s.lr * (step + 1)) / s.warmupSteps;
-  const span = Math.max(1, s.totalSteps - s.warmupSteps);
-  const progress = Math.min(1, (step - s.warmupSteps) / span);
+  // A horizon shorter than five warmups (a short time budget) shortens the warmup to a fifth of it.
+  const warmup = Math.min(s.warmupSteps, Math.floor(s.totalSteps / 5));
+  if (step < warmup) return (s.lr * (step + 1)) / warmup;
+  const span = Math.max(1, s.totalSteps - warmup);
+  const progress = Math.min(1, (step - warmup) / span);
   return s.minLr + (s.lr - s.minLr) * 0.5 * (1 + Math.cos(Math.PI * progress));
 }
 

@@ -40,7 +40,9 @@ export function readConfigFile(path: string): ConfigFile {
     throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError(`${path}: expected a JSON object`);
-  const obj = raw as Record<string, unknown>;
+  let obj = raw as Record<string, unknown>;
+  // A run's config.json: reuse its model and training sections.
+  if (obj.format === 'rwkv-music-run') obj = { model: obj.model, training: obj.training };
   for (const key of Object.keys(obj)) {
     if (key !== 'model' && key !== 'training') throw new UserError(`${path}: unknown section "${key}" (expected "model" and/or "training")`);
   }

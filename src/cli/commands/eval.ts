@@ -3,10 +3,11 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
+import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-checkpoint.js';
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateSequences } from '../../train/evaluate.js';
-import { parseInteger } from './train-shared.js';
+import { gemmFor, parseInteger } from './train-shared.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -16,25 +17,34 @@ interface EvalFlags {
   batchFrames: string;
   maxLength?: string;
   json?: boolean;
+  threads?: string;
 }
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('Frame-level NLL (nats/frame), per-key BCE and frame count of a trained model on a split')
-    .requiredOption('--checkpoint <path>', 'a run folder (uses its best weights) or a model .safetensors file')
+    .requiredOption('--checkpoint <path>', 'a bundled model name (rwkv, lstm), a run folder (uses its best weights) or a model .safetensors file')
     .option('--split <name>', 'test, valid or train', 'test')
     .option('--dataset <name>', "dataset to score (default: the run's dataset)")
     .option('--weights <which>', 'best or latest (run folders only)', 'best')
     .option('--batch-frames <n>', 'frames per evaluation batch', '4096')
     .option('--max-length <n>', 'cut sequences into chunks of at most n frames (default: whole sequences)')
+    .option('--threads <n>', 'threads for matrix products')
     .option('--json', 'print the result as JSON')
     .action((flags: EvalFlags) => {
       if (flags.split !== 'test' && flags.split !== 'valid' && flags.split !== 'train') {
         throw new UserError(`--split must be test, valid or train, got "${flags.split}"`);
       }
       if (flags.weights !== 'best' && flags.weights !== 'latest') throw new UserError(`--weights must be best or latest, got "${flags.weights}"`);
-      if (!existsSync(flags.checkpoint)) throw new UserError(`${flags.checkpoint}: no such run folder or model file`);
+      if (!existsSync(flags.checkpoint)) {
+        const bundled = join(BUNDLED_MODELS_DIR, flags.checkpoint);
+        if (!/^[a-z0-9][a-z0-9_-]*$/i.test(flags.checkpoint) || !existsSync(join(bundled, FILES.config))) {
+          const names = bundledModelNames();
+          throw new UserError(`${flags.checkpoint}: no such run folder, model file or bundled model${names.length ? ` (bundled: ${names.join(', ')})` : ''}`);
+        }
+        flags.checkpoint = bundled;
+      }
       let modelPath = flags.checkpoint;
       let dataset = flags.dataset;
       if (statSync(flags.checkpoint).isDirectory()) {
@@ -49,7 +59,8 @@ export function registerEval(program: Command): void {
       }
       const batchFrames = parseInteger(flags.batchFrames, '--batch-frames', 1);
       const maxLength = flags.maxLength === undefined ? Number.MAX_SAFE_INTEGER : parseInteger(flags.maxLength, '--max-length', 2);
-      const model = loadModelFile(modelPath);
+      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
+      const model = loadModelFile(modelPath, { gemm: gemmFor(threads) });
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
       const r = evaluateSequences(model, ds[split], { batchFrames, maxLength });

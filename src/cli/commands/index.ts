@@ -3,7 +3,9 @@ import { registerCompare } from './compare.js';
 import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
+import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
+import { registerStudio } from './studio.js';
 import { registerTrain } from './train.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
@@ -11,7 +13,9 @@ export function registerCommands(program: Command): void {
   registerData(program);
   registerTrain(program);
   registerEval(program);
+  registerGenerate(program);
   registerMetrics(program);
   registerCompare(program);
   registerDemo(program);
+  registerStudio(program);
 }

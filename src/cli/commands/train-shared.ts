@@ -1,6 +1,7 @@
 /** Small helpers shared by the train and eval commands. */
 import { UserError } from '../../errors.js';
-import { createGemm } from '../../engine/gemm-default.js';
+import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
+import type { Gemm } from '../../engine/gemm.js';
 import { createModel } from '../../models/index.js';
 import type { ModelConfig, SequenceModel } from '../../models/model.js';
 
@@ -16,8 +17,12 @@ export function parsePositive(value: string, flag: string): number {
   return n;
 }
 
-/** Builds models of a configuration with the given seed (threads: for the matrix-product backend). */
-export function modelBuilder(threads: number | undefined): (config: ModelConfig, seed: number) => SequenceModel {
-  const gemm = createGemm({ threads });
+/** The matrix-product backend: the default one, or ONNX Runtime with this many threads. */
+export function gemmFor(threads: number | undefined): Gemm {
+  return threads === undefined ? defaultGemm() : createGemm({ threads });
+}
+
+/** Builds models of a configuration with the given seed on the chosen matrix-product backend. */
+export function modelBuilder(threads: number | undefined, gemm: Gemm = gemmFor(threads)): (config: ModelConfig, seed: number) => SequenceModel {
   return (config, seed) => createModel(config, { seed, gemm });
 }

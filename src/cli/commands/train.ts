@@ -8,7 +8,7 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+import { gemmFor, modelBuilder, parseInteger, parsePositive } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -103,8 +103,9 @@ export function registerTrain(program: Command): void {
       }
 
       const ds = loadDataset(config.dataset);
-      const buildModel = modelBuilder(threads);
-      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir}`);
+      const gemm = gemmFor(threads);
+      const buildModel = modelBuilder(threads, gemm);
+      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name})`);
       const result = await train({
         runDir,
         config,
@@ -115,9 +116,10 @@ export function registerTrain(program: Command): void {
         progress: terminalProgress(),
         handleSignals: true,
       });
-      const best = result.bestValid === null ? 'n/a' : result.bestValid.toFixed(4);
-      console.log(`${runDir}: stopped (${result.stopped}) at epoch ${result.epoch}, step ${result.step}, ` +
-        `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best} nats/frame`);
+      const best = result.bestValid === null ? 'none yet (no validation finished)' : `${result.bestValid.toFixed(4)} nats/frame`;
+      const where = result.batchInEpoch > 0 ? `during epoch ${result.epoch + 1} (batch ${result.batchInEpoch})` : `after epoch ${result.epoch}`;
+      console.log(`${runDir}: stopped (${result.stopped}) ${where}, step ${result.step}, ` +
+        `${(result.elapsedMs / 60_000).toFixed(1)} min; best valid NLL ${best}`);
       console.log(`evaluate: rwkv-music eval --checkpoint ${runDir} --split test`);
     });
 }

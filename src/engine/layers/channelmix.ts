@@ -6,7 +6,7 @@
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
-import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
+import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward, type InputLayerNorm } from './tokenshift.js';
 import { gatedProductBackward } from './elementwise.js';
 import type { MixScratch } from './timemix.js';
 
@@ -70,10 +70,15 @@ function sigmoidGate(out: Float32Array, r: Float32Array, z: Float32Array, n: num
   }
 }
 
+/**
+ * dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified
+ * (it may be dx itself: it is read before dx is written).
+ * With `ln` (the LayerNorm that produced x), its backward is fused in as in timeMixBackward.
+ */
 export function channelMixBackward(
   gemm: Gemm, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: ChannelMixParams, acts: ChannelMixActs, B: number, T: number, C: number, F: number,
-  scr: MixScratch, fs: FfnScratch,
+  scr: MixScratch, fs: FfnScratch, ln: InputLayerNorm | null = null,
 ): void {
   const N = B * T;
   const n = N * C;
@@ -87,5 +92,8 @@ export function channelMixBackward(
   tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], null, B, T, C);
   linearBackward(gemm, s1, false, P.key.grad, null, dpre, s1, P.key.data, N, C, F);
   linearBackward(gemm, s2, false, P.receptance.grad, null, s4, s2, P.receptance.data, N, C, C);
-  tokenShiftMixBackward(dx, accumulate, [P.mixK.grad, P.mixR.grad], [s1, s2], x, [P.mixK.data, P.mixR.data], B, T, C, scr.d);
+  const dmus = [P.mixK.grad, P.mixR.grad];
+  const mus = [P.mixK.data, P.mixR.data];
+  if (ln) tokenShiftMixLnBackward(dx, dmus, [s1, s2], x, mus, ln, B, T, C, scr.d);
+  else tokenShiftMixBackward(dx, accumulate, dmus, [s1, s2], x, mus, B, T, C, scr.d);
 }

@@ -10,7 +10,7 @@ import type { Rng } from '../random.js';
 
 export interface DropoutMask {
   seed: number;
-  /** Keep element i when hash(seed, i) >= threshold (threshold = p * 2^32). */
+  /** Keep element i when dropHash(seed, i) >= threshold (threshold = p * 2^31). */
   threshold: number;
   /** 1 / (1 - p) */
   scale: number;
@@ -23,11 +23,11 @@ export function newDropoutMask(): DropoutMask {
 /** Draws a fresh mask for rate p. */
 export function drawDropout(mask: DropoutMask, p: number, rng: Rng): void {
   mask.seed = rng.nextU32();
-  mask.threshold = Math.floor(p * 4294967296);
+  mask.threshold = Math.floor(p * 2147483648);
   mask.scale = 1 / (1 - p);
 }
 
-/** 32-bit integer hash of (seed, i) (a multiply-xorshift finaliser), uniform over [0, 2^32). */
+/** 31-bit integer hash of (seed, i) (a multiply-xorshift finaliser), uniform over [0, 2^31). */
 export function dropHash(seed: number, i: number): number {
   let x = (Math.imul(i, 0x9e3779b1) + seed) | 0;
   x ^= x >>> 16;
@@ -35,22 +35,30 @@ export function dropHash(seed: number, i: number): number {
   x ^= x >>> 15;
   x = Math.imul(x, 0x846ca68b);
   x ^= x >>> 16;
-  return x >>> 0;
+  return x >>> 1;
+}
+
+/**
+ * 1 when element i is kept, else 0, without a branch: threshold - hash - 1 is negative exactly
+ * when hash >= threshold, and both are below 2^31, so its sign bit is the answer.
+ */
+export function dropKeep(seed: number, threshold: number, i: number): number {
+  return (threshold - dropHash(seed, i) - 1) >>> 31;
 }
 
 /** The factor (0 or 1/(1-p)) of element i. */
 export function dropFactor(m: DropoutMask, i: number): number {
-  return dropHash(m.seed, i) >= m.threshold ? m.scale : 0;
+  return dropKeep(m.seed, m.threshold, i) * m.scale;
 }
 
 /** x[i] *= factor(i) for i < n (the forward in place, and also the backward). */
 export function applyDropout(x: Float32Array, m: DropoutMask, n: number): void {
   const { seed, threshold, scale } = m;
-  for (let i = 0; i < n; i++) x[i] = dropHash(seed, i) >= threshold ? x[i] * scale : 0;
+  for (let i = 0; i < n; i++) x[i] *= dropKeep(seed, threshold, i) * scale;
 }
 
 /** out[i] = x[i] * factor(i). */
 export function dropoutInto(out: Float32Array, x: Float32Array, m: DropoutMask, n: number): void {
   const { seed, threshold, scale } = m;
-  for (let i = 0; i < n; i++) out[i] = dropHash(seed, i) >= threshold ? x[i] * scale : 0;
+  for (let i = 0; i < n; i++) out[i] = x[i] * (dropKeep(seed, threshold, i) * scale);
 }

@@ -1,20 +1,5 @@
 /** Small fused elementwise kernels shared by several layers. Arrays are flat, n elements. */
 
-/** x = sigmoid(x) in place. */
-export function sigmoidInPlace(x: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) x[i] = 1 / (1 + Math.exp(-x[i]));
-}
-
-/** out = a * b. */
-export function mul(out: Float32Array, a: Float32Array, b: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] = a[i] * b[i];
-}
-
-/** out += a. */
-export function addInto(out: Float32Array, a: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) out[i] += a[i];
-}
-
 /**
  * Backward of out = r ⊙ z with r = sigmoid(pre), given dout, r and z:
  *   dz = dout * r (written to dz, may alias dout),  dpre = dout * z * r * (1 - r)

@@ -1,5 +1,5 @@
 /** LayerNorm over the last dimension C, eps 1e-5, with per-channel weight and bias. */
-import { dropHash, type DropoutMask } from './dropout.js';
+import { dropKeep, type DropoutMask } from './dropout.js';
 
 export const LN_EPS = 1e-5;
 
@@ -58,7 +58,7 @@ export function addLayerNormForward(
     if (drop) {
       for (let c = 0; c < C; c++) {
         const i = row + c;
-        const x = dropHash(seed, i) >= threshold ? a[i] + branch[i] * scale : a[i];
+        const x = a[i] + branch[i] * (dropKeep(seed, threshold, i) * scale);
         sum[i] = x;
         s += x;
         s2 += x * x;

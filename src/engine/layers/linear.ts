@@ -33,12 +33,18 @@ export function linearBackward(
   if (dinp) gemm.gemm({ transA: false, transB: false, M: N, N: I, K: O, A: dout, B: W, C: dinp, beta: accumulate ? 1 : 0 });
 }
 
-/** acc[O] += sum_n x[n, O], accumulated in double precision. */
-export function addColumnSums(acc: Float32Array, x: Float32Array, N: number, O: number): void {
+/** Column sums of x[N, O], in double precision. */
+export function columnSums(x: Float32Array, N: number, O: number): Float64Array {
   const sum = new Float64Array(O);
   for (let n = 0; n < N; n++) {
     const row = n * O;
     for (let o = 0; o < O; o++) sum[o] += x[row + o];
   }
+  return sum;
+}
+
+/** acc[O] += sum_n x[n, O], accumulated in double precision. */
+export function addColumnSums(acc: Float32Array, x: Float32Array, N: number, O: number): void {
+  const sum = columnSums(x, N, O);
   for (let o = 0; o < O; o++) acc[o] += sum[o];
 }

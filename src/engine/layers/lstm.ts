@@ -10,7 +10,7 @@
  */
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
-import { addColumnSums, linearForward } from './linear.js';
+import { columnSums, linearForward } from './linear.js';
 
 export interface LstmParams {
   weightIh: Param; // [4H,I]
@@ -63,20 +63,27 @@ export function lstmForward(
       for (let j = 0; j < H; j++) {
         const ig = 1 / (1 + Math.exp(-gates[gr + j]));
         const fg = 1 / (1 + Math.exp(-gates[gr + H + j]));
-        const gg = Math.tanh(gates[gr + 2 * H + j]);
+        const gg = tanh(gates[gr + 2 * H + j]);
         const og = 1 / (1 + Math.exp(-gates[gr + 3 * H + j]));
         gates[gr + j] = ig;
         gates[gr + H + j] = fg;
         gates[gr + 2 * H + j] = gg;
         gates[gr + 3 * H + j] = og;
         const cn = fg * c[sp + j] + ig * gg;
-        const th = Math.tanh(cn);
+        const th = tanh(cn);
         c[sn + j] = cn;
         tc[tr + j] = th;
         h[sn + j] = og * th;
       }
     }
   }
+}
+
+/** tanh from one exp (faster than Math.tanh here), exact to double rounding away from 0. */
+function tanh(x: number): number {
+  const e = Math.exp(-2 * Math.abs(x));
+  const v = (1 - e) / (1 + e);
+  return x < 0 ? -v : v;
 }
 
 /**
@@ -122,7 +129,13 @@ export function lstmBackward(
   // dW_hh += dG^T @ h_{t-1} over all steps (slots 0..T-1 of acts.h)
   gemm.gemm({ transA: true, transB: false, M: G, N: H, K: TB, A: dG, B: acts.h, C: P.weightHh.grad, beta: 1 });
   gemm.gemm({ transA: true, transB: false, M: G, N: I, K: TB, A: dG, B: x, C: P.weightIh.grad, beta: 1 });
-  addColumnSums(P.biasIh.grad, dG, TB, G);
-  addColumnSums(P.biasHh.grad, dG, TB, G);
+  // both biases receive the same gradient: sum once
+  const sums = columnSums(dG, TB, G);
+  const gih = P.biasIh.grad;
+  const ghh = P.biasHh.grad;
+  for (let j = 0; j < G; j++) {
+    gih[j] += sums[j];
+    ghh[j] += sums[j];
+  }
   if (dx) gemm.gemm({ transA: false, transB: false, M: TB, N: I, K: G, A: dG, B: P.weightIh.data, C: dx, beta: 0 });
 }

@@ -7,7 +7,7 @@
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
-import { tokenShiftMixBackward, tokenShiftMixForward } from './tokenshift.js';
+import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward, type InputLayerNorm } from './tokenshift.js';
 import { allocWkvSaved, wkvBackward, wkvForward, type WkvSaved, type WkvState } from './wkv.js';
 
 export interface TimeMixParams {
@@ -32,11 +32,12 @@ export interface TimeMixActs {
   wkv: WkvSaved;
 }
 
-export function allocTimeMixActs(N: number, C: number): TimeMixActs {
+/** `forBackward` false: without the WKV factors that only the backward pass reads. */
+export function allocTimeMixActs(N: number, C: number, forBackward = true): TimeMixActs {
   const n = N * C;
   return {
     k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
-    wkv: allocWkvSaved(n),
+    wkv: allocWkvSaved(forBackward ? n : 0),
   };
 }
 
@@ -70,17 +71,23 @@ export function timeMixForward(
   linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
 }
 
-/** dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified. */
+/**
+ * dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified
+ * (it may be dx itself: it is read before dx is written).
+ * With `ln` (the LayerNorm that produced x), its backward is fused in: dx is then the gradient of the
+ * LayerNorm's input, always added to, and the LayerNorm's parameter gradients are added too.
+ */
 export function timeMixBackward(
   gemm: Gemm, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
+  ln: InputLayerNorm | null = null,
 ): void {
   const N = B * T;
   const [s1, s2, s3, s4, s5, s6, s7] = scr.s;
   // output projection
   linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
   // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
-  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.k, acts.v, acts.y,
+  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
     acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
   // projections (recompute the mixed inputs)
   tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
@@ -88,6 +95,8 @@ export function timeMixBackward(
   linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
   linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
   linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);
-  tokenShiftMixBackward(dx, accumulate, [P.mixK.grad, P.mixV.grad, P.mixR.grad], [s1, s6, s7], x,
-    [P.mixK.data, P.mixV.data, P.mixR.data], B, T, C, scr.d);
+  const dmus = [P.mixK.grad, P.mixV.grad, P.mixR.grad];
+  const mus = [P.mixK.data, P.mixV.data, P.mixR.data];
+  if (ln) tokenShiftMixLnBackward(dx, dmus, [s1, s6, s7], x, mus, ln, B, T, C, scr.d);
+  else tokenShiftMixBackward(dx, accumulate, dmus, [s1, s6, s7], x, mus, B, T, C, scr.d);
 }

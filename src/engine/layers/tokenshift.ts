@@ -147,3 +147,118 @@ function mix2Backward(
     }
   }
 }
+
+/** The LayerNorm whose output is the mixes' input x: x = LN(inp) with these statistics. */
+export interface InputLayerNorm {
+  inp: Float32Array; // [B,T,C]
+  mean: Float32Array; // [B*T]
+  rstd: Float32Array; // [B*T]
+  weight: Float32Array; // [C]
+  dweight: Float32Array; // [C] (added to)
+  dbias: Float32Array; // [C] (added to)
+}
+
+/**
+ * Token-shift mix backward fused with the backward of the LayerNorm that produced x: the gradient
+ * w.r.t. x is formed one row at a time in a small buffer and goes straight through the LayerNorm
+ * backward, so it is never written out:
+ *   g = dL/dx[b,t] (as in tokenShiftMixBackward),  xhat = (inp - mean) rstd,  h = g * weight
+ *   dinp[b,t] += rstd (h - mean_c(h) - xhat mean_c(h xhat))
+ * `scratch` holds 6 * C doubles.
+ */
+export function tokenShiftMixLnBackward(
+  dinp: Float32Array, dmus: readonly Float32Array[], douts: readonly Float32Array[], x: Float32Array,
+  mus: readonly Float32Array[], ln: InputLayerNorm, B: number, T: number, C: number, scratch: Float64Array,
+): void {
+  const J = douts.length;
+  if (J !== 2 && J !== 3) throw new Error('tokenShiftMixLnBackward: 2 or 3 mixes');
+  const acc = scratch.subarray(0, 3 * C); // dmu sums (the third unused for J = 2)
+  const g = scratch.subarray(3 * C, 4 * C); // the row's dL/dx
+  const dw = scratch.subarray(4 * C, 5 * C);
+  const db = scratch.subarray(5 * C, 6 * C);
+  acc.fill(0);
+  dw.fill(0);
+  db.fill(0);
+  const { inp, mean, rstd, weight } = ln;
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const n = b * T + t;
+      const row = n * C;
+      if (J === 3) mixRowGrad3(g, acc, douts[0], douts[1], douts[2], x, mus[0], mus[1], mus[2], row, t > 0, t < T - 1, C);
+      else mixRowGrad2(g, acc, douts[0], douts[1], x, mus[0], mus[1], row, t > 0, t < T - 1, C);
+      layerNormRowBackward(dinp, g, inp, mean[n], rstd[n], weight, dw, db, row, C);
+    }
+  }
+  for (let j = 0; j < J; j++) {
+    const dmu = dmus[j];
+    for (let c = 0; c < C; c++) dmu[c] += acc[j * C + c];
+  }
+  for (let c = 0; c < C; c++) {
+    ln.dweight[c] += dw[c];
+    ln.dbias[c] += db[c];
+  }
+}
+
+/** g[c] = dL/dx at one row from three mixes; acc += the mix parameter gradient terms. */
+function mixRowGrad3(
+  g: Float64Array, acc: Float64Array, d0: Float32Array, d1: Float32Array, d2: Float32Array, x: Float32Array,
+  m0: Float32Array, m1: Float32Array, m2: Float32Array, row: number, hasPrev: boolean, hasNext: boolean, C: number,
+): void {
+  const C2 = 2 * C;
+  const prow = hasPrev ? row - C : row;
+  const pf = hasPrev ? 1 : 0; // xx = 0 at t = 0
+  for (let c = 0; c < C; c++) {
+    const i = row + c;
+    const dd = x[i] - pf * x[prow + c];
+    const g0 = d0[i], g1 = d1[i], g2 = d2[i];
+    acc[c] += g0 * dd;
+    acc[C + c] += g1 * dd;
+    acc[C2 + c] += g2 * dd;
+    g[c] = m0[c] * g0 + m1[c] * g1 + m2[c] * g2;
+  }
+  if (hasNext) {
+    const nrow = row + C;
+    for (let c = 0; c < C; c++) g[c] += (1 - m0[c]) * d0[nrow + c] + (1 - m1[c]) * d1[nrow + c] + (1 - m2[c]) * d2[nrow + c];
+  }
+}
+
+function mixRowGrad2(
+  g: Float64Array, acc: Float64Array, d0: Float32Array, d1: Float32Array, x: Float32Array,
+  m0: Float32Array, m1: Float32Array, row: number, hasPrev: boolean, hasNext: boolean, C: number,
+): void {
+  const prow = hasPrev ? row - C : row;
+  const pf = hasPrev ? 1 : 0;
+  for (let c = 0; c < C; c++) {
+    const i = row + c;
+    const dd = x[i] - pf * x[prow + c];
+    const g0 = d0[i], g1 = d1[i];
+    acc[c] += g0 * dd;
+    acc[C + c] += g1 * dd;
+    g[c] = m0[c] * g0 + m1[c] * g1;
+  }
+  if (hasNext) {
+    const nrow = row + C;
+    for (let c = 0; c < C; c++) g[c] += (1 - m0[c]) * d0[nrow + c] + (1 - m1[c]) * d1[nrow + c];
+  }
+}
+
+/** LayerNorm backward of one row: dinp[row..] += rstd (h - mean(h) - xhat mean(h xhat)), h = g * weight. */
+function layerNormRowBackward(
+  dinp: Float32Array, g: Float64Array, inp: Float32Array, m: number, rs: number, weight: Float32Array,
+  dw: Float64Array, db: Float64Array, row: number, C: number,
+): void {
+  let sh = 0;
+  let shx = 0;
+  for (let c = 0; c < C; c++) {
+    const xhat = (inp[row + c] - m) * rs;
+    const gc = g[c];
+    const h = gc * weight[c];
+    sh += h;
+    shx += h * xhat;
+    dw[c] += gc * xhat;
+    db[c] += gc;
+  }
+  sh /= C;
+  shx /= C;
+  for (let c = 0; c < C; c++) dinp[row + c] += rs * (g[c] * weight[c] - sh - (inp[row + c] - m) * rs * shx);
+}

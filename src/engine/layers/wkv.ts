@@ -177,11 +177,10 @@ export function wkvForward(
  */
 export function wkvBackward(
   dk: Float32Array, dv: Float32Array, dTimeDecay: Float32Array, dTimeFirst: Float32Array,
-  dy: Float32Array, k: Float32Array, v: Float32Array, y: Float32Array, saved: WkvSaved,
+  dy: Float32Array, v: Float32Array, y: Float32Array, saved: WkvSaved,
   timeDecay: Float32Array, B: number, T: number, C: number, scratch: Float64Array,
   gate: { r: Float32Array; dpre: Float32Array } | null = null,
 ): void {
-  void k;
   const P = scratch.subarray(0, C);
   const Q = scratch.subarray(C, 2 * C);
   const P1 = scratch.subarray(2 * C, 3 * C);

@@ -1,0 +1,135 @@
+import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DEFAULT_TIMING, type Frame, type FrameTiming, type PianoRoll } from '../../data/pianoroll.js';
+import { renderWithSoundFont } from '../../render/soundfont.js';
+import { encodeWav } from '../../render/wav.js';
+import { loadModelFile } from '../../models/io.js';
+import { readMidiFile, rollToMidi } from '../../midi/index.js';
+import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
+import { sample } from '../../generate/sampler.js';
+import { parseFormats, writeSample, type SampleSettings } from '../../generate/outputs.js';
+import { openDataset } from '../../generate/pieces.js';
+import { SPLITS, type SplitName } from '../../data/dataset.js';
+import { UserError } from '../../errors.js';
+
+interface GenerateOptions {
+  checkpoint: string;
+  length: string;
+  temperature: string;
+  seed: string;
+  count: string;
+  primer?: string;
+  primerDataset?: string;
+  primerFrames?: string;
+  maxPolyphony?: string;
+  out: string;
+  format: string;
+  mono?: boolean;
+  soundfont?: string;
+}
+
+/** Parses a whole-number flag value in [min, max]; one clear line otherwise. */
+export function wholeNumber(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw new UserError(`${flag} must be a whole number${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` from ${min} to ${max}`} (got ${value})`);
+  return n;
+}
+
+/** The primer named on the command line, with the timing the output should use. */
+export function loadPrimer(o: Pick<GenerateOptions, 'primer' | 'primerDataset' | 'primerFrames'>): { frames: Frame[]; timing: FrameTiming; label: string } | null {
+  if (o.primer && o.primerDataset) throw new UserError('give either --primer or --primer-dataset, not both');
+  const limit = o.primerFrames !== undefined ? wholeNumber('--primer-frames', o.primerFrames, 1) : undefined;
+  if (o.primer) {
+    const { roll } = readMidiFile(o.primer);
+    const frames = roll.frames.slice(0, limit ?? roll.frames.length);
+    if (!frames.some((f) => f.length > 0)) throw new UserError(`${o.primer}: the primer has no notes${limit ? ` in its first ${limit} frames` : ''}`);
+    return { frames, timing: roll.timing, label: `${o.primer}${limit ? `, ${frames.length} frames` : ''}` };
+  }
+  if (o.primerDataset) {
+    const parts = o.primerDataset.split(':');
+    const bad = () => new UserError(`--primer-dataset must look like nottingham:test:12 (dataset:split:piece number), got ${o.primerDataset}`);
+    if (parts.length < 3) throw bad();
+    const index = parts.pop()!;
+    const split = parts.pop()!;
+    const name = parts.join(':');
+    if (!(SPLITS as readonly string[]).includes(split) || !/^\d+$/.test(index)) throw bad();
+    const ds = openDataset(name);
+    const pieces = ds[split as SplitName];
+    const i = Number(index);
+    if (i >= pieces.length) throw new UserError(`--primer-dataset: ${name}:${split} has ${pieces.length} pieces (0..${pieces.length - 1}), not ${i}`);
+    const frames = pieces[i].slice(0, limit ?? 16);
+    return { frames, timing: ds.timing, label: `${name}:${split}:${i}, ${frames.length} frames` };
+  }
+  if (limit !== undefined) throw new UserError('--primer-frames needs --primer or --primer-dataset');
+  return null;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('Sample music from a trained model (RNN mode, state carried) and write MIDI, WAV, piano-roll pictures and JSON')
+    .requiredOption('--checkpoint <model>', 'bundled model name (rwkv, lstm), a run folder with best.safetensors, or a .safetensors file')
+    .option('--length <frames>', 'frames to generate after the primer', '256')
+    .option('--temperature <t>', 'divide the logits by this before the sigmoid (> 0)', '1.0')
+    .option('--seed <n>', 'random seed; the same seed gives the same samples', '1')
+    .option('--count <k>', 'number of samples, drawn as one batch', '1')
+    .option('--primer <file.mid>', 'MIDI file whose frames are fed to the model first')
+    .option('--primer-dataset <dataset:split:index>', 'a dataset piece as primer, e.g. nottingham:test:12 (pieces numbered from 0)')
+    .option('--primer-frames <n>', 'frames of the primer to use (default: 16 of a dataset piece, all of a MIDI file)')
+    .option('--max-polyphony <p>', 'at most this many keys per generated frame (the most probable sampled ones)')
+    .option('--out <dir>', 'output folder', 'out')
+    .option('--format <list>', 'comma-separated: mid, wav, png, svg, json', 'mid,wav,png,json')
+    .option('--mono', 'write mono WAV files (default stereo)')
+    .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
+    .action(async (o: GenerateOptions) => {
+      // Check every argument before the (slower) model load, so mistakes fail fast.
+      const length = wholeNumber('--length', o.length, 1, 1_000_000);
+      const temperature = Number(o.temperature);
+      if (o.temperature.trim() === '' || !Number.isFinite(temperature) || temperature <= 0)
+        throw new UserError(`--temperature must be a number > 0 (got ${o.temperature})`);
+      const seed = wholeNumber('--seed', o.seed, 0, 0xffffffff);
+      const count = wholeNumber('--count', o.count, 1, 10_000);
+      const maxPolyphony = o.maxPolyphony !== undefined ? wholeNumber('--max-polyphony', o.maxPolyphony, 1, 88) : undefined;
+      const formats = parseFormats(o.format);
+      const checkpoint = resolveCheckpoint(o.checkpoint);
+      const primer = loadPrimer(o);
+      if (o.soundfont !== undefined && !(existsSync(o.soundfont) && statSync(o.soundfont).isFile()))
+        throw new UserError(`--soundfont: ${o.soundfont} is not a file`);
+
+      const model = loadModelFile(checkpoint.file);
+      const started = performance.now();
+      const samples = sample(model, { length, temperature, seed, count, primer: primer?.frames, maxPolyphony });
+      const seconds = (performance.now() - started) / 1000;
+      const timing = primer?.timing ?? DEFAULT_TIMING;
+      const settings: SampleSettings = {
+        model: checkpoint.name,
+        checkpoint: checkpoint.file,
+        seed,
+        temperature,
+        length,
+        count,
+        maxPolyphony: maxPolyphony ?? null,
+        primer: primer?.label ?? null,
+      };
+      console.log(
+        `${checkpoint.name} (${checkpoint.file}): ${count} sample${count > 1 ? 's' : ''} x ${length} frames` +
+          `${primer ? ` after a ${primer.frames.length}-frame primer` : ''}, temperature ${temperature}, seed ${seed}` +
+          ` (sampled in ${seconds.toFixed(1)} s)`,
+      );
+      const outDir = resolve(o.out);
+      const width = String(count).length < 2 ? 2 : String(count).length;
+      for (const s of samples) {
+        const stem = `${checkpoint.name}-seed${seed}-${String(s.index + 1).padStart(width, '0')}`;
+        const channels = o.mono ? 1 : 2;
+        let wav: ((roll: PianoRoll) => Uint8Array) | undefined;
+        if (o.soundfont && formats.includes('wav')) {
+          const bytes = encodeWav(await renderWithSoundFont({ frames: s.frames, timing }, o.soundfont, { channels }));
+          wav = () => bytes;
+        }
+        const written = writeSample(s, { outDir, stem, formats, timing, settings, midi: (roll) => rollToMidi(roll), channels, wav });
+        for (const path of written) console.log(`wrote ${path}`);
+      }
+    });
+}

@@ -1,0 +1,23 @@
+/** Messages between the page and its worker. Frames are sorted MIDI note numbers. */
+import type { Frame, FrameTiming } from '../../src/data/pianoroll.js';
+
+export interface GenerateSettings {
+  length: number;
+  temperature: number;
+  seed: number;
+  /** Omitted = no limit. */
+  maxPolyphony?: number;
+  primer: Frame[];
+}
+
+export type ToWorker =
+  | { type: 'load'; modelId: string; bytes: ArrayBuffer }
+  | { type: 'generate'; settings: GenerateSettings }
+  | { type: 'render'; frames: Frame[]; timing: FrameTiming };
+
+export type FromWorker =
+  | { type: 'loaded'; modelId: string; kind: string; parameters: number }
+  | { type: 'frame'; index: number; frame: Frame }
+  | { type: 'done'; frames: Frame[]; primerLength: number; millis: number }
+  | { type: 'rendered'; sampleRate: number; channels: Float32Array[]; wav: Uint8Array }
+  | { type: 'error'; message: string };
