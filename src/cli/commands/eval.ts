@@ -3,6 +3,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
+import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-checkpoint.js';
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateSequences } from '../../train/evaluate.js';
@@ -23,7 +24,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('Frame-level NLL (nats/frame), per-key BCE and frame count of a trained model on a split')
-    .requiredOption('--checkpoint <path>', 'a run folder (uses its best weights) or a model .safetensors file')
+    .requiredOption('--checkpoint <path>', 'a bundled model name (rwkv, lstm), a run folder (uses its best weights) or a model .safetensors file')
     .option('--split <name>', 'test, valid or train', 'test')
     .option('--dataset <name>', "dataset to score (default: the run's dataset)")
     .option('--weights <which>', 'best or latest (run folders only)', 'best')
@@ -36,7 +37,14 @@ export function registerEval(program: Command): void {
         throw new UserError(`--split must be test, valid or train, got "${flags.split}"`);
       }
       if (flags.weights !== 'best' && flags.weights !== 'latest') throw new UserError(`--weights must be best or latest, got "${flags.weights}"`);
-      if (!existsSync(flags.checkpoint)) throw new UserError(`${flags.checkpoint}: no such run folder or model file`);
+      if (!existsSync(flags.checkpoint)) {
+        const bundled = join(BUNDLED_MODELS_DIR, flags.checkpoint);
+        if (!/^[a-z0-9][a-z0-9_-]*$/i.test(flags.checkpoint) || !existsSync(join(bundled, FILES.config))) {
+          const names = bundledModelNames();
+          throw new UserError(`${flags.checkpoint}: no such run folder, model file or bundled model${names.length ? ` (bundled: ${names.join(', ')})` : ''}`);
+        }
+        flags.checkpoint = bundled;
+      }
       let modelPath = flags.checkpoint;
       let dataset = flags.dataset;
       if (statSync(flags.checkpoint).isDirectory()) {

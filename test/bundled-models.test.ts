@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataset } from '../src/data/dataset.js';
+import { BUNDLED_MODELS_DIR, bundledModelNames, WEIGHTS_FILE } from '../src/generate/resolve-checkpoint.js';
+import { loadModelFile } from '../src/models/io.js';
+import { evaluateSequences } from '../src/train/evaluate.js';
+
+test('the bundled RWKV and LSTM load and score the Nottingham test split within 0.01 of their cards', () => {
+  const names = bundledModelNames();
+  assert.ok(names.includes('rwkv') && names.includes('lstm'), `bundled models found: ${names.join(', ') || 'none'}`);
+  const test = loadDataset('nottingham').test;
+  for (const name of ['rwkv', 'lstm']) {
+    const dir = join(BUNDLED_MODELS_DIR, name);
+    const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) as { testNll: number; testFrames: number; model: { kind: string } };
+    const model = loadModelFile(join(dir, WEIGHTS_FILE));
+    assert.equal(model.config.kind, card.model.kind);
+    const r = evaluateSequences(model, test, { batchFrames: 8192, maxLength: Number.MAX_SAFE_INTEGER });
+    assert.equal(r.frames, card.testFrames);
+    assert.ok(Math.abs(r.nll - card.testNll) < 0.01, `${name}: measured ${r.nll.toFixed(4)}, card says ${card.testNll.toFixed(4)}`);
+  }
+});
