@@ -89,3 +89,12 @@ test('bad arguments are refused with a UserError', () => {
   for (const bad of [{ length: -1 }, { length: 0 }, { length: 2.5 }, { temperature: 0 }, { temperature: -1 }, { temperature: NaN }, { count: 0 }, { seed: -3 }, { maxPolyphony: 0 }, { primer: [[200]] }])
     assert.throws(() => sample(model, { ...base, ...bad }), UserError, JSON.stringify(bad));
 });
+
+test('the RNN-versus-parallel check catches a model step that forgets its state', () => {
+  // The defect of the original project: each frame fed with a fresh state (a first-order Markov chain).
+  const model = new ToyRecurrentModel(3);
+  const forgetful = Object.create(model) as ToyRecurrentModel;
+  forgetful.step = (state, frames) => model.step(model.initialState(state.batch), frames);
+  const { maxDiff } = rnnVersusParallel(forgetful, { length: 16, temperature: 1, seed: 5, count: 2 });
+  assert.ok(maxDiff > 0.1, `difference ${maxDiff} should be large`);
+});

@@ -19,9 +19,9 @@ export interface ResolvedCheckpoint {
 /** Names of the bundled models present in `dir`. */
 export function bundledModelNames(dir = BUNDLED_MODELS_DIR): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, WEIGHTS_FILE)))
-    .map((e) => e.name)
+  // existsSync follows symbolic links, so a linked model folder counts too.
+  return readdirSync(dir)
+    .filter((name) => existsSync(join(dir, name, WEIGHTS_FILE)))
     .sort();
 }
 
