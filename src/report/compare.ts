@@ -21,6 +21,8 @@ export interface ComparedModel {
   model: SequenceModel;
   run: RunSummary;
   command?: string;
+  /** Validation NLL measured before (a bundled model's card): skips scoring the valid split again. */
+  knownValidNll?: number;
 }
 
 export interface CompareOptions {
@@ -62,10 +64,10 @@ export async function buildComparison(o: CompareOptions): Promise<Report> {
   const primers = pickPrimers(o.dataset.test, o.listenCount, o.primerFrames);
   const entries: ReportModel[] = [];
   for (const m of o.models) {
-    o.log(`${m.name}: scoring the valid and test splits`);
-    const valid = evaluateSequences(m.model, o.dataset.valid, evalOptions);
+    o.log(`${m.name}: scoring the ${m.knownValidNll === undefined ? 'valid and ' : ''}test split`);
+    const validNll = m.knownValidNll ?? evaluateSequences(m.model, o.dataset.valid, evalOptions).nll;
     const test = evaluateSequences(m.model, o.dataset.test, evalOptions);
-    o.log(`${m.name}: valid ${valid.nll.toFixed(4)}, test ${test.nll.toFixed(4)} nats/frame; generating`);
+    o.log(`${m.name}: valid ${validNll.toFixed(4)}, test ${test.nll.toFixed(4)} nats/frame; generating`);
     const settings = (primer: string | null, count: number): SampleSettings => ({
       model: m.name,
       checkpoint: m.name,
@@ -106,8 +108,8 @@ export async function buildComparison(o: CompareOptions): Promise<Report> {
       parameters: parameterCount(m.model),
       wallSeconds: m.run.wallSeconds,
       framesPerSecond: m.run.framesPerSecond,
-      bestValidNll: m.run.bestValidNll ?? valid.nll,
-      validNll: valid.nll,
+      bestValidNll: m.run.bestValidNll ?? validNll,
+      validNll,
       testNll: test.nll,
       testFrames: test.frames,
       musicMetrics: Object.fromEntries(comparisons.map((c) => [c.metric, c.overlap])),

@@ -15,12 +15,11 @@ interface DemoFlags extends ReportFlags {
   out: string;
 }
 
-/** The bundled models' cards: how each was trained (shown under "Reproduce"). */
-function cardCommand(dir: string): string | undefined {
+/** A bundled model's card: how it was trained (shown under "Reproduce") and its validation score. */
+function readCard(dir: string): { command?: string; validNll?: number } {
   const path = join(dir, 'card.json');
-  if (!existsSync(path)) return undefined;
-  const card = JSON.parse(readFileSync(path, 'utf8')) as { command?: string };
-  return card.command;
+  if (!existsSync(path)) return {};
+  return JSON.parse(readFileSync(path, 'utf8')) as { command?: string; validNll?: number };
 }
 
 export function registerDemo(program: Command): void {
@@ -36,7 +35,14 @@ export function registerDemo(program: Command): void {
     names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     const models: ComparedModel[] = names.map((name) => {
       const dir = join(BUNDLED_MODELS_DIR, name);
-      return { name, model: loadModelFile(join(dir, WEIGHTS_FILE), { gemm: defaultGemm() }), run: readRunSummary(dir), command: cardCommand(dir) };
+      const card = readCard(dir);
+      return {
+        name,
+        model: loadModelFile(join(dir, WEIGHTS_FILE), { gemm: defaultGemm() }),
+        run: readRunSummary(dir),
+        command: card.command,
+        knownValidNll: card.validNll,
+      };
     });
     const started = Date.now();
     const report = await buildComparison({
