@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { Rng } from '../src/engine/random.js';
+
+const bin = fileURLToPath(new URL('../../bin/rwkv-music.js', import.meta.url));
+
+function cli(args: string[], cwd: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000, cwd, env: { ...process.env, RWKV_MUSIC_GEMM: 'ts' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+/** A small dataset of arpeggiated triads, so training has something to learn. */
+function tinyDataset(dir: string): string {
+  const rng = new Rng(11);
+  const piece = () => {
+    const root = 48 + rng.int(12);
+    return Array.from({ length: 24 + rng.int(16) }, (_, t) => [root + [0, 4, 7][t % 3], root + 12].sort((a, b) => a - b));
+  };
+  const data = { train: Array.from({ length: 12 }, piece), valid: Array.from({ length: 4 }, piece), test: Array.from({ length: 4 }, piece) };
+  const path = join(dir, 'triads.json.gz');
+  writeFileSync(path, gzipSync(JSON.stringify(data)));
+  return path;
+}
+
+test('compare --runs writes the report from two finished runs; bad budgets get one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwkv-music-compare-'));
+  try {
+    const dataset = tinyDataset(dir);
+    writeFileSync(join(dir, 'rwkv.json'), JSON.stringify({ model: { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 16, dropout: 0 }, training: { batchFrames: 256 } }));
+    writeFileSync(join(dir, 'lstm.json'), JSON.stringify({ model: { kind: 'lstm', layers: 1, hidden: 8, embed: 8, dropout: 0 }, training: { batchFrames: 256 } }));
+    for (const kind of ['rwkv', 'lstm']) {
+      const r = cli(['train', '--model', kind, '--dataset', dataset, '--config', join(dir, `${kind}.json`), '--epochs', '2', '--out', join(dir, kind)], dir);
+      assert.equal(r.code, 0, r.err);
+    }
+    const out = join(dir, 'report');
+    const r = cli(['compare', '--runs', `${join(dir, 'lstm')},${join(dir, 'rwkv')}`, '--out', out, '--samples', '1', '--length', '8'], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^model\s+parameters/m);
+    assert.match(r.out, /^lstm\s+\d/m);
+    assert.match(r.out, /^rwkv\s+\d/m);
+    for (const f of ['index.html', 'README.md', 'loss-train.png', 'loss-valid.svg', 'samples/lstm-1.mid', 'samples/rwkv-1.wav', 'samples/rwkv-1.png']) {
+      assert.ok(existsSync(join(out, f)), `${f} written`);
+    }
+    const html = readFileSync(join(out, 'index.html'), 'utf8');
+    assert.match(html, /<audio controls preload="none" src="samples\/rwkv-1\.wav">/);
+    const bad = cli(['compare', '--dataset', dataset, '--out', out], dir);
+    assert.equal(bad.code, 1);
+    assert.equal(bad.err.trim().split('\n').length, 1);
+    assert.match(bad.err, /--epochs N or --minutes M/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
