@@ -2,7 +2,10 @@
  * GEMM throughput: the TypeScript GEMM and the ONNX Runtime (MLAS) GEMM at the layer shapes of the two
  * reference configurations, and ORT against size (to place the TypeScript fallback threshold).
  *
- *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--reps n]
+ *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--reps n]
+ *
+ * --beta compares the ways of accumulating into C on ORT: beta = 1 in the Gemm (C as input and output)
+ * against computing into scratch and adding in JavaScript.
  *
  * GFLOP/s = 2*M*N*K / time; each figure is the median of --reps timed runs (default 5), each run long
  * enough (>= 0.1 s, at least one call) to be above timer noise.
@@ -124,6 +127,33 @@ function main(): void {
         console.log(`${s.label.padEnd(26)} ${op.padEnd(3)} ${pad(s.M, 5)} ${pad(s.N, 5)} ${pad(s.K, 5)} ${pad(gflops(s, tOrt).toFixed(1), 9)} ${pad(Number.isNaN(tTs) ? '-' : gflops(s, tTs).toFixed(2), 8)} ${pad(ms.toFixed(1), 12)}`);
       });
       console.log(`GEMM time of one training step on ORT (sum of the shapes x calls per step): ${stepMs.toFixed(0)} ms`);
+    }
+  }
+  if (has('--beta')) {
+    console.log('\nAccumulating into C (ms per call): beta=0 | beta=1 in the Gemm | scratch + JavaScript add');
+    for (const [transA, transB, M, N, K] of [[false, true, 4096, 512, 512], [true, false, 512, 512, 4096], [false, true, 32, 2048, 512], [false, true, 4096, 88, 512]] as const) {
+      const rng = new Rng(2);
+      const A = fill(rng, M * K);
+      const B = fill(rng, K * N);
+      const C = new Float32Array(M * N);
+      const S = new Float32Array(M * N);
+      const variants: Array<[string, () => void]> = [
+        ['beta=0', () => ort.gemm({ transA, transB, M, N, K, A, B, C })],
+        ['beta=1', () => ort.gemm({ transA, transB, M, N, K, A, B, C, beta: 1 })],
+        ['scratch+add', () => {
+          ort.gemm({ transA, transB, M, N, K, A, B, C: S });
+          for (let i = 0; i < C.length; i++) C[i] += S[i];
+        }],
+      ];
+      const times = variants.map(() => [] as number[]);
+      const calls = M < 100 ? 50 : 5;
+      for (let r = 0; r < reps; r++)
+        variants.forEach(([, f], v) => {
+          const t0 = performance.now();
+          for (let c = 0; c < calls; c++) f();
+          times[v].push((performance.now() - t0) / calls);
+        });
+      console.log(`${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}: ${variants.map(([n], v) => `${n} ${median(times[v]).toFixed(2)}`).join(' | ')}`);
     }
   }
   if (!has('--layers-only')) {

@@ -160,7 +160,7 @@ export const DEFAULT_ORT_MIN_MACS = 32768;
  * pre-allocated buffer), so a call's cost includes allocating, zeroing and copying M*N floats; for
  * outputs of many megabytes that means page faults on every call. Products whose rows can be split
  * (transA false) are therefore run over row blocks of at most this many output floats, which keeps the
- * copy small and its memory reused (measured with bench/gemm-speed.ts, see docs/decisions.md).
+ * copy small and its memory reused (see docs/decisions.md, section 3).
  */
 export const DEFAULT_ORT_CHUNK_FLOATS = 1 << 18;
 
