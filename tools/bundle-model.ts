@@ -4,7 +4,7 @@
  * measured here on the bundled (half-precision) weights.
  *
  *   node dist/tools/bundle-model.js <run folder> <name> --command "<the exact train command>" \
- *       --commit <commit the run was trained at> --machine "<description>"
+ *       --commit <commit the run was trained at> [--machine "<description>"] [--notes "<how the run ended>"]
  */
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -30,6 +30,7 @@ if (!runDir || !name) {
   process.exit(2);
 }
 const command = flag('--command') ?? '';
+const notes = flag('--notes') ?? '';
 const commit = flag('--commit') ?? '';
 const machine = flag('--machine') ?? `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}`;
 
@@ -55,6 +56,7 @@ const card = {
   dataset: run.dataset,
   seed: run.seed,
   command,
+  notes,
   commit,
   machine,
   weights: 'best.safetensors (F16)',
@@ -78,7 +80,7 @@ ${arch}; ${card.parameters.toLocaleString('en-US')} parameters, stored in half p
 | | |
 |---|---|
 | data | ${run.dataset} (Boulanger-Lewandowski splits, see data/PROVENANCE.md) |
-| trained with | \`${command}\` |
+| trained with | \`${command}\` |${notes ? `\n| notes | ${notes} |` : ''}
 | at commit | ${commit} |
 | machine | ${machine} |
 | training | ${card.epochs} epochs, ${((card.wallSeconds ?? 0) / 60).toFixed(1)} min wall time, ${Math.round(card.framesPerSecond ?? 0).toLocaleString('en-US')} frames/s at the end |
