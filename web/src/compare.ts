@@ -74,7 +74,7 @@ function chart(title: string, xLabel: string, series: Series[]): HTMLElement {
   const heading = svg('text', { x: L, y: 16, class: 'chart-title' });
   heading.textContent = title;
   root.append(heading);
-  for (const v of niceTicks(y0, y1, 5)) {
+  for (const v of niceTicks(y0, y1, 6)) {
     root.append(svg('line', { x1: L, x2: W - R, y1: sy(v), y2: sy(v), class: 'grid' }));
     const t = svg('text', { x: L - 6, y: sy(v) + 3, 'text-anchor': 'end', class: 'tick' });
     t.textContent = String(v);
@@ -228,7 +228,7 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
         const points = records.map((r, j): [number, number] => [xKey === 'record' ? j : (r[xKey] as number), r[metric] as number]);
         series.push({ label: m.name, color: PALETTE[i % PALETTE.length], points });
       });
-      if (series.length > 0) grid.append(chart(metric, xKey, series));
+      if (series.length > 0) grid.append(chart(`${metric} (nats/frame)`, xKey, series));
     }
   };
   pick.addEventListener('change', draw);
