@@ -49,7 +49,8 @@ async function main(): Promise<void> {
         e.dispatchEvent(new Event('input', { bubbles: true }));
       });
       await page.click('#generate');
-      await page.waitForSelector('body[data-state="done"]', { timeout: 300_000 });
+      await page.waitForSelector('body[data-state="done"], body[data-state="error"]', { timeout: 300_000 });
+      if ((await page.getAttribute('body', 'data-state')) === 'error') throw new Error(`the page reports: ${await page.textContent('#status')}`);
       await page.evaluate(() => window.scrollTo(0, 0));
       await page.screenshot({ path: out });
       console.log(`wrote ${out}`);

@@ -74,7 +74,7 @@ function chart(title: string, xLabel: string, series: Series[]): HTMLElement {
   const heading = svg('text', { x: L, y: 16, class: 'chart-title' });
   heading.textContent = title;
   root.append(heading);
-  for (const v of niceTicks(y0, y1, 5)) {
+  for (const v of niceTicks(y0, y1, 6)) {
     root.append(svg('line', { x1: L, x2: W - R, y1: sy(v), y2: sy(v), class: 'grid' }));
     const t = svg('text', { x: L - 6, y: sy(v) + 3, 'text-anchor': 'end', class: 'tick' });
     t.textContent = String(v);
@@ -103,15 +103,40 @@ function chart(title: string, xLabel: string, series: Series[]): HTMLElement {
   return box;
 }
 
+/** Card fields shown first, in this order, with their labels; other fields follow as they come. */
+const KNOWN_FIELDS: [string, string][] = [
+  ['testNll', 'test NLL (nats/frame)'],
+  ['validNll', 'valid NLL (nats/frame)'],
+  ['testPerKeyBce', 'test per-key BCE'],
+  ['parameters', 'parameters'],
+  ['file size', 'file size'],
+  ['epochs', 'epochs'],
+  ['wallSeconds', 'training time'],
+  ['framesPerSecond', 'training frames/s'],
+  ['dataset', 'dataset'],
+  ['seed', 'seed'],
+];
+/** Shown below the table (command) or not at all (long provenance strings). */
+const NOT_IN_TABLE = new Set(['name', 'command', 'commit', 'machine']);
+
+function formatField(key: string, value: number): string {
+  if (key === 'wallSeconds') return value >= 60 ? `${(value / 60).toFixed(1)} min` : `${value.toFixed(0)} s`;
+  if (/nll/i.test(key)) return value.toFixed(3);
+  if (/bce/i.test(key)) return value.toFixed(4);
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  return Number(value.toPrecision(4)).toString();
+}
+
 function flatten(value: unknown, prefix: string, out: Map<string, string>, depth: number): void {
-  if (value === null || value === undefined) return;
-  if (typeof value === 'number') out.set(prefix, Number.isInteger(value) ? value.toLocaleString('en-US') : Number(value.toPrecision(4)).toString());
-  else if (typeof value === 'string' || typeof value === 'boolean') out.set(prefix, String(value).slice(0, 80));
+  if (value === null || value === undefined || (depth === 1 && NOT_IN_TABLE.has(prefix))) return;
+  if (typeof value === 'number') out.set(prefix, formatField(prefix.split('.').pop()!, value));
+  else if (typeof value === 'string' || typeof value === 'boolean') out.set(prefix, String(value).slice(0, 60));
   else if (typeof value === 'object' && !Array.isArray(value) && depth < 2)
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out, depth + 1);
 }
 
-/** One row per field (parameters, then the card's fields), one column per model. */
+/** One row per field (known results first, then the card's other fields), one column per model. */
 function table(models: CompareModel[]): HTMLElement {
   const cells = models.map((m) => {
     const c = new Map<string, string>();
@@ -120,8 +145,12 @@ function table(models: CompareModel[]): HTMLElement {
     flatten(m.card, '', c, 0);
     return c;
   });
-  const fields: string[] = [];
-  for (const c of cells) for (const k of c.keys()) if (!fields.includes(k)) fields.push(k);
+  const fields: string[] = KNOWN_FIELDS.map(([k]) => k).filter((k) => cells.some((c) => c.has(k)));
+  const rest: string[] = [];
+  for (const c of cells) for (const k of c.keys()) if (!fields.includes(k) && !rest.includes(k)) rest.push(k);
+  // Plain fields, then nested ones (e.g. model.*) together.
+  fields.push(...rest.filter((k) => !k.includes('.')), ...rest.filter((k) => k.includes('.')));
+  const label = new Map(KNOWN_FIELDS);
   const t = el('table', undefined, 'results');
   const head = el('tr');
   head.append(el('th', ''));
@@ -131,12 +160,26 @@ function table(models: CompareModel[]): HTMLElement {
   const body = el('tbody');
   for (const f of fields) {
     const tr = el('tr');
-    tr.append(el('th', f));
+    tr.append(el('th', label.get(f) ?? f));
     for (const c of cells) tr.append(el('td', c.get(f) ?? '–'));
     body.append(tr);
   }
   t.append(body);
   return t;
+}
+
+/** The command each model was trained with, when its card records one. */
+function commands(models: CompareModel[]): HTMLElement | null {
+  const list = el('dl', undefined, 'commands');
+  for (const m of models) {
+    const command = (m.card as { command?: unknown } | null)?.command;
+    if (typeof command !== 'string') continue;
+    list.append(el('dt', m.name));
+    const dd = el('dd');
+    dd.append(el('code', command));
+    list.append(dd);
+  }
+  return list.childElementCount > 0 ? list : null;
 }
 
 /** Fills `host` with the comparison of the given models. */
@@ -150,6 +193,11 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
   const wrap = el('div', undefined, 'table-wrap');
   wrap.append(table(models));
   host.append(wrap);
+  const trained = commands(models);
+  if (trained) {
+    host.append(el('h2', 'Reproduce'));
+    host.append(trained);
+  }
 
   const metricNames: string[] = [];
   for (const m of models)
@@ -180,7 +228,7 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
         const points = records.map((r, j): [number, number] => [xKey === 'record' ? j : (r[xKey] as number), r[metric] as number]);
         series.push({ label: m.name, color: PALETTE[i % PALETTE.length], points });
       });
-      if (series.length > 0) grid.append(chart(metric, xKey, series));
+      if (series.length > 0) grid.append(chart(`${metric} (nats/frame)`, xKey, series));
     }
   };
   pick.addEventListener('change', draw);
