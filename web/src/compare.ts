@@ -116,8 +116,8 @@ const KNOWN_FIELDS: [string, string][] = [
   ['dataset', 'dataset'],
   ['seed', 'seed'],
 ];
-/** Shown below the table (command) or not at all (long provenance strings). */
-const NOT_IN_TABLE = new Set(['name', 'command', 'commit', 'machine']);
+/** Shown below the table (command, notes) or not at all (long provenance strings). */
+const NOT_IN_TABLE = new Set(['name', 'command', 'notes', 'commit', 'machine']);
 
 function formatField(key: string, value: number): string {
   if (key === 'wallSeconds') return value >= 60 ? `${(value / 60).toFixed(1)} min` : `${value.toFixed(0)} s`;
@@ -168,15 +168,16 @@ function table(models: CompareModel[]): HTMLElement {
   return t;
 }
 
-/** The command each model was trained with, when its card records one. */
+/** The command each model was trained with and the card's notes, when it records them. */
 function commands(models: CompareModel[]): HTMLElement | null {
   const list = el('dl', undefined, 'commands');
   for (const m of models) {
-    const command = (m.card as { command?: unknown } | null)?.command;
-    if (typeof command !== 'string') continue;
+    const card = (m.card ?? {}) as { command?: unknown; notes?: unknown };
+    if (typeof card.command !== 'string' && typeof card.notes !== 'string') continue;
     list.append(el('dt', m.name));
     const dd = el('dd');
-    dd.append(el('code', command));
+    if (typeof card.command === 'string') dd.append(el('code', card.command));
+    if (typeof card.notes === 'string') dd.append(el('p', card.notes, 'hint'));
     list.append(dd);
   }
   return list.childElementCount > 0 ? list : null;
@@ -195,7 +196,7 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
   host.append(wrap);
   const trained = commands(models);
   if (trained) {
-    host.append(el('h2', 'Reproduce'));
+    host.append(el('h2', 'How they were trained'));
     host.append(trained);
   }
 
