@@ -14,7 +14,7 @@ import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig } from '../../train/setup.js';
 import { printResults, reportOptionsFrom, type ReportFlags, addReportOptions } from './report-shared.js';
-import { modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+import { modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
 
 interface CompareFlags extends ReportFlags {
   dataset: string;
@@ -26,10 +26,10 @@ interface CompareFlags extends ReportFlags {
 
 const KINDS: ModelKind[] = ['lstm', 'rwkv'];
 
-/** Trains (or resumes) one model with its default settings in runDir; returns the command that reproduces it. */
+/** Trains (or resumes) one model with its default settings in runDir. */
 async function trainDefault(kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }): Promise<void> {
   const resume = existsSync(join(runDir, FILES.config));
-  const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, 'compare');
+  const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, packageVersion());
   const ds = loadDataset(config.dataset);
   console.error(`${resume ? 'resuming' : 'training'} ${kind} on ${config.dataset} -> ${runDir}`);
   await train({

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /** Small helpers shared by the train and eval commands. */
 import { UserError } from '../../errors.js';
 import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
@@ -25,4 +26,14 @@ export function gemmFor(threads: number | undefined): Gemm {
 /** Builds models of a configuration with the given seed on the chosen matrix-product backend. */
 export function modelBuilder(threads: number | undefined, gemm: Gemm = gemmFor(threads)): (config: ModelConfig, seed: number) => SequenceModel {
   return (config, seed) => createModel(config, { seed, gemm });
+}
+
+/** The package's version, recorded in every run's config. */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
@@ -8,7 +8,7 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { gemmFor, modelBuilder, parseInteger, parsePositive } from './train-shared.js';
+import { gemmFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -26,15 +26,6 @@ interface TrainFlags {
   out?: string;
   resume?: string;
   threads?: string;
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
 }
 
 function timestamp(): string {
