@@ -6,7 +6,8 @@ import { parseMidi } from 'midi-file';
 import { Rng } from '../src/engine/random.js';
 import { UserError } from '../src/errors.js';
 import type { Frame, PianoRoll } from '../src/data/pianoroll.js';
-import { midiToRoll, readMidiFile } from '../src/midi/read.js';
+import { midiToRoll } from '../src/midi/read.js';
+import { readMidiFile } from '../src/midi/read-file.js';
 import { rollToMidi } from '../src/midi/write.js';
 
 const fixtures = fileURLToPath(new URL('../../test/fixtures/midi/', import.meta.url));

@@ -19,7 +19,6 @@ export default defineConfig({
   },
   resolve: {
     alias: [
-      { find: /^node:fs$/, replacement: fileURLToPath(new URL('./src/shims/node-fs.ts', import.meta.url)) },
       { find: /^wavefile$/, replacement: fileURLToPath(new URL('./src/shims/wavefile.ts', import.meta.url)) },
       { find: /^@tonejs\/midi$/, replacement: fileURLToPath(new URL('./src/shims/tonejs-midi.ts', import.meta.url)) },
     ],

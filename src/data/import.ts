@@ -2,7 +2,8 @@ import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { Rng } from '../engine/random.js';
-import { readMidiFile, type MidiReadOptions } from '../midi/read.js';
+import type { MidiReadOptions } from '../midi/read.js';
+import { readMidiFile } from '../midi/read-file.js';
 import type { Dataset } from './dataset.js';
 import type { Frame, FrameTiming } from './pianoroll.js';
 

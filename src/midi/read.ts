@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parseMidi, type MidiData } from 'midi-file';
 import { UserError } from '../errors.js';
 import { HIGHEST_NOTE, KEY_COUNT, LOWEST_NOTE, type Frame, type FrameTiming, type PianoRoll } from '../data/pianoroll.js';
@@ -38,21 +37,6 @@ const DRUM_CHANNEL = 9;
 const DEFAULT_MICROS_PER_QUARTER = 500_000; // 120 bpm, the MIDI default
 /** Faster than this (microseconds per quarter, i.e. above 2,000 bpm) is taken as a corrupt tempo. */
 const MIN_MICROS_PER_QUARTER = 30_000;
-
-/** Reads a .mid/.midi file into a piano roll. Every problem with the file is a UserError naming it. */
-export function readMidiFile(path: string, options: MidiReadOptions = {}): MidiReadResult {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  let bytes: Uint8Array;
-  try {
-    const size = statSync(path).size;
-    if (size > maxBytes) throw new UserError(`${path}: file is ${size} bytes, more than the ${maxBytes}-byte limit for a MIDI file`);
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${path}: cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-  }
-  return midiToRoll(bytes, options, path);
-}
 
 /** A note with times in ticks, before quantization. */
 interface TickNote {
