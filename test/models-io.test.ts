@@ -22,6 +22,7 @@ test('model files round trip: same config, names and logits; written atomically'
     const rng = new Rng(3);
     for (const config of [
       { kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 16, dropout: 0.1 },
+      { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [2, 4] },
       { kind: 'lstm', layers: 2, hidden: 8, embed: 6, dropout: 0 },
     ] as ModelConfig[]) {
       const model = createModel(config, { seed: 7, rwkvInit: 'pytorch' });

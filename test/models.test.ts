@@ -67,6 +67,10 @@ test('RWKV with dropout: gradients match finite differences for fixed dropout dr
   gradientCheck({ ...tinyRwkv, nLayer: 1, dropout: 0.2 }, 32);
 });
 
+test('RWKV with input lags: gradients match finite differences (lags longer than the batch too)', () => {
+  gradientCheck({ ...tinyRwkv, inputLags: [1, 3, 8] }, 36);
+});
+
 test('LSTM: whole-model gradients match finite differences (every parameter tensor)', () => {
   gradientCheck(tinyLstm, 33);
 });
@@ -98,6 +102,9 @@ test('RNN-mode steps reproduce the parallel logits (RWKV, both inits; LSTM)', ()
   rnnMatchesParallel(r1, rng);
   rnnMatchesParallel(createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 12, ffn: 20, dropout: 0 }, { seed: 2, rwkvInit: 'pytorch' }), rng);
   rnnMatchesParallel(createModel({ kind: 'lstm', layers: 2, hidden: 10, embed: 7, dropout: 0.2 }, { seed: 3 }), rng);
+  // input lags: the ring of earlier frames wraps (T = 9 > longest lag 4), and a lag of 12 is never reached
+  rnnMatchesParallel(createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 12, ffn: 20, dropout: 0, inputLags: [1, 2, 4] }, { seed: 4, rwkvInit: 'pytorch' }), rng);
+  rnnMatchesParallel(createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [3, 12] }, { seed: 5, rwkvInit: 'pytorch' }), rng);
 });
 
 test('padding positions change neither the loss nor the gradients', () => {

@@ -44,6 +44,12 @@ test('bad settings and config files are refused with one-line messages', () => {
       () => buildRunConfig('rwkv', 'nottingham', 1, { model: { nLayer: 0 } }, {}, 'x'),
       (e: Error) => e instanceof UserError && e.message.includes('nLayer'),
     );
+    for (const inputLags of [[0], [2, 2], [4, 1], [1.5], 'x', [2000]] as unknown as number[][]) {
+      assert.throws(
+        () => buildRunConfig('rwkv', 'nottingham', 1, { model: { inputLags } }, {}, 'x'),
+        (e: Error) => e instanceof UserError && e.message.includes('inputLags'),
+      );
+    }
     assert.throws(
       () => buildRunConfig('rwkv', 'nottingham', 1, { training: { clip: -1 } }, {}, 'x'),
       (e: Error) => e instanceof UserError && e.message.includes('clip'),

@@ -6,6 +6,21 @@ function positiveInt(v: unknown, what: string): number {
   return v;
 }
 
+/** Longest lag an RWKV embedding may read (frames). */
+export const MAX_INPUT_LAG = 1024;
+
+function inputLags(v: unknown): number[] | undefined {
+  if (v === undefined) return undefined;
+  const bad = () => new UserError(`model config: inputLags must be a list of increasing integers in 1..${MAX_INPUT_LAG}, got ${JSON.stringify(v)}`);
+  if (!Array.isArray(v) || v.length > 64) throw bad();
+  let prev = 0;
+  for (const lag of v) {
+    if (typeof lag !== 'number' || !Number.isInteger(lag) || lag <= prev || lag > MAX_INPUT_LAG) throw bad();
+    prev = lag;
+  }
+  return v.length > 0 ? [...(v as number[])] : undefined;
+}
+
 function dropoutRate(v: unknown): number {
   if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: dropout must be a number in [0, 1), got ${JSON.stringify(v)}`);
   return v;
@@ -23,6 +38,8 @@ export function validateConfig(raw: unknown): ModelConfig {
       ffn: positiveInt(c.ffn, 'ffn'),
       dropout: dropoutRate(c.dropout),
     };
+    const lags = inputLags(c.inputLags);
+    if (lags) cfg.inputLags = lags;
     return cfg;
   }
   if (c.kind === 'lstm') {

@@ -10,6 +10,11 @@ export interface RwkvConfig {
   nEmbd: number;
   ffn: number;
   dropout: number;
+  /**
+   * Earlier frames the embedding reads besides the current one, as lags in frames (ascending, e.g.
+   * [1, 2, 4, 8]); absent or empty: the current frame only, as in RWKV-4.
+   */
+  inputLags?: number[];
 }
 
 export interface LstmConfig {

@@ -2,6 +2,7 @@
  * RWKV-4 over piano rolls (88 keys in, 88 logits out), RWKV-LM's parameter names and layouts.
  *
  *   x = LN0(Emb(frame))                              Emb: Linear(88 -> C) with bias
+ *                                                    (88*(1+lags) wide with config.inputLags: input-lags.ts)
  *   x = dropout(x)
  *   for each block:  x = x + dropout(TimeMix(LN1(x)));  x = x + dropout(ChannelMix(LN2(x)))
  *   logits = Head(LNout(x))                          Head: Linear(C -> 88) with bias
@@ -21,6 +22,7 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
+import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
 import type { LossSum, RecurrentState, RwkvConfig, SequenceModel } from './model.js';
 
 interface LnParams {
@@ -41,6 +43,7 @@ export interface RwkvState extends RecurrentState {
   attXx: Float32Array[]; // [L][B,C]  LN1 output of the previous step
   ffnXx: Float32Array[]; // [L][B,C]  LN2 output of the previous step
   wkv: WkvState[]; // [L] aa, bb, pp [B,C]
+  lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
 }
 
 /** RNN-mode pp start value. */
@@ -55,6 +58,7 @@ class Workspace {
   readonly cap: number;
   readonly training: boolean;
   readonly emb: Float32Array;
+  readonly embIn: Float32Array; // lagged inputs [N, embInputs] (empty without input lags)
   readonly ln0Mean: Float32Array;
   readonly ln0Rstd: Float32Array;
   readonly xs: Float32Array[]; // residual streams entering each block and the final one (L+1; inference 2)
@@ -78,13 +82,14 @@ class Workspace {
   readonly lnScratch: Float64Array;
   readonly wkv: WkvState;
 
-  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean) {
+  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean, lagged: number) {
     this.cap = cap;
     this.training = training;
     const S = training ? L : 1; // stored layers
     const nc = () => new Float32Array(cap * C);
     const none = () => new Float32Array(0);
     this.emb = nc();
+    this.embIn = new Float32Array(cap * lagged);
     this.ln0Mean = new Float32Array(cap);
     this.ln0Rstd = new Float32Array(cap);
     this.xs = Array.from({ length: training ? L + 1 : 2 }, nc);
@@ -116,6 +121,9 @@ export class RwkvModel implements SequenceModel {
   readonly config: RwkvConfig;
   readonly inputSize = KEYS;
   private readonly gemm: Gemm;
+  private readonly lags: readonly number[];
+  /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
+  private readonly embInputs: number;
   private readonly params: Param[];
   private readonly emb: { weight: Param; bias: Param };
   private readonly ln0: LnParams;
@@ -129,9 +137,11 @@ export class RwkvModel implements SequenceModel {
     this.config = { ...config };
     this.gemm = gemm;
     const { nLayer: L, nEmbd: C, ffn: F } = config;
+    this.lags = config.inputLags ?? [];
+    this.embInputs = KEYS * (1 + this.lags.length);
     const pl = new ParamList();
     const ln = (prefix: string): LnParams => ({ weight: pl.add(`${prefix}.weight`, [C], false), bias: pl.add(`${prefix}.bias`, [C], false) });
-    this.emb = { weight: pl.add('emb.weight', [C, KEYS], true), bias: pl.add('emb.bias', [C], false) };
+    this.emb = { weight: pl.add('emb.weight', [C, this.embInputs], true), bias: pl.add('emb.bias', [C], false) };
     this.ln0 = ln('blocks.0.ln0');
     this.blocks = [];
     for (let l = 0; l < L; l++) {
@@ -233,7 +243,7 @@ export class RwkvModel implements SequenceModel {
     // let the old buffers go before allocating the new ones
     if (training) this.trainWs = null;
     else this.inferWs = null;
-    const ws = new Workspace(cap, capB, L, C, F, training);
+    const ws = new Workspace(cap, capB, L, C, F, training, this.lags.length > 0 ? this.embInputs : 0);
     if (training) this.trainWs = ws;
     else this.inferWs = ws;
     return ws;
@@ -258,7 +268,12 @@ export class RwkvModel implements SequenceModel {
     // buffer slots: every layer its own when training, one shared slot otherwise
     const xsAt = (l: number) => ws.xs[save ? l : l % 2];
     const outStat = save ? 2 * L : 2;
-    linearForward(gemm, ws.emb, inputs, this.emb.weight.data, this.emb.bias.data, N, KEYS, C);
+    let embIn = inputs;
+    if (this.lags.length > 0) {
+      expandLaggedInputs(ws.embIn, inputs, B, T, KEYS, this.lags, state ? state.lagHistory : null);
+      embIn = ws.embIn;
+    }
+    linearForward(gemm, ws.emb, embIn, this.emb.weight.data, this.emb.bias.data, N, this.embInputs, C);
     layerNormForward(xsAt(0), ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
     const m0 = mask(0);
     if (m0) applyDropout(xsAt(0), m0, n);
@@ -325,7 +340,8 @@ export class RwkvModel implements SequenceModel {
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
     layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
-    linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, inputs, this.emb.weight.data, N, KEYS, C);
+    const embIn = this.lags.length > 0 ? ws.embIn : inputs; // lagged inputs as the forward built them
+    linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, embIn, this.emb.weight.data, N, this.embInputs, C);
   }
 
   trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
@@ -365,6 +381,7 @@ export class RwkvModel implements SequenceModel {
       attXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
       ffnXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
       wkv,
+      lagHistory: newLagHistory(batch, this.lags, KEYS),
     };
   }
 
