@@ -75,6 +75,10 @@ test('LSTM: whole-model gradients match finite differences (every parameter tens
   gradientCheck(tinyLstm, 33);
 });
 
+test('LSTM with input lags: gradients match finite differences', () => {
+  gradientCheck({ ...tinyLstm, inputLags: [2, 7] }, 37);
+});
+
 test('LSTM with dropout between layers: gradients match finite differences', () => {
   gradientCheck({ ...tinyLstm, layers: 3, dropout: 0.3 }, 34);
 });
@@ -105,6 +109,7 @@ test('RNN-mode steps reproduce the parallel logits (RWKV, both inits; LSTM)', ()
   // input lags: the ring of earlier frames wraps (T = 9 > longest lag 4), and a lag of 12 is never reached
   rnnMatchesParallel(createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 12, ffn: 20, dropout: 0, inputLags: [1, 2, 4] }, { seed: 4, rwkvInit: 'pytorch' }), rng);
   rnnMatchesParallel(createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [3, 12] }, { seed: 5, rwkvInit: 'pytorch' }), rng);
+  rnnMatchesParallel(createModel({ kind: 'lstm', layers: 2, hidden: 10, embed: 7, dropout: 0, inputLags: [1, 4] }, { seed: 6 }), rng);
 });
 
 test('padding positions change neither the loss nor the gradients', () => {

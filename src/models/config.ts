@@ -6,7 +6,7 @@ function positiveInt(v: unknown, what: string): number {
   return v;
 }
 
-/** Longest lag an RWKV embedding may read (frames). */
+/** Longest lag a model's input projection may read (frames). */
 export const MAX_INPUT_LAG = 1024;
 
 function inputLags(v: unknown): number[] | undefined {
@@ -50,6 +50,8 @@ export function validateConfig(raw: unknown): ModelConfig {
       embed: positiveInt(c.embed, 'embed'),
       dropout: dropoutRate(c.dropout),
     };
+    const lags = inputLags(c.inputLags);
+    if (lags) cfg.inputLags = lags;
     return cfg;
   }
   throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);

@@ -14,6 +14,7 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
+import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
 import { uniformInit } from './init.js';
 import type { LossSum, LstmConfig, RecurrentState, SequenceModel } from './model.js';
 
@@ -22,6 +23,7 @@ export interface LstmState extends RecurrentState {
   readonly batch: number;
   h: Float32Array[]; // [L][B,H]
   c: Float32Array[]; // [L][B,H]
+  lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
 }
 
 /**
@@ -31,7 +33,8 @@ export interface LstmState extends RecurrentState {
 class Workspace {
   readonly capN: number;
   readonly capB: number;
-  readonly x: Float32Array; // [T,B,88] inputs, time-major
+  readonly x: Float32Array; // [T,B,W] inputs, time-major (W = 88, or 88 (1 + lags) with input lags)
+  readonly lagged: Float32Array; // [B,T,W] batch-major lagged inputs before the transpose (input lags only)
   readonly y: Float32Array; // [T,B,88] targets
   readonly m: Float32Array; // [T,B] mask
   readonly emb: Float32Array; // [T,B,E]
@@ -46,12 +49,13 @@ class Workspace {
   readonly dc: Float32Array; // [B,H]
   readonly bias: Float32Array; // [4H]
 
-  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean) {
+  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, lagged: boolean) {
     this.capN = capN;
     this.capB = capB;
     const TB = capN;
     const B = capB;
-    this.x = new Float32Array(TB * KEYS);
+    this.x = new Float32Array(TB * W);
+    this.lagged = new Float32Array(lagged ? TB * W : 0);
     this.y = new Float32Array(TB * KEYS);
     this.m = new Float32Array(TB);
     this.emb = new Float32Array(TB * E);
@@ -71,6 +75,9 @@ class Workspace {
 export class LstmModel implements SequenceModel {
   readonly config: LstmConfig;
   readonly inputSize = KEYS;
+  private readonly lags: readonly number[];
+  /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
+  private readonly embInputs: number;
   private readonly gemm: Gemm;
   private readonly params: Param[];
   private readonly embed: { weight: Param; bias: Param };
@@ -83,7 +90,9 @@ export class LstmModel implements SequenceModel {
     this.gemm = gemm;
     const { layers: L, hidden: H, embed: E } = config;
     const pl = new ParamList();
-    this.embed = { weight: pl.add('embed.weight', [E, KEYS], true), bias: pl.add('embed.bias', [E], false) };
+    this.lags = config.inputLags ?? [];
+    this.embInputs = KEYS * (1 + this.lags.length);
+    this.embed = { weight: pl.add('embed.weight', [E, this.embInputs], true), bias: pl.add('embed.bias', [E], false) };
     this.layers = [];
     for (let k = 0; k < L; k++) {
       const I = k === 0 ? E : H;
@@ -124,7 +133,7 @@ export class LstmModel implements SequenceModel {
       const capB = Math.max(B, this.ws?.capB ?? 0);
       const capN = Math.max(T * B, this.ws?.capN ?? 0);
       this.ws = null;
-      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0);
+      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0, this.embInputs, this.lags.length > 0);
     }
     return this.ws;
   }
@@ -135,7 +144,7 @@ export class LstmModel implements SequenceModel {
     const TB = T * B;
     const gemm = this.gemm;
     const drop = rng !== null && dropout > 0;
-    linearForward(gemm, ws.emb, ws.x, this.embed.weight.data, this.embed.bias.data, TB, KEYS, E);
+    linearForward(gemm, ws.emb, ws.x, this.embed.weight.data, this.embed.bias.data, TB, this.embInputs, E);
     let inp = ws.emb;
     let I = E;
     for (let k = 0; k < L; k++) {
@@ -174,12 +183,23 @@ export class LstmModel implements SequenceModel {
         if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
       }
     }
-    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, KEYS, E);
+    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, this.embInputs, E);
+  }
+
+  /** Inputs into ws.x, time-major (lagged first with input lags). */
+  private loadInputs(ws: Workspace, batch: Batch): void {
+    const { B, T } = batch;
+    if (this.lags.length === 0) {
+      transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
+      return;
+    }
+    expandLaggedInputs(ws.lagged, batch.inputs, B, T, KEYS, this.lags, null);
+    transposeBT(ws.x, ws.lagged, B, T, this.embInputs, true);
   }
 
   private load(ws: Workspace, batch: Batch): void {
     const { B, T } = batch;
-    transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
+    this.loadInputs(ws, batch);
     transposeBT(ws.y, batch.targets, B, T, KEYS, true);
     transposeBT(ws.m, batch.mask, B, T, 1, true);
   }
@@ -208,7 +228,7 @@ export class LstmModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(T, B);
-    transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
+    this.loadInputs(ws, batch);
     this.forward(ws, B, T, null, null);
     const out = new Float32Array(B * T * KEYS);
     transposeBT(out, ws.logits, B, T, KEYS, false);
@@ -221,6 +241,7 @@ export class LstmModel implements SequenceModel {
       batch,
       h: Array.from({ length: L }, () => new Float32Array(batch * H)),
       c: Array.from({ length: L }, () => new Float32Array(batch * H)),
+      lagHistory: newLagHistory(batch, this.lags, KEYS),
     };
   }
 
@@ -230,7 +251,8 @@ export class LstmModel implements SequenceModel {
     const B = s.batch;
     if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
     const ws = this.stepWorkspace(B);
-    ws.x.set(frames.subarray(0, B * KEYS));
+    if (this.lags.length > 0) expandLaggedInputs(ws.x, frames, B, 1, KEYS, this.lags, s.lagHistory);
+    else ws.x.set(frames.subarray(0, B * KEYS));
     this.forward(ws, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
@@ -238,7 +260,7 @@ export class LstmModel implements SequenceModel {
   private stepWs: Workspace | null = null;
   private stepWorkspace(B: number): Workspace {
     const { layers: L, hidden: H, embed: E } = this.config;
-    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false);
+    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, false);
     return this.stepWs;
   }
 }

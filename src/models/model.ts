@@ -24,6 +24,8 @@ export interface LstmConfig {
   /** Input projection width (Linear 88 -> embed before the LSTM). */
   embed: number;
   dropout: number;
+  /** Earlier frames the input projection reads besides the current one (as for RWKV). */
+  inputLags?: number[];
 }
 
 export type ModelConfig = RwkvConfig | LstmConfig;
