@@ -4,6 +4,8 @@
  * kept in float32 arrays so a checkpoint stores it bit for bit.
  */
 import type { Param } from '../engine/tensor.js';
+import { tsKernels, type Kernels } from '../engine/kernels.js';
+import type { AdamWStep } from '../engine/adamw-update.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -50,6 +52,8 @@ export class AdamW {
   constructor(
     private readonly params: readonly Param[],
     readonly config: AdamWConfig,
+    /** Where the elementwise update runs (the native kernels in Node, see kernels-default.ts). */
+    private readonly kernels: Kernels = tsKernels,
   ) {
     const names = new Set<string>();
     for (const p of params) {
@@ -69,20 +73,10 @@ export class AdamW {
     const t = ++this.state.step;
     const bc1 = 1 - Math.pow(beta1, t);
     const bc2 = 1 - Math.pow(beta2, t);
-    const stepSize = lr / bc1;
-    const invSqrtBc2 = 1 / Math.sqrt(bc2);
+    const constants: AdamWStep = { beta1, beta2, eps, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2) };
     for (const p of this.params) {
-      const m = this.state.m.get(p.name)!;
-      const v = this.state.v.get(p.name)!;
-      const w = p.data;
-      const g = p.grad;
       const shrink = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i];
-        const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
-        const vi = (v[i] = beta2 * v[i] + (1 - beta2) * gi * gi);
-        w[i] = w[i] * shrink - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-      }
+      this.kernels.adamwUpdate(p.data, p.grad, this.state.m.get(p.name)!, this.state.v.get(p.name)!, shrink, constants);
     }
   }
 
