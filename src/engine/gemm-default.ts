@@ -9,6 +9,7 @@ import type { Gemm } from './gemm.js';
 import { tsGemm } from './gemm-ts.js';
 import { createOrtGemm, type OrtGemmOptions } from './gemm-ort.js';
 import { envThreads } from './threads.js';
+import { UserError } from '../errors.js';
 
 export type GemmBackend = 'auto' | 'ts' | 'ort';
 
@@ -25,7 +26,7 @@ function parseBackend(value: string | undefined): GemmBackend {
   if (v === '' || v === 'auto') return 'auto';
   if (v === 'ts' || v === 'typescript') return 'ts';
   if (v === 'ort' || v === 'onnxruntime') return 'ort';
-  throw new Error(`RWKV_MUSIC_GEMM must be ts, ort or auto, got '${value}'`);
+  throw new UserError(`RWKV_MUSIC_GEMM must be ts, ort or auto, got '${value}'`);
 }
 
 /**

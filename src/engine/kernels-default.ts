@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import { tsKernels, type Kernels } from './kernels.js';
 import { loadNativeKernels } from './kernels-native.js';
 import { envThreads } from './threads.js';
+import { UserError } from '../errors.js';
 
 export type KernelBackend = 'auto' | 'ts' | 'native';
 
@@ -29,7 +30,7 @@ export function parseKernelBackend(value: string | undefined, source = 'RWKV_MUS
   if (v === '' || v === 'auto') return 'auto';
   if (v === '0' || v === 'ts' || v === 'typescript' || v === 'false' || v === 'off') return 'ts';
   if (v === '1' || v === 'native' || v === 'true' || v === 'on') return 'native';
-  throw new Error(`${source} must be 0 (TypeScript kernels), 1 (native) or auto, got '${value}'`);
+  throw new UserError(`${source} must be 0 (TypeScript kernels), 1 (native) or auto, got '${value}'`);
 }
 
 /** Kernels for the requested backend; 'native' throws if the addon cannot be used. */

@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Kernels } from './kernels.js';
+import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
 const ABI_VERSION = 1;
@@ -56,10 +57,10 @@ function loadAddon(): Addon {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'MODULE_NOT_FOUND' ? 'not built' : (e as Error).message.split('\n')[0];
-    throw new Error(`native kernels unavailable (${why}); build them with \`npm run build:native\``);
+    throw new UserError(`native kernels unavailable (${why}); build them with \`npm run build:native\``);
   }
   if (loaded.abiVersion !== ABI_VERSION) {
-    throw new Error(`native kernels are out of date (ABI ${loaded.abiVersion}, expected ${ABI_VERSION}); rebuild them with \`npm run build:native\``);
+    throw new UserError(`native kernels are out of date (ABI ${loaded.abiVersion}, expected ${ABI_VERSION}); rebuild them with \`npm run build:native\``);
   }
   addon = loaded;
   return addon;
