@@ -11,7 +11,7 @@
         "native/elementwise.cc",
         "native/lstm.cc"
       ],
-      "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fexceptions"],
+      "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "defines": ["NAPI_VERSION=8"]
     }
