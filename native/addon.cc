@@ -3,9 +3,10 @@
 // lengths before any kernel runs.
 #include <node_api.h>
 
-#include <thread>
+#include <string>
 
 #include "args.h"
+#include "cpu.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -272,7 +273,12 @@ napi_value threads_js(napi_env env, napi_callback_info) {
   return result;
 }
 
-napi_value init(napi_env env, napi_value exports) {
+RM_BASELINE napi_value init(napi_env env, napi_value exports) {
+  if (const char* missing = missing_cpu_feature()) {
+    const std::string msg = std::string("built for a CPU with ") + missing + ", which this one lacks";
+    napi_throw_error(env, nullptr, msg.c_str());
+    return nullptr;
+  }
   struct Fn {
     const char* name;
     napi_callback cb;
