@@ -6,6 +6,7 @@ import { allocWkvSaved, newWkvState, type WkvSaved, type WkvState } from '../src
 import { drawDropout, newDropoutMask, type DropoutMask } from '../src/engine/layers/dropout.js';
 import { randn } from './gradcheck.js';
 import { assertClose, nativeForTest } from './helpers/native.js';
+import { loadNativeKernels } from '../src/engine/kernels-native.js';
 
 const { kernels: nativeKernels, skip } = nativeForTest();
 const ts = tsKernels;
@@ -377,4 +378,33 @@ test('native kernels reject arrays shorter than the shape says, with an error in
   const s = newWkvState(1, 2);
   assert.throws(() => K.wkvForward(short, short, short, short, short, s, 2, 2, 2, null, new Float64Array(10)), /wkvForward/);
   assert.throws(() => K.tokenShiftMixForward([short], short, [short], null, 1, 1, 1), /2 or 3 mixes/);
+});
+
+test('native results do not depend on the thread count (1 and 3 threads give the same bits)', { skip }, () => {
+  const rng = new Rng(111);
+  const [B, T, C] = [4, 64, 130];
+  const N = B * T, n = N * C;
+  const inp = wkvInputs(rng, B, T, C, 2, 0);
+  const x = randn(n, rng), mus = [0, 1, 2].map(() => uniform(C, rng)), douts = mus.map(() => randn(n, rng));
+  const { inp: lnIn, weight, bias } = lnInputs(rng, N, C);
+  const mean = new Float32Array(N), rstd = new Float32Array(N);
+  ts.layerNormForward(new Float32Array(n), mean, rstd, lnIn, weight, bias, N, C);
+  const run = (threads: number) => {
+    const K = loadNativeKernels(threads);
+    const f = runWkvForward(K, inp, newWkvState(B, C), B, T, C, true, true);
+    const dk = new Float32Array(n), dv = new Float32Array(n), dpre = new Float32Array(n), dtd = new Float32Array(C), dtf = new Float32Array(C);
+    K.wkvBackward(dk, dv, dtd, dtf, douts[0], inp.v, f.y, f.saved!, inp.td, B, T, C, new Float64Array(6 * C), { r: f.r, dpre });
+    const dinp = new Float32Array(n), dmus = mus.map(() => new Float32Array(C)), dweight = new Float32Array(C), dbias = new Float32Array(C);
+    K.tokenShiftMixLnBackward(dinp, dmus, douts, x, mus, { inp: lnIn, mean, rstd, weight, dweight, dbias }, B, T, C, new Float64Array(8 * C));
+    const dx = new Float32Array(n), dw = new Float32Array(C), db = new Float32Array(C);
+    K.layerNormBackward(dx, false, dw, db, douts[1], lnIn, mean, rstd, weight, N, C, new Float64Array(2 * C));
+    return [f.y, dk, dv, dpre, dtd, dtf, dinp, ...dmus, dweight, dbias, dx, dw, db];
+  };
+  try {
+    const one = run(1);
+    const three = run(3);
+    one.forEach((a, i) => assert.deepEqual(three[i], a, `output ${i}`));
+  } finally {
+    loadNativeKernels(2);
+  }
 });
