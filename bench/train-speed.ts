@@ -131,7 +131,7 @@ class Runner {
     zeroGradients(params);
     const out = this.model.trainStep(this.batch, 1 / this.frames, this.rng);
     const t1 = performance.now();
-    clipGradients(params, globalGradNorm(params), 1.0);
+    clipGradients(params, globalGradNorm(params, this.kernels), 1.0, this.kernels);
     this.opt.step(6e-4);
     const t2 = performance.now();
     this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);

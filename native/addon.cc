@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 1;
+constexpr int kAbiVersion = 2;
 
 using i64 = int64_t;
 
@@ -231,6 +231,24 @@ napi_value adamw_update_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value sum_squares_js(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumSquares");
+  const i64 n = a.length(0, "x");
+  const float* x = a.f32(0, "x", n);
+  napi_value result;
+  napi_create_double(env, a.ok() ? sum_squares(x, n) : 0, &result);
+  return result;
+}
+
+napi_value scale_in_place_js(napi_env env, napi_callback_info info) {
+  Args a(env, info, "scaleInPlace");
+  const i64 n = a.length(0, "x");
+  float* x = a.f32(0, "x", n);
+  const double s = a.number(1, "s");
+  if (a.ok()) scale_in_place(x, n, s);
+  return undefined(env);
+}
+
 napi_value lstm_cell_forward_js(napi_env env, napi_callback_info info) {
   // (gates, c, h, tc, t, B, H)
   Args a(env, info, "lstmCellForward");
@@ -297,6 +315,8 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"sigmoidGate", sigmoid_gate_js},
       {"gatedProductBackward", gated_product_backward_js},
       {"adamwUpdate", adamw_update_js},
+      {"sumSquares", sum_squares_js},
+      {"scaleInPlace", scale_in_place_js},
       {"lstmCellForward", lstm_cell_forward_js},
       {"lstmCellBackward", lstm_cell_backward_js},
       {"setThreads", set_threads_js},

@@ -90,4 +90,28 @@ void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamW
   });
 }
 
+double sum_squares(const float* x, int64_t n) {
+  // one partial sum per block, added in block order: the same bits on any number of threads
+  const int items = static_cast<int>((n + kBlock - 1) / kBlock);
+  double* partial = scratch_f64(items);
+  parallel_for(items, static_cast<size_t>(n), [&](int item) {
+    const int64_t i0 = item * kBlock, i1 = std::min(n, i0 + kBlock);
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = i0; i < i1; i++) s += static_cast<double>(x[i]) * x[i];
+    partial[item] = s;
+  });
+  double s = 0;
+  for (int i = 0; i < items; i++) s += partial[i];
+  return s;
+}
+
+void scale_in_place(float* x, int64_t n, double s) {
+  blocks(n, 1, [&](int64_t i0, int64_t i1) {
+    float* __restrict xx = x;
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) xx[i] = static_cast<float>(xx[i] * s);
+  });
+}
+
 }  // namespace rm

@@ -46,6 +46,8 @@ struct AdamWStep {
   double beta1, beta2, eps, step_size, inv_sqrt_bc2, shrink;
 };
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamWStep s);
+double sum_squares(const float* x, int64_t n);
+void scale_in_place(float* x, int64_t n, double s);
 
 // lstm.cc
 void lstm_cell_forward(float* gates, float* c, float* h, float* tc, int t, int B, int H);

@@ -320,6 +320,24 @@ test('native elementwise kernels equal the TypeScript ones, edge values included
   }
 });
 
+test('native gradient sum of squares and scaling equal the TypeScript ones, non-finite values included', { skip }, () => {
+  const rng = new Rng(112);
+  for (const n of [0, 1, 13, 70001]) {
+    const x = randn(n, rng);
+    const s = nk().sumSquares(x);
+    assert.ok(Math.abs(s - ts.sumSquares(x)) <= 1e-12 * s, `n${n}: ${s} vs ${ts.sumSquares(x)}`);
+    const a = x.slice(), b = x.slice();
+    ts.scaleInPlace(a, 0.37);
+    nk().scaleInPlace(b, 0.37);
+    assertClose(`n${n} scaled`, b, a, 0, 0);
+  }
+  const bad = randn(40000, rng);
+  bad[123] = Infinity;
+  assert.equal(nk().sumSquares(bad), Infinity);
+  bad[30000] = NaN;
+  assert.ok(Number.isNaN(nk().sumSquares(bad)));
+});
+
 test('native AdamW update equals the TypeScript one', { skip }, () => {
   const rng = new Rng(109);
   for (const n of [1, 7, 5000, 100003]) {

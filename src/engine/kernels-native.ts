@@ -9,7 +9,7 @@ import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -45,6 +45,8 @@ interface Addon {
     stepSize: number, invSqrtBc2: number): void;
   lstmCellForward(gates: F32, c: F32, h: F32, tc: F32, t: number, B: number, H: number): void;
   lstmCellBackward(dG: F32, dc: F32, dh: F32, gates: F32, c: F32, tc: F32, t: number, B: number, H: number): void;
+  sumSquares(x: F32): number;
+  scaleInPlace(x: F32, s: number): void;
 }
 
 let addon: Addon | undefined;
@@ -111,6 +113,8 @@ export function loadNativeKernels(threads: number): Kernels {
     gatedProductBackward: (dz, dpre, dout, r, z, count) => n.gatedProductBackward(dz, dpre, dout, r, z, count),
     lstmCellForward: (gates, c, h, tc, t, B, H) => n.lstmCellForward(gates, c, h, tc, t, B, H),
     lstmCellBackward: (dG, dc, dh, gates, c, tc, t, B, H) => n.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H),
+    sumSquares: (x) => n.sumSquares(x),
+    scaleInPlace: (x, s) => n.scaleInPlace(x, s),
     adamwUpdate: (w, g, m, v, shrink, s) => n.adamwUpdate(w, g, m, v, shrink, s.beta1, s.beta2, s.eps, s.stepSize, s.invSqrtBc2),
   };
 }

@@ -8,7 +8,7 @@
 import { wkvBackward, wkvForward } from './layers/wkv.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
-import { gatedProductBackward, reluSquare, reluSquareBackward, sigmoidGate } from './layers/elementwise.js';
+import { gatedProductBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from './layers/lstm.js';
 import { adamwUpdate } from './adamw-update.js';
 
@@ -30,6 +30,8 @@ export interface Kernels {
   lstmCellForward: typeof lstmCellForward;
   lstmCellBackward: typeof lstmCellBackward;
   adamwUpdate: typeof adamwUpdate;
+  sumSquares: typeof sumSquares;
+  scaleInPlace: typeof scaleInPlace;
 }
 
 export const tsKernels: Kernels = {
@@ -49,4 +51,6 @@ export const tsKernels: Kernels = {
   lstmCellForward,
   lstmCellBackward,
   adamwUpdate,
+  sumSquares,
+  scaleInPlace,
 };

@@ -34,7 +34,7 @@ export interface TrainOptions {
   resume: boolean;
   data: { train: Frame[][]; valid: Frame[][] };
   buildModel: (config: ModelConfig, seed: number) => SequenceModel;
-  /** Where the optimizer's update runs (default: the TypeScript kernels). */
+  /** Where the optimizer's update and the gradient clipping run (default: the TypeScript kernels). */
   kernels?: Kernels;
   /** Stopping overrides for this invocation (a resumed run may train longer or shorter). */
   stop?: { epochs?: number | null; minutes?: number | null; steps?: number | null };
@@ -270,7 +270,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const lr = learningRate(schedule(), { step: st.step, batchInEpoch: st.batchInEpoch, batchesInEpoch: nb });
         zeroGradients(params);
         const loss = model.trainStep(batch, 1 / frames, rng);
-        const norm = globalGradNorm(params);
+        const norm = globalGradNorm(params, options.kernels);
         if (!Number.isFinite(loss.nllSum) || !Number.isFinite(norm)) {
           st.nonFinite++;
           zeroGradients(params);
@@ -289,7 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           }
         } else {
           st.nonFinite = 0;
-          clipGradients(params, norm, t.clip);
+          clipGradients(params, norm, t.clip, options.kernels);
           optimizer.step(lr);
           st.epochNllSum += loss.nllSum;
           st.epochFrames += loss.frames;

@@ -22,23 +22,17 @@ export interface OptimizerState {
 }
 
 /** sqrt of the sum of squares of every gradient, in float64; NaN/Infinity if any entry is not finite. */
-export function globalGradNorm(params: readonly Param[]): number {
+export function globalGradNorm(params: readonly Param[], kernels: Kernels = tsKernels): number {
   let sum = 0;
-  for (const p of params) {
-    const g = p.grad;
-    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
-  }
+  for (const p of params) sum += kernels.sumSquares(p.grad);
   return Math.sqrt(sum);
 }
 
 /** Scales all gradients so their global norm is at most maxNorm; returns the factor applied (1 if none). */
-export function clipGradients(params: readonly Param[], norm: number, maxNorm: number): number {
+export function clipGradients(params: readonly Param[], norm: number, maxNorm: number, kernels: Kernels = tsKernels): number {
   if (!(maxNorm > 0) || norm <= maxNorm) return 1;
   const scale = maxNorm / (norm + 1e-6);
-  for (const p of params) {
-    const g = p.grad;
-    for (let i = 0; i < g.length; i++) g[i] *= scale;
-  }
+  for (const p of params) kernels.scaleInPlace(p.grad, scale);
   return scale;
 }
 

@@ -39,6 +39,18 @@ export function sigmoidGate(out: Float32Array, r: Float32Array, z: Float32Array,
   }
 }
 
+/** sum of x[i]^2 in double precision (NaN or Infinity if any entry is not finite). */
+export function sumSquares(x: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i] * x[i];
+  return s;
+}
+
+/** x[i] *= s. */
+export function scaleInPlace(x: Float32Array, s: number): void {
+  for (let i = 0; i < x.length; i++) x[i] *= s;
+}
+
 /**
  * Transposes rows between batch-major [B,T,D] and time-major [T,B,D] (toTimeMajor) or back.
  */
