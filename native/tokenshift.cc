@@ -67,10 +67,11 @@ void mix_row_grad(double* __restrict g, double* __restrict acc, const float* con
   }
 }
 
+// The backward's split of N rows: at most kChunks chunks of `rows` rows each.
 struct Chunks {
   int count;
   int rows;
-  Chunks(int N) : count(std::min(kChunks, N)), rows((N + std::min(kChunks, N) - 1) / std::min(kChunks, N)) {}
+  explicit Chunks(int N) : count(std::min(kChunks, N)), rows(count > 0 ? (N + count - 1) / count : 0) {}
 };
 
 template <int J>

@@ -8,7 +8,7 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -97,7 +97,7 @@ export function registerTrain(program: Command): void {
       const gemm = gemmFor(threads);
       const kernels = kernelsFor(threads);
       const buildModel = modelBuilder(threads, gemm, kernels);
-      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name}; kernels: ${kernels.name})`);
+      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name}; kernels: ${describeKernels(kernels)})`);
       const result = await train({
         runDir,
         config,
