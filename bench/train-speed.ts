@@ -4,19 +4,24 @@
  * after warm-up, with where the time goes (GEMM by shape, the rest, the optimizer) and peak memory.
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
- *       [--gemm ort|ts] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
+ *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
  *   RWKV: 4 layers, n_embd 512, ffn 2048; batch 16, T 256
  * Frames per step = batch x T. Dropout is 0 in both (as in bench/torch_reference.py).
  * --standin times a GEMM-bound stand-in model instead (to check the harness without the real models).
- * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh.
+ * --kernels picks the non-GEMM kernels (default: native when built, as RWKV_MUSIC_NATIVE says); 'both' times
+ * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
+ * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with both).
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Batch } from '../src/engine/batch.js';
 import type { Gemm } from '../src/engine/gemm.js';
 import { createGemm } from '../src/engine/gemm-default.js';
+import { tsKernels, type Kernels } from '../src/engine/kernels.js';
+import { createKernels, defaultKernels, kernelsLoadError, parseKernelBackend } from '../src/engine/kernels-default.js';
+import type { Param } from '../src/engine/tensor.js';
 import { OrtGemm } from '../src/engine/gemm-ort.js';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
@@ -79,98 +84,150 @@ function median(xs: number[]): number {
 
 const MB = 1024 * 1024;
 
-function build(setup: Setup, gemm: Gemm, seed: number): SequenceModel {
+function build(setup: Setup, gemm: Gemm, kernels: Kernels, seed: number): SequenceModel {
   if (has('--standin')) {
     const width = setup.config.kind === 'rwkv' ? setup.config.nEmbd : setup.config.hidden;
     return new StandInModel(setup.config, width, gemm, new Rng(seed));
   }
-  return createModel(setup.config, { seed, gemm });
+  return createModel(setup.config, { seed, gemm, kernels });
 }
 
-function benchModel(setup: Setup, inner: Gemm): number {
-  const steps = Number(arg('--steps') ?? 7);
-  const warmup = Number(arg('--warmup') ?? 2);
-  const timing = new TimingGemm(inner);
-  const rng = new Rng(7);
-  const model = build(setup, timing, 1);
-  const params = model.parameters();
-  const nParams = params.reduce((s, p) => s + p.data.length, 0);
-  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 });
-  const batch = randomBatch(setup.batch, setup.T, rng);
-  const frames = setup.batch * setup.T;
-  console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
-  console.log(`  ${(nParams / 1e6).toFixed(2)}M parameters; GEMM ${inner.name}; ${warmup} warm-up + ${steps} timed steps`);
+/** One model on one set of kernels: runs training steps and keeps their timings. */
+class Runner {
+  readonly timing: TimingGemm;
+  readonly model: SequenceModel;
+  readonly params: Param[];
+  readonly opt: AdamW;
+  readonly batch: Batch;
+  readonly rng = new Rng(7);
+  readonly stepTimes: number[] = [];
+  readonly fwdBwd: number[] = [];
+  readonly optTimes: number[] = [];
+  readonly gemmTimes: number[] = [];
+  readonly gemmCalls: number[] = [];
+  readonly gemmFlops: number[] = [];
+  readonly faults: number[] = [];
+  loss = 0;
+  peakRss = process.memoryUsage().rss;
 
-  const stepTimes: number[] = [];
-  const fwdBwd: number[] = [];
-  const optTimes: number[] = [];
-  const gemmTimes: number[] = [];
-  const gemmCalls: number[] = [];
-  const gemmFlops: number[] = [];
-  const faults: number[] = [];
-  let loss = 0;
-  let peakRss = process.memoryUsage().rss;
-  for (let s = 0; s < warmup + steps; s++) {
+  constructor(readonly setup: Setup, readonly inner: Gemm, readonly kernels: Kernels) {
+    this.timing = new TimingGemm(inner);
+    this.model = build(setup, this.timing, kernels, 1);
+    this.params = this.model.parameters();
+    this.opt = new AdamW(this.params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 }, kernels);
+    this.batch = randomBatch(setup.batch, setup.T, new Rng(7));
+  }
+
+  get frames(): number {
+    return this.setup.batch * this.setup.T;
+  }
+
+  /** One full training step; `record` false for warm-up. */
+  step(record: boolean): void {
+    const { timing, params } = this;
     timing.reset();
     const f0 = process.resourceUsage().minorPageFault;
     const t0 = performance.now();
     zeroGradients(params);
-    const out = model.trainStep(batch, 1 / frames, rng);
+    const out = this.model.trainStep(this.batch, 1 / this.frames, this.rng);
     const t1 = performance.now();
-    clipGradients(params, globalGradNorm(params), 1.0);
-    opt.step(6e-4);
+    clipGradients(params, globalGradNorm(params, this.kernels), 1.0, this.kernels);
+    this.opt.step(6e-4);
     const t2 = performance.now();
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    loss = out.nllSum / out.frames;
-    if (s < warmup) continue;
-    stepTimes.push((t2 - t0) / 1000);
-    fwdBwd.push((t1 - t0) / 1000);
-    optTimes.push((t2 - t1) / 1000);
-    gemmTimes.push(timing.seconds);
-    gemmCalls.push(timing.calls);
-    gemmFlops.push(timing.flops);
-    faults.push(process.resourceUsage().minorPageFault - f0);
+    this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
+    this.loss = out.nllSum / out.frames;
+    if (!record) return;
+    this.stepTimes.push((t2 - t0) / 1000);
+    this.fwdBwd.push((t1 - t0) / 1000);
+    this.optTimes.push((t2 - t1) / 1000);
+    this.gemmTimes.push(timing.seconds);
+    this.gemmCalls.push(timing.calls);
+    this.gemmFlops.push(timing.flops);
+    this.faults.push(process.resourceUsage().minorPageFault - f0);
   }
-  const step = median(stepTimes);
-  const gemmS = median(gemmTimes);
-  const optS = median(optTimes);
-  const restS = median(fwdBwd) - gemmS;
-  const fps = frames / step;
-  const pct = (x: number) => `${((100 * x) / step).toFixed(0)}%`;
-  console.log(
-    `  ${fps.toFixed(0)} frames/s: median step ${(step * 1000).toFixed(0)} ms ` +
-      `(min ${(Math.min(...stepTimes) * 1000).toFixed(0)}, max ${(Math.max(...stepTimes) * 1000).toFixed(0)}); loss ${loss.toFixed(3)} nats/frame`,
-  );
-  console.log(
-    `  time: GEMM ${(gemmS * 1000).toFixed(0)} ms (${pct(gemmS)}; ${gemmCalls[0]} calls, ` +
-      `${(median(gemmFlops) / gemmS / 1e9).toFixed(1)} GFLOP/s), other forward/backward ${(restS * 1000).toFixed(0)} ms (${pct(restS)}), ` +
-      `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
-  );
-  console.log(`  useful GEMM work: ${(median(gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
-  console.log(
-    `  peak RSS ${(peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB); ` +
-      `${median(faults).toFixed(0)} minor page faults per step (fresh memory: costly on VMs)`,
-  );
-  // the last step's GEMM shapes, heaviest first
-  console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
-  for (const s of timing.shapes().slice(0, 12))
-    console.log(`    ${s.key.padEnd(22)} ${String(s.calls).padStart(5)} ${(s.seconds * 1000).toFixed(1).padStart(8)} ${(s.flops / s.seconds / 1e9).toFixed(1).padStart(7)}`);
-  if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, on the TypeScript fallback ${inner.tsCalls} (all steps)`);
 
-  if (has('--gen')) {
+  /** Prints the timings; returns frames/s of the median step. */
+  report(): number {
+    const { stepTimes, timing, inner } = this;
+    const step = median(stepTimes);
+    const gemmS = median(this.gemmTimes);
+    const optS = median(this.optTimes);
+    const restS = median(this.fwdBwd) - gemmS;
+    const fps = this.frames / step;
+    const pct = (x: number) => `${((100 * x) / step).toFixed(0)}%`;
+    console.log(`  [kernels ${this.kernels.name}]`);
+    console.log(
+      `  ${fps.toFixed(0)} frames/s: median step ${(step * 1000).toFixed(0)} ms ` +
+        `(min ${(Math.min(...stepTimes) * 1000).toFixed(0)}, max ${(Math.max(...stepTimes) * 1000).toFixed(0)}); loss ${this.loss.toFixed(3)} nats/frame`,
+    );
+    console.log(
+      `  time: GEMM ${(gemmS * 1000).toFixed(0)} ms (${pct(gemmS)}; ${this.gemmCalls[0]} calls, ` +
+        `${(median(this.gemmFlops) / gemmS / 1e9).toFixed(1)} GFLOP/s), other forward/backward ${(restS * 1000).toFixed(0)} ms (${pct(restS)}), ` +
+        `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
+    );
+    console.log(`  useful GEMM work: ${(median(this.gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
+    console.log(
+      `  peak RSS ${(this.peakRss / MB).toFixed(0)} MB (process max ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB); ` +
+        `${median(this.faults).toFixed(0)} minor page faults per step (fresh memory: costly on VMs)`,
+    );
+    // the last step's GEMM shapes, heaviest first
+    console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
+    for (const s of timing.shapes().slice(0, 12))
+      console.log(`    ${s.key.padEnd(22)} ${String(s.calls).padStart(5)} ${(s.seconds * 1000).toFixed(1).padStart(8)} ${(s.flops / s.seconds / 1e9).toFixed(1).padStart(7)}`);
+    if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, on the TypeScript fallback ${inner.tsCalls} (all steps)`);
+    return fps;
+  }
+
+  generation(): void {
+    const rng = new Rng(9);
     for (const b of [1, 16]) {
-      const state = model.initialState(b);
+      const state = this.model.initialState(b);
       const frame = randomBatch(b, 1, rng).inputs;
-      for (let i = 0; i < 5; i++) model.step(state, frame);
+      for (let i = 0; i < 5; i++) this.model.step(state, frame);
       const n = b === 1 ? 200 : 50;
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) model.step(state, frame);
+      for (let i = 0; i < n; i++) this.model.step(state, frame);
       const sps = n / ((performance.now() - t0) / 1000);
       console.log(`  generation (RNN mode), batch ${b}: ${sps.toFixed(0)} steps/s (${(sps * b).toFixed(0)} frames/s)`);
     }
   }
-  console.log(`RESULT ${setup.key} ${fps.toFixed(1)}`);
-  return fps;
+}
+
+/**
+ * Times the setup on each set of kernels. With two sets, their steps alternate (ts, native, ts, ...)
+ * so that both see the same machine load, and the ratio of their median steps is printed.
+ */
+function benchModel(setup: Setup, inner: Gemm, kernelSets: Kernels[]): void {
+  const steps = Number(arg('--steps') ?? 7);
+  const warmup = Number(arg('--warmup') ?? 2);
+  const runners = kernelSets.map((k) => new Runner(setup, inner, k));
+  const nParams = runners[0].params.reduce((s, p) => s + p.data.length, 0);
+  console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
+  console.log(
+    `  ${(nParams / 1e6).toFixed(2)}M parameters; GEMM ${inner.name}; kernels ${kernelSets.map((k) => k.name).join(' vs ')}; ` +
+      `${warmup} warm-up + ${steps} timed steps${runners.length > 1 ? ' each, alternating' : ''}`,
+  );
+  for (let s = 0; s < warmup + steps; s++) for (const r of runners) r.step(s >= warmup);
+  const fps = runners.map((r) => r.report());
+  if (has('--gen')) for (const r of runners) r.generation();
+  runners.forEach((r, i) => console.log(`RESULT ${setup.key}${runners.length > 1 ? `-${r.kernels.name.split(' ')[0]}` : ''} ${fps[i].toFixed(1)}`));
+  if (runners.length === 2) {
+    console.log(`  speed-up ${runners[1].kernels.name} over ${runners[0].kernels.name}: ${(fps[1] / fps[0]).toFixed(2)}x ` +
+      `(step ${(1000 * median(runners[0].stepTimes)).toFixed(0)} -> ${(1000 * median(runners[1].stepTimes)).toFixed(0)} ms)`);
+  }
+}
+
+/** --kernels native|ts|both (default: RWKV_MUSIC_NATIVE, i.e. native when built). */
+function kernelSets(threads: number | undefined): Kernels[] {
+  const which = arg('--kernels');
+  if (which === 'both') return [tsKernels, createKernels({ backend: 'native', threads })];
+  if (which === undefined) {
+    const k = threads === undefined ? defaultKernels() : createKernels({ threads });
+    const why = kernelsLoadError();
+    if (why) console.log(`note: ${why.message}; using the TypeScript kernels`);
+    return [k];
+  }
+  return [createKernels({ backend: parseKernelBackend(which, '--kernels'), threads })];
 }
 
 function main(): void {
@@ -183,7 +240,8 @@ function main(): void {
   console.log(
     `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
   );
-  for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm);
+  const kernels = kernelSets(threads);
+  for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels);
 }
 
 main();

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/engine/random.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
+import { tsKernels } from '../src/engine/kernels.js';
 import { makeParam, type Param } from '../src/engine/tensor.js';
 import { linearBackward, linearForward } from '../src/engine/layers/linear.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from '../src/engine/layers/layernorm.js';
@@ -174,12 +175,12 @@ test('TimeMix: gradients of every parameter and the input match finite differenc
   const scr = allocMixScratch(N, C);
   const out = new Float32Array(N * C);
   const f = () => {
-    timeMixForward(gemm, out, x, P, acts, null, newWkvState(B, C), B, T, C, true, scr);
+    timeMixForward(gemm, tsKernels, out, x, P, acts, null, newWkvState(B, C), B, T, C, true, scr);
     return dot64(out, G);
   };
   f();
   const dx = new Float32Array(N * C);
-  timeMixBackward(gemm, dx, false, G, x, P, acts, B, T, C, scr);
+  timeMixBackward(gemm, tsKernels, dx, false, G, x, P, acts, B, T, C, scr);
   checkGrad('x', f, x, dx, { maxEntries: 20 });
   for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad);
 });
@@ -199,12 +200,12 @@ test('ChannelMix: gradients of every parameter and the input match finite differ
   const fs = allocFfnScratch(N, F);
   const out = new Float32Array(N * C);
   const f = () => {
-    channelMixForward(gemm, out, x, P, acts, null, B, T, C, F, scr, fs);
+    channelMixForward(gemm, tsKernels, out, x, P, acts, null, B, T, C, F, scr, fs);
     return dot64(out, G);
   };
   f();
   const dx = new Float32Array(N * C).fill(1);
-  channelMixBackward(gemm, dx, true, G, x, P, acts, B, T, C, F, scr, fs);
+  channelMixBackward(gemm, tsKernels, dx, true, G, x, P, acts, B, T, C, F, scr, fs);
   for (let i = 0; i < dx.length; i++) dx[i] -= 1;
   checkGrad('x', f, x, dx, { maxEntries: 24 });
   for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad);
@@ -222,7 +223,7 @@ test('LSTM layer (gate order i, f, g, o): forward definition and BPTT gradients'
   const acts = allocLstmActs(T, B, H);
   const bias = new Float32Array(4 * H);
   const f = () => {
-    lstmForward(gemm, x, P, acts, null, null, T, B, I, H, bias);
+    lstmForward(gemm, tsKernels, x, P, acts, null, null, T, B, I, H, bias);
     return dot64(acts.h.subarray(B * H), G);
   };
   f();
@@ -240,7 +241,7 @@ test('LSTM layer (gate order i, f, g, o): forward definition and BPTT gradients'
   }
   const dh = G.slice();
   const dx = new Float32Array(T * B * I);
-  lstmBackward(gemm, dx, dh, x, P, acts, T, B, I, H, new Float32Array(T * B * 4 * H), new Float32Array(B * H));
+  lstmBackward(gemm, tsKernels, dx, dh, x, P, acts, T, B, I, H, new Float32Array(T * B * 4 * H), new Float32Array(B * H));
   checkGrad('x', f, x, dx, { maxEntries: 20 });
   for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad, { maxEntries: 16 });
 });

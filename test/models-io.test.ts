@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/engine/random.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
+import { tsKernels } from '../src/engine/kernels.js';
 import { createModel } from '../src/models/index.js';
 import { loadModelFile, modelToTensors, saveModelFile } from '../src/models/io.js';
 import { decodeSafetensors, encodeSafetensors } from '../src/engine/safetensors.js';
@@ -32,7 +33,7 @@ test('model files round trip: same config, names and logits; written atomically'
       saveModelFile(path, model); // overwriting works too
       assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
       assert.deepEqual(loadModelFile(path).config, config); // default GEMM
-      const back = loadModelFile(path, { gemm: tsGemm }); // the same GEMM as `model`, for exact logits
+      const back = loadModelFile(path, { gemm: tsGemm, kernels: tsKernels }); // the same GEMM and kernels as `model`, for exact logits
       assert.deepEqual(back.config, config);
       assert.deepEqual(back.parameters().map((p) => p.name), model.parameters().map((p) => p.name));
       const batch = frames(rng, 2, 5);

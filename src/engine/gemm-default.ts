@@ -8,6 +8,8 @@
 import type { Gemm } from './gemm.js';
 import { tsGemm } from './gemm-ts.js';
 import { createOrtGemm, type OrtGemmOptions } from './gemm-ort.js';
+import { envThreads } from './threads.js';
+import { UserError } from '../errors.js';
 
 export type GemmBackend = 'auto' | 'ts' | 'ort';
 
@@ -24,15 +26,7 @@ function parseBackend(value: string | undefined): GemmBackend {
   if (v === '' || v === 'auto') return 'auto';
   if (v === 'ts' || v === 'typescript') return 'ts';
   if (v === 'ort' || v === 'onnxruntime') return 'ort';
-  throw new Error(`RWKV_MUSIC_GEMM must be ts, ort or auto, got '${value}'`);
-}
-
-function envThreads(): number | undefined {
-  const v = process.env.RWKV_MUSIC_THREADS;
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`RWKV_MUSIC_THREADS must be a positive integer, got '${v}'`);
-  return n;
+  throw new UserError(`RWKV_MUSIC_GEMM must be ts, ort or auto, got '${value}'`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Gemm } from '../engine/gemm.js';
 import { tsGemm } from '../engine/gemm-ts.js';
+import { tsKernels, type Kernels } from '../engine/kernels.js';
 import type { Param } from '../engine/tensor.js';
 import { validateConfig } from './config.js';
 import { LstmModel } from './lstm.js';
@@ -19,6 +20,12 @@ export interface CreateOptions {
    */
   gemm?: Gemm;
   /**
+   * The other kernels (WKV, token shift, LayerNorm, activations, LSTM cells). Defaults to the
+   * TypeScript ones for the same reason; Node callers pass defaultKernels() from
+   * src/engine/kernels-default.ts (the native addon when it is built).
+   */
+  kernels?: Kernels;
+  /**
    * How RWKV's matrices start (see RwkvModel.initialize): 'rwkv-lm' (default; RWKV-LM's trainer:
    * zero and orthogonal) or 'pytorch' (every Linear U(±1/sqrt(fan_in))). Ignored for the LSTM.
    */
@@ -31,12 +38,13 @@ export interface CreateOptions {
 export function createModel(config: ModelConfig, options: CreateOptions): SequenceModel {
   const cfg = validateConfig(config);
   const gemm = options.gemm ?? tsGemm;
+  const kernels = options.kernels ?? tsKernels;
   if (cfg.kind === 'rwkv') {
-    const m = new RwkvModel(cfg, gemm);
+    const m = new RwkvModel(cfg, gemm, kernels);
     if (!options.uninitialized) m.initialize(options.seed, options.rwkvInit ?? 'rwkv-lm');
     return m;
   }
-  const m = new LstmModel(cfg, gemm);
+  const m = new LstmModel(cfg, gemm, kernels);
   if (!options.uninitialized) m.initialize(options.seed);
   return m;
 }

@@ -5,6 +5,8 @@ import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
 import type { StoredDtype } from '../engine/safetensors.js';
 import { defaultGemm } from '../engine/gemm-default.js';
+import { defaultKernels } from '../engine/kernels-default.js';
+import type { Kernels } from '../engine/kernels.js';
 import type { SequenceModel } from './model.js';
 import { modelFromBytes, modelToBytes } from './serialize.js';
 
@@ -17,9 +19,10 @@ export function saveModelFile(path: string, model: SequenceModel, dtype: StoredD
 
 /**
  * Reads a model file; throws a UserError naming the file if it is missing, damaged or inconsistent.
- * The model computes with `options.gemm`, by default the process-wide fastest GEMM (defaultGemm()).
+ * The model computes with `options.gemm` and `options.kernels`, by default the process-wide fastest
+ * ones (defaultGemm(), defaultKernels()).
  */
-export function loadModelFile(path: string, options: { gemm?: Gemm } = {}): SequenceModel {
+export function loadModelFile(path: string, options: { gemm?: Gemm; kernels?: Kernels } = {}): SequenceModel {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -27,5 +30,5 @@ export function loadModelFile(path: string, options: { gemm?: Gemm } = {}): Sequ
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(`${path}: cannot read the model file (${code ?? (e as Error).message})`);
   }
-  return modelFromBytes(bytes, path, { gemm: options.gemm ?? defaultGemm() });
+  return modelFromBytes(bytes, path, { gemm: options.gemm ?? defaultGemm(), kernels: options.kernels ?? defaultKernels() });
 }

@@ -6,6 +6,7 @@
  */
 import type { Batch } from '../engine/batch.js';
 import type { Gemm } from '../engine/gemm.js';
+import type { Kernels } from '../engine/kernels.js';
 import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
@@ -79,15 +80,17 @@ export class LstmModel implements SequenceModel {
   /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
   private readonly embInputs: number;
   private readonly gemm: Gemm;
+  private readonly kernels: Kernels;
   private readonly params: Param[];
   private readonly embed: { weight: Param; bias: Param };
   private readonly layers: LstmParams[];
   private readonly head: { weight: Param; bias: Param };
   private ws: Workspace | null = null;
 
-  constructor(config: LstmConfig, gemm: Gemm) {
+  constructor(config: LstmConfig, gemm: Gemm, kernels: Kernels) {
     this.config = { ...config };
     this.gemm = gemm;
+    this.kernels = kernels;
     const { layers: L, hidden: H, embed: E } = config;
     const pl = new ParamList();
     this.lags = config.inputLags ?? [];
@@ -149,7 +152,7 @@ export class LstmModel implements SequenceModel {
     let I = E;
     for (let k = 0; k < L; k++) {
       const acts = ws.acts[k];
-      lstmForward(gemm, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias);
+      lstmForward(gemm, this.kernels, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias);
       if (state) {
         state.h[k].set(acts.h.subarray(T * B * H, (T + 1) * B * H));
         state.c[k].set(acts.c.subarray(T * B * H, (T + 1) * B * H));
@@ -177,7 +180,7 @@ export class LstmModel implements SequenceModel {
       let x: Float32Array;
       if (k === 0) x = ws.emb;
       else x = drop ? ws.dropped[k - 1] : ws.acts[k - 1].h.subarray(B * H, (T + 1) * B * H);
-      lstmBackward(gemm, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc);
+      lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
         if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);

@@ -11,10 +11,10 @@
  */
 import type { Batch } from '../engine/batch.js';
 import type { Gemm } from '../engine/gemm.js';
+import type { Kernels } from '../engine/kernels.js';
 import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
-import { addLayerNormForward, layerNormBackward, layerNormForward } from '../engine/layers/layernorm.js';
 import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type MixScratch, type TimeMixActs, type TimeMixParams } from '../engine/layers/timemix.js';
 import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixActs, type ChannelMixParams, type FfnScratch } from '../engine/layers/channelmix.js';
 import { newWkvState, resetWkvState, type WkvState } from '../engine/layers/wkv.js';
@@ -121,6 +121,7 @@ export class RwkvModel implements SequenceModel {
   readonly config: RwkvConfig;
   readonly inputSize = KEYS;
   private readonly gemm: Gemm;
+  private readonly kernels: Kernels;
   private readonly lags: readonly number[];
   /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
   private readonly embInputs: number;
@@ -133,9 +134,10 @@ export class RwkvModel implements SequenceModel {
   private trainWs: Workspace | null = null;
   private inferWs: Workspace | null = null;
 
-  constructor(config: RwkvConfig, gemm: Gemm) {
+  constructor(config: RwkvConfig, gemm: Gemm, kernels: Kernels) {
     this.config = { ...config };
     this.gemm = gemm;
+    this.kernels = kernels;
     const { nLayer: L, nEmbd: C, ffn: F } = config;
     this.lags = config.inputLags ?? [];
     this.embInputs = KEYS * (1 + this.lags.length);
@@ -258,6 +260,7 @@ export class RwkvModel implements SequenceModel {
     const N = B * T;
     const n = N * C;
     const gemm = this.gemm;
+    const K = this.kernels;
     const save = ws.training;
     const drop = rng !== null && dropout > 0;
     const mask = (j: number): DropoutMask | null => {
@@ -274,11 +277,11 @@ export class RwkvModel implements SequenceModel {
       embIn = ws.embIn;
     }
     linearForward(gemm, ws.emb, embIn, this.emb.weight.data, this.emb.bias.data, N, this.embInputs, C);
-    layerNormForward(xsAt(0), ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
+    K.layerNormForward(xsAt(0), ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
     const m0 = mask(0);
     if (m0) applyDropout(xsAt(0), m0, n);
     const ln1p = this.blocks[0].ln1;
-    layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], xsAt(0), ln1p.weight.data, ln1p.bias.data, N, C);
+    K.layerNormForward(ws.ln1[0], ws.lnMean[0], ws.lnRstd[0], xsAt(0), ln1p.weight.data, ln1p.bias.data, N, C);
     for (let l = 0; l < L; l++) {
       const blk = this.blocks[l];
       const li = save ? l : 0;
@@ -286,18 +289,18 @@ export class RwkvModel implements SequenceModel {
       if (state) wkv = state.wkv[l];
       else resetWkvState(wkv, B * C);
       // xm = x + drop(TimeMix(ln1)), ln2 = LN2(xm)
-      timeMixForward(gemm, ws.branch, ws.ln1[li], blk.att, ws.att[li], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
+      timeMixForward(gemm, K, ws.branch, ws.ln1[li], blk.att, ws.att[li], state ? state.attXx[l] : null, wkv, B, T, C, save, ws.scr);
       if (state) copyLastSteps(state.attXx[l], ws.ln1[li], B, T, C); // token-shift state: this step's LN1 output
-      addLayerNormForward(ws.xm[li], ws.ln2[li], ws.lnMean[2 * li + 1], ws.lnRstd[2 * li + 1], xsAt(l), ws.branch, mask(1 + 2 * l),
+      K.addLayerNormForward(ws.xm[li], ws.ln2[li], ws.lnMean[2 * li + 1], ws.lnRstd[2 * li + 1], xsAt(l), ws.branch, mask(1 + 2 * l),
         blk.ln2.weight.data, blk.ln2.bias.data, N, C);
       // x' = xm + drop(ChannelMix(ln2)), followed by the next LayerNorm (LN1 of the next block or ln_out)
-      channelMixForward(gemm, ws.branch, ws.ln2[li], blk.ffn, ws.ffn[li], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
+      channelMixForward(gemm, K, ws.branch, ws.ln2[li], blk.ffn, ws.ffn[li], state ? state.ffnXx[l] : null, B, T, C, F, ws.scr, ws.fs);
       if (state) copyLastSteps(state.ffnXx[l], ws.ln2[li], B, T, C);
       const last = l + 1 === L;
       const nextLn = last ? this.lnOutP : this.blocks[l + 1].ln1;
       const nextOut = last ? ws.lnOut : ws.ln1[save ? l + 1 : 0];
       const nextStat = last ? outStat : save ? 2 * l + 2 : 0;
-      addLayerNormForward(xsAt(l + 1), nextOut, ws.lnMean[nextStat], ws.lnRstd[nextStat], ws.xm[li], ws.branch, mask(2 + 2 * l),
+      K.addLayerNormForward(xsAt(l + 1), nextOut, ws.lnMean[nextStat], ws.lnRstd[nextStat], ws.xm[li], ws.branch, mask(2 + 2 * l),
         nextLn.weight.data, nextLn.bias.data, N, C);
     }
     linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
@@ -309,10 +312,11 @@ export class RwkvModel implements SequenceModel {
     const N = B * T;
     const n = N * C;
     const gemm = this.gemm;
+    const K = this.kernels;
     const drop = dropout > 0;
     const { dx, dbr, dln } = ws;
     linearBackward(gemm, dln, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, ws.lnOut, this.head.weight.data, N, C, KEYS);
-    layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
+    K.layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
     for (let l = L - 1; l >= 0; l--) {
       const blk = this.blocks[l];
       // x_{l+1} = xm + drop(ffn(ln2(xm)))
@@ -322,7 +326,7 @@ export class RwkvModel implements SequenceModel {
         dout = dbr;
       }
       // ChannelMix backward with LN2's backward fused in: adds d(xm) into dx
-      channelMixBackward(gemm, dx, true, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs, {
+      channelMixBackward(gemm, K, dx, true, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs, {
         inp: ws.xm[l], mean: ws.lnMean[2 * l + 1], rstd: ws.lnRstd[2 * l + 1],
         weight: blk.ln2.weight.data, dweight: blk.ln2.weight.grad, dbias: blk.ln2.bias.grad,
       });
@@ -333,13 +337,13 @@ export class RwkvModel implements SequenceModel {
         dout = dbr;
       }
       // TimeMix backward with LN1's backward fused in: adds d(x_l) into dx
-      timeMixBackward(gemm, dx, true, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr, {
+      timeMixBackward(gemm, K, dx, true, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr, {
         inp: ws.xs[l], mean: ws.lnMean[2 * l], rstd: ws.lnRstd[2 * l],
         weight: blk.ln1.weight.data, dweight: blk.ln1.weight.grad, dbias: blk.ln1.bias.grad,
       });
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
-    layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
+    K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
     const embIn = this.lags.length > 0 ? ws.embIn : inputs; // lagged inputs as the forward built them
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, embIn, this.emb.weight.data, N, this.embInputs, C);
   }

@@ -4,6 +4,7 @@
  */
 import { UserError } from '../errors.js';
 import type { Gemm } from '../engine/gemm.js';
+import type { Kernels } from '../engine/kernels.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor, type StoredDtype } from '../engine/safetensors.js';
 import { validateConfig } from './config.js';
 import { createModel } from './index.js';
@@ -46,7 +47,7 @@ export function modelToBytes(model: SequenceModel, dtype: StoredDtype = 'F32'): 
 }
 
 /** Rebuilds a model from safetensors bytes written by `modelToBytes`. */
-export function modelFromBytes(bytes: Uint8Array, source: string, options: { gemm?: Gemm } = {}): SequenceModel {
+export function modelFromBytes(bytes: Uint8Array, source: string, options: { gemm?: Gemm; kernels?: Kernels } = {}): SequenceModel {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT) {
     throw new UserError(`${source}: not an ${MODEL_FORMAT} model file (metadata format is ${JSON.stringify(metadata.format ?? null)})`);
@@ -64,7 +65,7 @@ export function modelFromBytes(bytes: Uint8Array, source: string, options: { gem
   } catch (e) {
     throw new UserError(`${source}: ${(e as Error).message}`);
   }
-  const model = createModel(config, { seed: 0, gemm: options.gemm, uninitialized: true });
+  const model = createModel(config, { seed: 0, gemm: options.gemm, kernels: options.kernels, uninitialized: true });
   loadTensorsInto(model, tensors, source);
   return model;
 }

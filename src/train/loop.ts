@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { makeBatch, maskedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
 import { KEY_COUNT, LOWEST_NOTE, type Frame } from '../data/pianoroll.js';
 import type { Param } from '../engine/tensor.js';
+import type { Kernels } from '../engine/kernels.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
@@ -33,6 +34,8 @@ export interface TrainOptions {
   resume: boolean;
   data: { train: Frame[][]; valid: Frame[][] };
   buildModel: (config: ModelConfig, seed: number) => SequenceModel;
+  /** Where the optimizer's update and the gradient clipping run (default: the TypeScript kernels). */
+  kernels?: Kernels;
   /** Stopping overrides for this invocation (a resumed run may train longer or shorter). */
   stop?: { epochs?: number | null; minutes?: number | null; steps?: number | null };
   progress?: Progress;
@@ -106,7 +109,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Model, optimizer, random stream, position.
   const model = options.buildModel(config.model, config.seed);
   const params = model.parameters();
-  const optimizer = new AdamW(params, t.optimizer);
+  const optimizer = new AdamW(params, t.optimizer, options.kernels);
   const rng = new Rng(dropoutSeed(config.seed));
   let metrics: MetricsLog;
   let st: Omit<TrainState, 'hashes'>;
@@ -267,7 +270,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const lr = learningRate(schedule(), { step: st.step, batchInEpoch: st.batchInEpoch, batchesInEpoch: nb });
         zeroGradients(params);
         const loss = model.trainStep(batch, 1 / frames, rng);
-        const norm = globalGradNorm(params);
+        const norm = globalGradNorm(params, options.kernels);
         if (!Number.isFinite(loss.nllSum) || !Number.isFinite(norm)) {
           st.nonFinite++;
           zeroGradients(params);
@@ -286,7 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           }
         } else {
           st.nonFinite = 0;
-          clipGradients(params, norm, t.clip);
+          clipGradients(params, norm, t.clip, options.kernels);
           optimizer.step(lr);
           st.epochNllSum += loss.nllSum;
           st.epochFrames += loss.frames;

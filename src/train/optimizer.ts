@@ -4,6 +4,8 @@
  * kept in float32 arrays so a checkpoint stores it bit for bit.
  */
 import type { Param } from '../engine/tensor.js';
+import { tsKernels, type Kernels } from '../engine/kernels.js';
+import type { AdamWStep } from '../engine/adamw-update.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -20,23 +22,17 @@ export interface OptimizerState {
 }
 
 /** sqrt of the sum of squares of every gradient, in float64; NaN/Infinity if any entry is not finite. */
-export function globalGradNorm(params: readonly Param[]): number {
+export function globalGradNorm(params: readonly Param[], kernels: Kernels = tsKernels): number {
   let sum = 0;
-  for (const p of params) {
-    const g = p.grad;
-    for (let i = 0; i < g.length; i++) sum += g[i] * g[i];
-  }
+  for (const p of params) sum += kernels.sumSquares(p.grad);
   return Math.sqrt(sum);
 }
 
 /** Scales all gradients so their global norm is at most maxNorm; returns the factor applied (1 if none). */
-export function clipGradients(params: readonly Param[], norm: number, maxNorm: number): number {
+export function clipGradients(params: readonly Param[], norm: number, maxNorm: number, kernels: Kernels = tsKernels): number {
   if (!(maxNorm > 0) || norm <= maxNorm) return 1;
   const scale = maxNorm / (norm + 1e-6);
-  for (const p of params) {
-    const g = p.grad;
-    for (let i = 0; i < g.length; i++) g[i] *= scale;
-  }
+  for (const p of params) kernels.scaleInPlace(p.grad, scale);
   return scale;
 }
 
@@ -50,6 +46,8 @@ export class AdamW {
   constructor(
     private readonly params: readonly Param[],
     readonly config: AdamWConfig,
+    /** Where the elementwise update runs (the native kernels in Node, see kernels-default.ts). */
+    private readonly kernels: Kernels = tsKernels,
   ) {
     const names = new Set<string>();
     for (const p of params) {
@@ -69,20 +67,10 @@ export class AdamW {
     const t = ++this.state.step;
     const bc1 = 1 - Math.pow(beta1, t);
     const bc2 = 1 - Math.pow(beta2, t);
-    const stepSize = lr / bc1;
-    const invSqrtBc2 = 1 / Math.sqrt(bc2);
+    const constants: AdamWStep = { beta1, beta2, eps, stepSize: lr / bc1, invSqrtBc2: 1 / Math.sqrt(bc2) };
     for (const p of this.params) {
-      const m = this.state.m.get(p.name)!;
-      const v = this.state.v.get(p.name)!;
-      const w = p.data;
-      const g = p.grad;
       const shrink = p.decay && weightDecay > 0 ? 1 - lr * weightDecay : 1;
-      for (let i = 0; i < w.length; i++) {
-        const gi = g[i];
-        const mi = (m[i] = beta1 * m[i] + (1 - beta1) * gi);
-        const vi = (v[i] = beta2 * v[i] + (1 - beta2) * gi * gi);
-        w[i] = w[i] * shrink - (stepSize * mi) / (Math.sqrt(vi) * invSqrtBc2 + eps);
-      }
+      this.kernels.adamwUpdate(p.data, p.grad, this.state.m.get(p.name)!, this.state.v.get(p.name)!, shrink, constants);
     }
   }
 

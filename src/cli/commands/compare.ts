@@ -14,7 +14,7 @@ import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig } from '../../train/setup.js';
 import { printResults, reportOptionsFrom, type ReportFlags, addReportOptions } from './report-shared.js';
-import { modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
 
 interface CompareFlags extends ReportFlags {
   dataset: string;
@@ -38,6 +38,7 @@ async function trainDefault(kind: ModelKind, dataset: string, runDir: string, se
     resume,
     data: { train: ds.train, valid: ds.valid },
     buildModel: modelBuilder(undefined),
+    kernels: kernelsFor(undefined),
     stop: resume ? stop : undefined,
     progress: terminalProgress(),
     handleSignals: true,

@@ -7,7 +7,7 @@ import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-ch
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateSequences } from '../../train/evaluate.js';
-import { gemmFor, parseInteger } from './train-shared.js';
+import { gemmFor, kernelsFor, parseInteger } from './train-shared.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -60,7 +60,7 @@ export function registerEval(program: Command): void {
       const batchFrames = parseInteger(flags.batchFrames, '--batch-frames', 1);
       const maxLength = flags.maxLength === undefined ? Number.MAX_SAFE_INTEGER : parseInteger(flags.maxLength, '--max-length', 2);
       const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
-      const model = loadModelFile(modelPath, { gemm: gemmFor(threads) });
+      const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
       const r = evaluateSequences(model, ds[split], { batchFrames, maxLength });

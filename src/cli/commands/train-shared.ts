@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../../errors.js';
 import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
 import type { Gemm } from '../../engine/gemm.js';
+import { createKernels, defaultKernels, kernelsLoadError } from '../../engine/kernels-default.js';
+import { tsKernels, type Kernels } from '../../engine/kernels.js';
 import { createModel } from '../../models/index.js';
 import type { ModelConfig, SequenceModel } from '../../models/model.js';
 
@@ -23,9 +25,22 @@ export function gemmFor(threads: number | undefined): Gemm {
   return threads === undefined ? defaultGemm() : createGemm({ threads });
 }
 
-/** Builds models of a configuration with the given seed on the chosen matrix-product backend. */
-export function modelBuilder(threads: number | undefined, gemm: Gemm = gemmFor(threads)): (config: ModelConfig, seed: number) => SequenceModel {
-  return (config, seed) => createModel(config, { seed, gemm });
+/** The other kernels: the default ones (native when built), or with this many threads. */
+export function kernelsFor(threads: number | undefined): Kernels {
+  return threads === undefined ? defaultKernels() : createKernels({ threads });
+}
+
+/** The kernels' name, with the reason when the native ones could not be used. */
+export function describeKernels(kernels: Kernels): string {
+  const why = kernels === tsKernels ? kernelsLoadError() : undefined;
+  return why ? `${kernels.name} (${why.message})` : kernels.name;
+}
+
+/** Builds models of a configuration with the given seed on the chosen backends. */
+export function modelBuilder(
+  threads: number | undefined, gemm: Gemm = gemmFor(threads), kernels: Kernels = kernelsFor(threads),
+): (config: ModelConfig, seed: number) => SequenceModel {
+  return (config, seed) => createModel(config, { seed, gemm, kernels });
 }
 
 /** The package's version, recorded in every run's config. */

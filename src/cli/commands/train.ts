@@ -8,7 +8,7 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { gemmFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -50,7 +50,7 @@ export function registerTrain(program: Command): void {
     .option('--seed <n>', 'seed for weights, batching and dropout', '1')
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
     .option('--resume <dir>', 'continue the run in this folder exactly where it stopped')
-    .option('--threads <n>', 'threads for matrix products')
+    .option('--threads <n>', 'threads for matrix products and the native kernels')
     .action(async (flags: TrainFlags) => {
       const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
       const stopEpochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
@@ -95,14 +95,16 @@ export function registerTrain(program: Command): void {
 
       const ds = loadDataset(config.dataset);
       const gemm = gemmFor(threads);
-      const buildModel = modelBuilder(threads, gemm);
-      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name})`);
+      const kernels = kernelsFor(threads);
+      const buildModel = modelBuilder(threads, gemm, kernels);
+      console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name}; kernels: ${describeKernels(kernels)})`);
       const result = await train({
         runDir,
         config,
         resume: flags.resume !== undefined,
         data: { train: ds.train, valid: ds.valid },
         buildModel,
+        kernels,
         stop: flags.resume !== undefined ? { epochs: stopEpochs, minutes: stopMinutes } : undefined,
         progress: terminalProgress(),
         handleSignals: true,

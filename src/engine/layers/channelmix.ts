@@ -6,8 +6,8 @@
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
-import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward, type InputLayerNorm } from './tokenshift.js';
-import { gatedProductBackward } from './elementwise.js';
+import type { Kernels } from '../kernels.js';
+import type { InputLayerNorm } from './tokenshift.js';
 import type { MixScratch } from './timemix.js';
 
 export interface ChannelMixParams {
@@ -38,39 +38,18 @@ export function allocFfnScratch(N: number, F: number): FfnScratch {
   return { f1: new Float32Array(N * F) };
 }
 
-/** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
-function reluSquare(kk: Float32Array, pre: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    // Branch-free relu: (x + |x|) / 2 is exactly max(x, 0); a compare-and-branch on random signs
-    // mispredicts half the time (5x slower over an [N,F] activation).
-    const x = pre[i];
-    const a = (x + Math.abs(x)) * 0.5;
-    pre[i] = a;
-    kk[i] = a * a;
-  }
-}
-
 export function channelMixForward(
-  gemm: Gemm, out: Float32Array, x: Float32Array, P: ChannelMixParams, acts: ChannelMixActs,
+  gemm: Gemm, K: Kernels, out: Float32Array, x: Float32Array, P: ChannelMixParams, acts: ChannelMixActs,
   prev: Float32Array | null, B: number, T: number, C: number, F: number, scr: MixScratch, fs: FfnScratch,
 ): void {
   const N = B * T;
   const [xk, xr] = scr.s;
-  tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
+  K.tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.kr, xk, P.key.data, null, N, C, F);
-  reluSquare(acts.kk, acts.kr, N * F);
+  K.reluSquare(acts.kk, acts.kr, N * F);
   linearForward(gemm, acts.vo, acts.kk, P.value.data, null, N, F, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
-  sigmoidGate(out, acts.r, acts.vo, N * C);
-}
-
-/** r = sigmoid(r) in place and out = r ⊙ z, one pass. */
-function sigmoidGate(out: Float32Array, r: Float32Array, z: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    const rr = 1 / (1 + Math.exp(-r[i]));
-    r[i] = rr;
-    out[i] = rr * z[i];
-  }
+  K.sigmoidGate(out, acts.r, acts.vo, N * C);
 }
 
 /**
@@ -79,24 +58,24 @@ function sigmoidGate(out: Float32Array, r: Float32Array, z: Float32Array, n: num
  * With `ln` (the LayerNorm that produced x), its backward is fused in as in timeMixBackward.
  */
 export function channelMixBackward(
-  gemm: Gemm, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
+  gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: ChannelMixParams, acts: ChannelMixActs, B: number, T: number, C: number, F: number,
   scr: MixScratch, fs: FfnScratch, ln: InputLayerNorm | null = null,
 ): void {
   const N = B * T;
   const n = N * C;
   const [s1, s2, s3, s4] = scr.s;
-  gatedProductBackward(s3, s4, dout, acts.r, acts.vo, n); // s3 = d(vo), s4 = d(r pre-activation)
+  K.gatedProductBackward(s3, s4, dout, acts.r, acts.vo, n); // s3 = d(vo), s4 = d(r pre-activation)
   const kr = acts.kr;
   const nf = N * F;
   const dpre = fs.f1;
   linearBackward(gemm, dpre, false, P.value.grad, null, s3, acts.kk, P.value.data, N, F, C); // d(kk)
-  for (let i = 0; i < nf; i++) dpre[i] *= 2 * kr[i]; // d(kk)/d(pre) = 2 relu(pre)
-  tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], null, B, T, C);
+  K.reluSquareBackward(dpre, kr, nf); // d(kk)/d(pre) = 2 relu(pre)
+  K.tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], null, B, T, C);
   linearBackward(gemm, s1, false, P.key.grad, null, dpre, s1, P.key.data, N, C, F);
   linearBackward(gemm, s2, false, P.receptance.grad, null, s4, s2, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixR.data];
-  if (ln) tokenShiftMixLnBackward(dx, dmus, [s1, s2], x, mus, ln, B, T, C, scr.d);
-  else tokenShiftMixBackward(dx, accumulate, dmus, [s1, s2], x, mus, B, T, C, scr.d);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s2], x, mus, ln, B, T, C, scr.d);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s2], x, mus, B, T, C, scr.d);
 }

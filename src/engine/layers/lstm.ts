@@ -9,6 +9,7 @@
  * GEMM over T*B rows.
  */
 import type { Gemm } from '../gemm.js';
+import type { Kernels } from '../kernels.js';
 import type { Param } from '../tensor.js';
 import { columnSums, linearForward } from './linear.js';
 
@@ -39,7 +40,7 @@ export function allocLstmActs(T: number, B: number, H: number): LstmActs {
  * `bias` is scratch for 4H floats.
  */
 export function lstmForward(
-  gemm: Gemm, x: Float32Array, P: LstmParams, acts: LstmActs, h0: Float32Array | null, c0: Float32Array | null,
+  gemm: Gemm, cells: Kernels, x: Float32Array, P: LstmParams, acts: LstmActs, h0: Float32Array | null, c0: Float32Array | null,
   T: number, B: number, I: number, H: number, bias: Float32Array,
 ): void {
   const G = 4 * H;
@@ -55,26 +56,68 @@ export function lstmForward(
   const Whh = P.weightHh.data;
   for (let t = 0; t < T; t++) {
     gemm.gemm({ transA: false, transB: true, M: B, N: G, K: H, A: h, aOffset: t * BH, B: Whh, C: gates, cOffset: t * B * G, beta: 1 });
-    for (let b = 0; b < B; b++) {
-      const gr = (t * B + b) * G;
-      const sp = t * BH + b * H; // previous state row
-      const sn = sp + BH; // new state row
-      const tr = t * BH + b * H;
-      for (let j = 0; j < H; j++) {
-        const ig = 1 / (1 + Math.exp(-gates[gr + j]));
-        const fg = 1 / (1 + Math.exp(-gates[gr + H + j]));
-        const gg = tanh(gates[gr + 2 * H + j]);
-        const og = 1 / (1 + Math.exp(-gates[gr + 3 * H + j]));
-        gates[gr + j] = ig;
-        gates[gr + H + j] = fg;
-        gates[gr + 2 * H + j] = gg;
-        gates[gr + 3 * H + j] = og;
-        const cn = fg * c[sp + j] + ig * gg;
-        const th = tanh(cn);
-        c[sn + j] = cn;
-        tc[tr + j] = th;
-        h[sn + j] = og * th;
-      }
+    cells.lstmCellForward(gates, c, h, tc, t, B, H);
+  }
+}
+
+/**
+ * The gate nonlinearities and state update of step t, once its gate pre-activations are in `gates`:
+ * rows t of gates [T,B,4H] are activated in place; c and h slot t+1 and tc slot t are written.
+ */
+export function lstmCellForward(
+  gates: Float32Array, c: Float32Array, h: Float32Array, tc: Float32Array, t: number, B: number, H: number,
+): void {
+  const G = 4 * H;
+  const BH = B * H;
+  for (let b = 0; b < B; b++) {
+    const gr = (t * B + b) * G;
+    const sp = t * BH + b * H; // previous state row
+    const sn = sp + BH; // new state row
+    for (let j = 0; j < H; j++) {
+      const ig = 1 / (1 + Math.exp(-gates[gr + j]));
+      const fg = 1 / (1 + Math.exp(-gates[gr + H + j]));
+      const gg = tanh(gates[gr + 2 * H + j]);
+      const og = 1 / (1 + Math.exp(-gates[gr + 3 * H + j]));
+      gates[gr + j] = ig;
+      gates[gr + H + j] = fg;
+      gates[gr + 2 * H + j] = gg;
+      gates[gr + 3 * H + j] = og;
+      const cn = fg * c[sp + j] + ig * gg;
+      const th = tanh(cn);
+      c[sn + j] = cn;
+      tc[sp + j] = th;
+      h[sn + j] = og * th;
+    }
+  }
+}
+
+/**
+ * Step t of the backward pass: dG rows t from dh slot t (which already holds the recurrent gradient)
+ * and the cell gradient dc [B,H] carried from step t+1, which is updated to step t's.
+ */
+export function lstmCellBackward(
+  dG: Float32Array, dc: Float32Array, dh: Float32Array, gates: Float32Array, c: Float32Array, tc: Float32Array,
+  t: number, B: number, H: number,
+): void {
+  const G = 4 * H;
+  const BH = B * H;
+  for (let b = 0; b < B; b++) {
+    const gr = (t * B + b) * G;
+    const sr = t * BH + b * H; // c_{t-1} row in c, also the row of dh/tc at t
+    const dcr = b * H;
+    for (let j = 0; j < H; j++) {
+      const ig = gates[gr + j];
+      const fg = gates[gr + H + j];
+      const gg = gates[gr + 2 * H + j];
+      const og = gates[gr + 3 * H + j];
+      const th = tc[sr + j];
+      const dhj = dh[sr + j];
+      const dcj = dc[dcr + j] + dhj * og * (1 - th * th);
+      dG[gr + j] = dcj * gg * ig * (1 - ig);
+      dG[gr + H + j] = dcj * c[sr + j] * fg * (1 - fg);
+      dG[gr + 2 * H + j] = dcj * ig * (1 - gg * gg);
+      dG[gr + 3 * H + j] = dhj * th * og * (1 - og);
+      dc[dcr + j] = dcj * fg;
     }
   }
 }
@@ -93,7 +136,7 @@ function tanh(x: number): number {
  * dx [T,B,I] is assigned (skipped when null); parameter gradients are added.
  */
 export function lstmBackward(
-  gemm: Gemm, dx: Float32Array | null, dh: Float32Array, x: Float32Array, P: LstmParams, acts: LstmActs,
+  gemm: Gemm, cells: Kernels, dx: Float32Array | null, dh: Float32Array, x: Float32Array, P: LstmParams, acts: LstmActs,
   T: number, B: number, I: number, H: number, dG: Float32Array, dc: Float32Array,
 ): void {
   const G = 4 * H;
@@ -102,25 +145,7 @@ export function lstmBackward(
   dc.fill(0, 0, BH);
   const Whh = P.weightHh.data;
   for (let t = T - 1; t >= 0; t--) {
-    for (let b = 0; b < B; b++) {
-      const gr = (t * B + b) * G;
-      const sr = t * BH + b * H; // c_{t-1} row in acts.c, also the row of dh/tc at t
-      const dcr = b * H;
-      for (let j = 0; j < H; j++) {
-        const ig = gates[gr + j];
-        const fg = gates[gr + H + j];
-        const gg = gates[gr + 2 * H + j];
-        const og = gates[gr + 3 * H + j];
-        const th = tc[sr + j];
-        const dhj = dh[sr + j];
-        const dcj = dc[dcr + j] + dhj * og * (1 - th * th);
-        dG[gr + j] = dcj * gg * ig * (1 - ig);
-        dG[gr + H + j] = dcj * c[sr + j] * fg * (1 - fg);
-        dG[gr + 2 * H + j] = dcj * ig * (1 - gg * gg);
-        dG[gr + 3 * H + j] = dhj * th * og * (1 - og);
-        dc[dcr + j] = dcj * fg;
-      }
-    }
+    cells.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H);
     if (t > 0) {
       gemm.gemm({ transA: false, transB: false, M: B, N: H, K: G, A: dG, aOffset: t * B * G, B: Whh, C: dh, cOffset: (t - 1) * BH, beta: 1 });
     }

@@ -7,8 +7,9 @@
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
-import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward, type InputLayerNorm } from './tokenshift.js';
-import { allocWkvSaved, wkvBackward, wkvForward, type WkvSaved, type WkvState } from './wkv.js';
+import type { Kernels } from '../kernels.js';
+import type { InputLayerNorm } from './tokenshift.js';
+import { allocWkvSaved, type WkvSaved, type WkvState } from './wkv.js';
 
 export interface TimeMixParams {
   timeDecay: Param; // [C]
@@ -56,17 +57,17 @@ export function allocMixScratch(N: number, C: number, count = 7): MixScratch {
  * (updated in place). With save true the activations for the backward pass are kept.
  */
 export function timeMixForward(
-  gemm: Gemm, out: Float32Array, x: Float32Array, P: TimeMixParams, acts: TimeMixActs,
+  gemm: Gemm, K: Kernels, out: Float32Array, x: Float32Array, P: TimeMixParams, acts: TimeMixActs,
   prev: Float32Array | null, wkv: WkvState, B: number, T: number, C: number, save: boolean, scr: MixScratch,
 ): void {
   const N = B * T;
   const [xk, xv, xr] = scr.s;
-  tokenShiftMixForward([xk, xv, xr], x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
+  K.tokenShiftMixForward([xk, xv, xr], x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.k, xk, P.key.data, null, N, C, C);
   linearForward(gemm, acts.v, xv, P.value.data, null, N, C, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
   // y = WKV(k, v), r = sigmoid(r), rw = r ⊙ y in one pass
-  wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
+  K.wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
     save ? acts.wkv : null, scr.d, { r: acts.r, rw: acts.rw });
   linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
 }
@@ -78,7 +79,7 @@ export function timeMixForward(
  * LayerNorm's input, always added to, and the LayerNorm's parameter gradients are added too.
  */
 export function timeMixBackward(
-  gemm: Gemm, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
+  gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
   ln: InputLayerNorm | null = null,
 ): void {
@@ -87,16 +88,16 @@ export function timeMixBackward(
   // output projection
   linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
   // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
-  wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
+  K.wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
     acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
   // projections (recompute the mixed inputs)
-  tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
+  K.tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
   // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
   linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
   linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
   linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixV.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixV.data, P.mixR.data];
-  if (ln) tokenShiftMixLnBackward(dx, dmus, [s1, s6, s7], x, mus, ln, B, T, C, scr.d);
-  else tokenShiftMixBackward(dx, accumulate, dmus, [s1, s6, s7], x, mus, B, T, C, scr.d);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s6, s7], x, mus, ln, B, T, C, scr.d);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s6, s7], x, mus, B, T, C, scr.d);
 }

@@ -1,0 +1,19 @@
+{
+  "targets": [
+    {
+      "target_name": "rwkv_music_native",
+      "sources": [
+        "native/addon.cc",
+        "native/pool.cc",
+        "native/wkv.cc",
+        "native/tokenshift.cc",
+        "native/layernorm.cc",
+        "native/elementwise.cc",
+        "native/lstm.cc"
+      ],
+      "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}

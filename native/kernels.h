@@ -1,0 +1,57 @@
+// The native kernels: the same semantics and buffer layouts as the TypeScript kernels in
+// src/engine/layers/ (see the doc comments there). Pointers marked "nullable" may be null.
+#pragma once
+#include <cstdint>
+
+namespace rm {
+
+// wkv.cc. Saved factors (decay, ek, g, cu) nullable as a group; gate (r, rw) nullable as a group.
+void wkv_forward(float* y, const float* k, const float* v, const float* time_decay, const float* time_first,
+                 double* aa, double* bb, double* pp, int B, int T, int C,
+                 float* decay, float* ek, float* g, float* cu, float* r, float* rw);
+// Gate (r, dpre) nullable as a group.
+void wkv_backward(float* dk, float* dv, float* d_time_decay, float* d_time_first, const float* dy,
+                  const float* v, const float* y, const float* decay, const float* ek, const float* g,
+                  const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre);
+
+// tokenshift.cc: J = 2 or 3 mixes; prev nullable.
+void token_shift_mix_forward(int J, float* const* outs, const float* x, const float* const* mus,
+                             const float* prev, int B, int T, int C);
+void token_shift_mix_backward(int J, float* dx, bool accumulate, float* const* dmus, const float* const* douts,
+                              const float* x, const float* const* mus, int B, int T, int C);
+void token_shift_mix_ln_backward(int J, float* dinp, float* const* dmus, const float* const* douts, const float* x,
+                                 const float* const* mus, const float* inp, const float* mean, const float* rstd,
+                                 const float* weight, float* dweight, float* dbias, int B, int T, int C);
+
+// layernorm.cc
+struct Dropout {
+  bool on;
+  uint32_t seed;
+  uint32_t threshold;
+  double scale;
+};
+void layer_norm_forward(float* out, float* mean, float* rstd, const float* inp, const float* weight,
+                        const float* bias, int N, int C);
+void add_layer_norm_forward(float* sum, float* out, float* mean, float* rstd, const float* a, const float* branch,
+                            Dropout drop, const float* weight, const float* bias, int N, int C);
+void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* dbias, const float* dout,
+                         const float* inp, const float* mean, const float* rstd, const float* weight, int N, int C);
+
+// elementwise.cc
+void relu_square(float* kk, float* pre, int64_t n);
+void relu_square_backward(float* dpre, const float* kr, int64_t n);
+void sigmoid_gate(float* out, float* r, const float* z, int64_t n);
+void gated_product_backward(float* dz, float* dpre, const float* dout, const float* r, const float* z, int64_t n);
+struct AdamWStep {
+  double beta1, beta2, eps, step_size, inv_sqrt_bc2, shrink;
+};
+void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamWStep s);
+double sum_squares(const float* x, int64_t n);
+void scale_in_place(float* x, int64_t n, double s);
+
+// lstm.cc
+void lstm_cell_forward(float* gates, float* c, float* h, float* tc, int t, int B, int H);
+void lstm_cell_backward(float* dG, float* dc, const float* dh, const float* gates, const float* c, const float* tc,
+                        int t, int B, int H);
+
+}  // namespace rm

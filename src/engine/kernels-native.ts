@@ -1,0 +1,120 @@
+/**
+ * The native kernels (Node only): the C++ addon in native/, built by `npm install` into
+ * build/Release/rwkv_music_native.node, behind the same Kernels interface as the TypeScript ones.
+ * Its functions take the arrays flat (optional groups as null) and check every length.
+ */
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Kernels } from './kernels.js';
+import { UserError } from '../errors.js';
+
+/** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
+const ABI_VERSION = 2;
+
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
+
+type F32 = Float32Array;
+type F64 = Float64Array;
+type Opt<T> = T | null;
+
+interface Addon {
+  abiVersion: number;
+  threads(): number;
+  setThreads(n: number): number;
+  wkvForward(y: F32, k: F32, v: F32, td: F32, tf: F32, aa: F64, bb: F64, pp: F64, B: number, T: number, C: number,
+    decay: Opt<F32>, ek: Opt<F32>, g: Opt<F32>, cu: Opt<F32>, r: Opt<F32>, rw: Opt<F32>): void;
+  wkvBackward(dk: F32, dv: F32, dtd: F32, dtf: F32, dy: F32, v: F32, y: F32, decay: F32, ek: F32, g: F32, cu: F32,
+    td: F32, B: number, T: number, C: number, r: Opt<F32>, dpre: Opt<F32>): void;
+  tokenShiftMixForward(o0: F32, o1: F32, o2: Opt<F32>, x: F32, m0: F32, m1: F32, m2: Opt<F32>, prev: Opt<F32>,
+    B: number, T: number, C: number): void;
+  tokenShiftMixBackward(dx: F32, accumulate: boolean, dm0: F32, dm1: F32, dm2: Opt<F32>, d0: F32, d1: F32, d2: Opt<F32>,
+    x: F32, m0: F32, m1: F32, m2: Opt<F32>, B: number, T: number, C: number): void;
+  tokenShiftMixLnBackward(dinp: F32, dm0: F32, dm1: F32, dm2: Opt<F32>, d0: F32, d1: F32, d2: Opt<F32>, x: F32,
+    m0: F32, m1: F32, m2: Opt<F32>, inp: F32, mean: F32, rstd: F32, weight: F32, dweight: F32, dbias: F32,
+    B: number, T: number, C: number): void;
+  layerNormForward(out: F32, mean: F32, rstd: F32, inp: F32, weight: F32, bias: F32, N: number, C: number): void;
+  addLayerNormForward(sum: F32, out: F32, mean: F32, rstd: F32, a: F32, branch: F32, weight: F32, bias: F32,
+    N: number, C: number, dropOn: boolean, seed: number, threshold: number, scale: number): void;
+  layerNormBackward(dinp: F32, accumulate: boolean, dweight: F32, dbias: F32, dout: F32, inp: F32, mean: F32,
+    rstd: F32, weight: F32, N: number, C: number): void;
+  reluSquare(kk: F32, pre: F32, n: number): void;
+  reluSquareBackward(dpre: F32, kr: F32, n: number): void;
+  sigmoidGate(out: F32, r: F32, z: F32, n: number): void;
+  gatedProductBackward(dz: F32, dpre: F32, dout: F32, r: F32, z: F32, n: number): void;
+  adamwUpdate(w: F32, g: F32, m: F32, v: F32, shrink: number, beta1: number, beta2: number, eps: number,
+    stepSize: number, invSqrtBc2: number): void;
+  lstmCellForward(gates: F32, c: F32, h: F32, tc: F32, t: number, B: number, H: number): void;
+  lstmCellBackward(dG: F32, dc: F32, dh: F32, gates: F32, c: F32, tc: F32, t: number, B: number, H: number): void;
+  sumSquares(x: F32): number;
+  scaleInPlace(x: F32, s: number): void;
+}
+
+let addon: Addon | undefined;
+
+function loadAddon(): Addon {
+  if (addon) return addon;
+  let loaded: Addon;
+  try {
+    loaded = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as Addon;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'MODULE_NOT_FOUND' ? 'not built' : (e as Error).message.split('\n')[0];
+    throw new UserError(`native kernels unavailable (${why}); build them with \`npm run build:native\``);
+  }
+  if (loaded.abiVersion !== ABI_VERSION) {
+    throw new UserError(`native kernels are out of date (ABI ${loaded.abiVersion}, expected ${ABI_VERSION}); rebuild them with \`npm run build:native\``);
+  }
+  addon = loaded;
+  return addon;
+}
+
+function mixCount(n: number, what: string): void {
+  if (n !== 2 && n !== 3) throw new Error(`${what}: 2 or 3 mixes`);
+}
+
+/**
+ * Loads the addon (throws if it is missing or stale) and sets its thread count: `threads`, default
+ * all cores. The addon has one thread pool per process, so the last call's count applies to all.
+ */
+export function loadNativeKernels(threads: number): Kernels {
+  const n = loadAddon();
+  const running = n.setThreads(threads);
+  return {
+    name: `native (${running} thread${running === 1 ? '' : 's'})`,
+    wkvForward: (y, k, v, td, tf, state, B, T, C, save, _scratch, gate = null) =>
+      n.wkvForward(y, k, v, td, tf, state.aa, state.bb, state.pp, B, T, C,
+        save?.decay ?? null, save?.ek ?? null, save?.g ?? null, save?.cu ?? null, gate?.r ?? null, gate?.rw ?? null),
+    wkvBackward: (dk, dv, dtd, dtf, dy, v, y, saved, td, B, T, C, _scratch, gate = null) =>
+      n.wkvBackward(dk, dv, dtd, dtf, dy, v, y, saved.decay, saved.ek, saved.g, saved.cu, td, B, T, C,
+        gate?.r ?? null, gate?.dpre ?? null),
+    tokenShiftMixForward: (outs, x, mus, prev, B, T, C) => {
+      mixCount(outs.length, 'tokenShiftMixForward');
+      n.tokenShiftMixForward(outs[0], outs[1], outs[2] ?? null, x, mus[0], mus[1], mus[2] ?? null, prev, B, T, C);
+    },
+    tokenShiftMixBackward: (dx, accumulate, dmus, douts, x, mus, B, T, C) => {
+      mixCount(douts.length, 'tokenShiftMixBackward');
+      n.tokenShiftMixBackward(dx, accumulate, dmus[0], dmus[1], dmus[2] ?? null, douts[0], douts[1], douts[2] ?? null,
+        x, mus[0], mus[1], mus[2] ?? null, B, T, C);
+    },
+    tokenShiftMixLnBackward: (dinp, dmus, douts, x, mus, ln, B, T, C) => {
+      mixCount(douts.length, 'tokenShiftMixLnBackward');
+      n.tokenShiftMixLnBackward(dinp, dmus[0], dmus[1], dmus[2] ?? null, douts[0], douts[1], douts[2] ?? null,
+        x, mus[0], mus[1], mus[2] ?? null, ln.inp, ln.mean, ln.rstd, ln.weight, ln.dweight, ln.dbias, B, T, C);
+    },
+    layerNormForward: (out, mean, rstd, inp, weight, bias, N, C) => n.layerNormForward(out, mean, rstd, inp, weight, bias, N, C),
+    addLayerNormForward: (sum, out, mean, rstd, a, branch, drop, weight, bias, N, C) =>
+      n.addLayerNormForward(sum, out, mean, rstd, a, branch, weight, bias, N, C,
+        drop !== null, drop?.seed ?? 0, drop?.threshold ?? 0, drop?.scale ?? 1),
+    layerNormBackward: (dinp, accumulate, dweight, dbias, dout, inp, mean, rstd, weight, N, C) =>
+      n.layerNormBackward(dinp, accumulate, dweight, dbias, dout, inp, mean, rstd, weight, N, C),
+    reluSquare: (kk, pre, count) => n.reluSquare(kk, pre, count),
+    reluSquareBackward: (dpre, kr, count) => n.reluSquareBackward(dpre, kr, count),
+    sigmoidGate: (out, r, z, count) => n.sigmoidGate(out, r, z, count),
+    gatedProductBackward: (dz, dpre, dout, r, z, count) => n.gatedProductBackward(dz, dpre, dout, r, z, count),
+    lstmCellForward: (gates, c, h, tc, t, B, H) => n.lstmCellForward(gates, c, h, tc, t, B, H),
+    lstmCellBackward: (dG, dc, dh, gates, c, tc, t, B, H) => n.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H),
+    sumSquares: (x) => n.sumSquares(x),
+    scaleInPlace: (x, s) => n.scaleInPlace(x, s),
+    adamwUpdate: (w, g, m, v, shrink, s) => n.adamwUpdate(w, g, m, v, shrink, s.beta1, s.beta2, s.eps, s.stepSize, s.invSqrtBc2),
+  };
+}

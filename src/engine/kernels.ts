@@ -1,0 +1,56 @@
+/**
+ * The engine's non-GEMM kernels behind one object, so that a model can run on either implementation:
+ * `tsKernels` (TypeScript, runs everywhere, the browser included) or the native addon's
+ * (src/engine/kernels-native.ts, Node only, chosen by src/engine/kernels-default.ts).
+ * Every implementation has the TypeScript kernels' exact signatures, semantics and saved-buffer
+ * formats, so the two can be mixed (a forward pass on one, its backward on the other).
+ */
+import { wkvBackward, wkvForward } from './layers/wkv.js';
+import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
+import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
+import { gatedProductBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
+import { lstmCellBackward, lstmCellForward } from './layers/lstm.js';
+import { adamwUpdate } from './adamw-update.js';
+
+export interface Kernels {
+  /** 'ts', or 'native (n threads)' */
+  readonly name: string;
+  wkvForward: typeof wkvForward;
+  wkvBackward: typeof wkvBackward;
+  tokenShiftMixForward: typeof tokenShiftMixForward;
+  tokenShiftMixBackward: typeof tokenShiftMixBackward;
+  tokenShiftMixLnBackward: typeof tokenShiftMixLnBackward;
+  layerNormForward: typeof layerNormForward;
+  addLayerNormForward: typeof addLayerNormForward;
+  layerNormBackward: typeof layerNormBackward;
+  reluSquare: typeof reluSquare;
+  reluSquareBackward: typeof reluSquareBackward;
+  sigmoidGate: typeof sigmoidGate;
+  gatedProductBackward: typeof gatedProductBackward;
+  lstmCellForward: typeof lstmCellForward;
+  lstmCellBackward: typeof lstmCellBackward;
+  adamwUpdate: typeof adamwUpdate;
+  sumSquares: typeof sumSquares;
+  scaleInPlace: typeof scaleInPlace;
+}
+
+export const tsKernels: Kernels = {
+  name: 'ts',
+  wkvForward,
+  wkvBackward,
+  tokenShiftMixForward,
+  tokenShiftMixBackward,
+  tokenShiftMixLnBackward,
+  layerNormForward,
+  addLayerNormForward,
+  layerNormBackward,
+  reluSquare,
+  reluSquareBackward,
+  sigmoidGate,
+  gatedProductBackward,
+  lstmCellForward,
+  lstmCellBackward,
+  adamwUpdate,
+  sumSquares,
+  scaleInPlace,
+};

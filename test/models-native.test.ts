@@ -1,0 +1,105 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../src/engine/random.js';
+import type { Batch } from '../src/engine/batch.js';
+import { tsKernels, type Kernels } from '../src/engine/kernels.js';
+import { createKernels, parseKernelBackend } from '../src/engine/kernels-default.js';
+import { createModel } from '../src/models/index.js';
+import type { ModelConfig, SequenceModel } from '../src/models/model.js';
+import { AdamW } from '../src/train/optimizer.js';
+import { assertClose, nativeForTest } from './helpers/native.js';
+
+const { kernels: nativeKernels, skip } = nativeForTest();
+const D = 88;
+
+function randomBatch(rng: Rng, B: number, T: number): Batch {
+  const inputs = new Float32Array(B * T * D);
+  const targets = new Float32Array(B * T * D);
+  for (let i = 0; i < inputs.length; i++) {
+    inputs[i] = rng.next() < 0.1 ? 1 : 0;
+    targets[i] = rng.next() < 0.1 ? 1 : 0;
+  }
+  const mask = new Float32Array(B * T).fill(1);
+  mask[B * T - 1] = 0; // a padded frame
+  return { B, T, D, inputs, targets, mask };
+}
+
+/** Moves every parameter off its structured init (zero matrices would hide terms). */
+function jitter(model: SequenceModel, seed: number): void {
+  const rng = new Rng(seed);
+  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.05 * rng.normal();
+}
+
+interface StepResult {
+  nll: number;
+  grads: Float32Array[];
+  updated: Float32Array[];
+  logits: Float32Array;
+  stepLogits: Float32Array;
+}
+
+/** Two training steps with AdamW (dropout drawn from the same seed), then inference in both modes. */
+function trainAndRun(config: ModelConfig, kernels: Kernels, batch: Batch): StepResult {
+  const model = createModel(config, { seed: 5, kernels, rwkvInit: 'pytorch' });
+  jitter(model, 6);
+  const params = model.parameters();
+  const opt = new AdamW(params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 }, kernels);
+  const rng = new Rng(7);
+  let nll = 0;
+  let grads: Float32Array[] = [];
+  for (let s = 0; s < 2; s++) {
+    for (const p of params) p.grad.fill(0);
+    nll = model.trainStep(batch, 1 / (batch.B * batch.T), rng).nllSum;
+    grads = params.map((p) => p.grad.slice());
+    opt.step(1e-3);
+  }
+  const state = model.initialState(batch.B);
+  const frame = batch.inputs.filter((_, i) => i % (batch.T * D) < D); // every row's first frame
+  model.step(state, frame);
+  return { nll, grads, updated: params.map((p) => p.data.slice()), logits: model.logits(batch), stepLogits: model.step(state, frame) };
+}
+
+function compare(config: ModelConfig, B: number, T: number): void {
+  const batch = randomBatch(new Rng(8), B, T);
+  const a = trainAndRun(config, tsKernels, batch);
+  const b = trainAndRun(config, nativeKernels!, batch);
+  assert.ok(Math.abs(b.nll - a.nll) <= 1e-5 * Math.abs(a.nll), `loss ${b.nll} vs ${a.nll}`);
+  const names = createModel(config, { seed: 0, uninitialized: true }).parameters().map((p) => p.name);
+  for (let j = 0; j < a.grads.length; j++) {
+    // relative to the tensor's largest gradient: a missing or wrong term is far outside this
+    const scale = a.grads[j].reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+    assertClose(`gradient of ${names[j]}`, b.grads[j], a.grads[j], 1e-3, 1e-4 * scale);
+    // Adam moves an entry by about lr whatever the size of its gradient, so where a gradient is
+    // rounding noise the two updates may differ by up to lr (1e-3); the AdamW kernel itself is
+    // compared exactly in kernels-native.test.ts
+    assertClose(`${names[j]} after two AdamW steps`, b.updated[j], a.updated[j], 0, 2e-3);
+  }
+  assertClose('logits', b.logits, a.logits, 1e-4, 1e-4);
+  assertClose('RNN-mode logits', b.stepLogits, a.stepLogits, 1e-4, 1e-4);
+}
+
+test('RWKV training step (dropout on): native kernels give the TypeScript loss, gradients and updates', { skip }, () => {
+  compare({ kind: 'rwkv', nLayer: 2, nEmbd: 70, ffn: 96, dropout: 0.1 }, 3, 37);
+});
+
+test('LSTM training step (dropout on): native kernels give the TypeScript loss, gradients and updates', { skip }, () => {
+  compare({ kind: 'lstm', layers: 2, hidden: 37, embed: 20, dropout: 0.2 }, 5, 23);
+});
+
+test('kernel selection: RWKV_MUSIC_NATIVE=0 and backend ts give the TypeScript kernels; bad values are refused', () => {
+  assert.equal(createKernels({ backend: 'ts' }), tsKernels);
+  const saved = process.env.RWKV_MUSIC_NATIVE;
+  try {
+    process.env.RWKV_MUSIC_NATIVE = '0';
+    assert.equal(createKernels(), tsKernels);
+    process.env.RWKV_MUSIC_NATIVE = 'auto';
+    const auto = createKernels({ threads: 2 });
+    assert.match(auto.name, nativeKernels ? /^native/ : /^ts$/);
+  } finally {
+    if (saved === undefined) delete process.env.RWKV_MUSIC_NATIVE;
+    else process.env.RWKV_MUSIC_NATIVE = saved;
+  }
+  assert.equal(parseKernelBackend('1'), 'native');
+  assert.equal(parseKernelBackend(''), 'auto');
+  assert.throws(() => parseKernelBackend('yes please'), /RWKV_MUSIC_NATIVE must be 0/);
+});
