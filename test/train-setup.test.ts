@@ -5,11 +5,13 @@ import { tmpdir } from 'node:os';
 import { join, isAbsolute } from 'node:path';
 import { buildRunConfig, readConfigFile } from '../src/train/setup.js';
 import { UserError } from '../src/errors.js';
+import { RWKV_INPUT_LAGS } from '../src/train/defaults.js';
 
 test('defaults, then the config file, then flags', () => {
   const d = buildRunConfig('rwkv', 'nottingham', 3, null, {}, '0.1.0');
-  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2 });
+  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, inputLags: RWKV_INPUT_LAGS });
   assert.equal(d.training.schedule.kind, 'cosine');
+  assert.equal(d.training.transpose, 1);
   assert.equal(d.dataset, 'nottingham');
   assert.equal(d.seed, 3);
   const c = buildRunConfig(
