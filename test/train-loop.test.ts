@@ -275,4 +275,13 @@ test('the output bias can start at the log-odds of each key in the training fram
   assert.ok(Math.abs(model.b.data[0] - logit(1 / 5)) < 1e-6);
   assert.ok(Math.abs(model.b.data[87] - logit(1e-4)) < 1e-5);
   assert.equal(initHeadBiasFromData([], seqs), false);
+  // with transposition by up to 1 semitone: each note counts a third on itself and each neighbour;
+  // note 21 shifted down leaves the keyboard
+  assert.ok(initHeadBiasFromData(model.parameters(), seqs, 1));
+  assert.ok(Math.abs(model.b.data[61 - 21] - logit(3 / 15)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[60 - 21] - logit(3 / 15)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[65 - 21] - logit(1 / 15)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[0] - logit(1 / 15)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[1] - logit(1 / 15)) < 1e-6);
+  assert.ok(Math.abs(model.b.data[2] - logit(1e-4)) < 1e-5);
 });

@@ -76,9 +76,12 @@ const BIAS_CLAMP = 1e-4;
 
 /**
  * Sets the output bias (parameter head.bias of shape [88]) to the log-odds of each key's frequency
- * over the training frames: the model then starts at the independent-keys baseline.
+ * over the training frames as training will see them: with random transposition by up to `transpose`
+ * semitones, averaged over the shifts, so a key that only transposed tunes reach does not start at the
+ * floor (a start there cost the LSTM its first epochs). The model then starts at the
+ * independent-keys baseline.
  */
-export function initHeadBiasFromData(params: readonly Param[], sequences: readonly Frame[][]): boolean {
+export function initHeadBiasFromData(params: readonly Param[], sequences: readonly Frame[][], transpose = 0): boolean {
   const bias = params.find((p) => p.name === 'head.bias');
   if (!bias || bias.data.length !== KEY_COUNT) return false;
   const counts = new Float64Array(KEY_COUNT);
@@ -86,7 +89,12 @@ export function initHeadBiasFromData(params: readonly Param[], sequences: readon
   for (const s of sequences) {
     for (const f of s) {
       frames++;
-      for (const n of f) if (n >= LOWEST_NOTE && n < LOWEST_NOTE + KEY_COUNT) counts[n - LOWEST_NOTE]++;
+      for (const n of f) {
+        for (let shift = -transpose; shift <= transpose; shift++) {
+          const k = n + shift - LOWEST_NOTE;
+          if (k >= 0 && k < KEY_COUNT) counts[k] += 1 / (2 * transpose + 1);
+        }
+      }
     }
   }
   if (frames === 0) return false;
@@ -123,7 +131,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
-    if (t.initHeadBias) initHeadBiasFromData(params, data.train);
+    if (t.initHeadBias) initHeadBiasFromData(params, data.train, t.transpose);
     st = {
       format: 'rwkv-music-train-state',
       version: RUN_FORMAT_VERSION,
