@@ -12,6 +12,9 @@ test('defaults, then the config file, then flags', () => {
   assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, inputLags: RWKV_INPUT_LAGS });
   assert.equal(d.training.schedule.kind, 'cosine');
   assert.equal(d.training.transpose, 1);
+  // the input lags are a Nottingham default only
+  const jsb = buildRunConfig('rwkv', 'jsb-chorales', 3, null, {}, '0.1.0');
+  assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2 });
   assert.equal(d.dataset, 'nottingham');
   assert.equal(d.seed, 3);
   const c = buildRunConfig(

@@ -76,7 +76,7 @@ export function buildRunConfig(
 ): RunConfig {
   const where = file ? 'config' : 'settings';
   const model = (() => {
-    const merged = { ...defaultModelConfig(kind), ...(file?.model ?? {}) };
+    const merged = { ...defaultModelConfig(kind, datasetLabel(dataset)), ...(file?.model ?? {}) };
     if (merged.kind !== kind) throw new UserError(`the config file's model kind "${merged.kind}" differs from --model ${kind}`);
     try {
       return validateConfig(merged);
