@@ -85,6 +85,7 @@ export function initHeadBiasFromData(params: readonly Param[], sequences: readon
   const bias = params.find((p) => p.name === 'head.bias');
   if (!bias || bias.data.length !== KEY_COUNT) return false;
   const counts = new Float64Array(KEY_COUNT);
+  const share = 1 / (2 * transpose + 1); // each shift is equally likely
   let frames = 0;
   for (const s of sequences) {
     for (const f of s) {
@@ -92,7 +93,7 @@ export function initHeadBiasFromData(params: readonly Param[], sequences: readon
       for (const n of f) {
         for (let shift = -transpose; shift <= transpose; shift++) {
           const k = n + shift - LOWEST_NOTE;
-          if (k >= 0 && k < KEY_COUNT) counts[k] += 1 / (2 * transpose + 1);
+          if (k >= 0 && k < KEY_COUNT) counts[k] += share;
         }
       }
     }
