@@ -5,6 +5,8 @@ import { sample, sampleSeed, keepMostProbable } from '../src/generate/sampler.js
 import { UserError } from '../src/errors.js';
 import { ToyRecurrentModel } from './helpers/toy-model.js';
 import { rnnVersusParallel } from './helpers/parallel-check.js';
+import { createModel } from '../src/models/index.js';
+import { Rng } from '../src/engine/random.js';
 
 const primer = [[60, 64, 67], [60, 64, 67], [], [62, 65, 69]];
 
@@ -97,4 +99,17 @@ test('the RNN-versus-parallel check catches a model step that forgets its state'
   forgetful.step = (state, frames) => model.step(model.initialState(state.batch), frames);
   const { maxDiff } = rnnVersusParallel(forgetful, { length: 16, temperature: 1, seed: 5, count: 2 });
   assert.ok(maxDiff > 0.1, `difference ${maxDiff} should be large`);
+});
+
+test('a key-chain model samples through its own frame draws: seeded, batch-independent, RNN = parallel', () => {
+  const model = createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, keyChain: 16 }, { seed: 3, rwkvInit: 'pytorch' });
+  const rng = new Rng(9);
+  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.3 * rng.normal();
+  const options = { length: 12, temperature: 1, seed: 21, count: 3, primer };
+  const { maxDiff, samples } = rnnVersusParallel(model, options);
+  assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+  assert.deepEqual(sample(model, options), samples);
+  assert.deepEqual(sample(model, { ...options, count: 1 })[0], samples[0]);
+  const notes = samples.flatMap((s) => s.frames.slice(s.primerLength)).reduce((n, f) => n + f.length, 0);
+  assert.ok(notes > 5, `only ${notes} notes sampled`);
 });

@@ -26,6 +26,8 @@ test('model files round trip: same config, names and logits; written atomically'
       { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [2, 4] },
       { kind: 'lstm', layers: 2, hidden: 8, embed: 6, dropout: 0 },
       { kind: 'lstm', layers: 1, hidden: 4, embed: 6, dropout: 0, inputLags: [1, 8] },
+      { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, keyChain: 6 },
+      { kind: 'lstm', layers: 1, hidden: 4, embed: 6, dropout: 0, keyChain: 3 },
     ] as ModelConfig[]) {
       const model = createModel(config, { seed: 7, rwkvInit: 'pytorch' });
       const path = join(dir, `${config.kind}.safetensors`);

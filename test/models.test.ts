@@ -220,3 +220,88 @@ test('RWKV initialisation follows RWKV-LM (decay, bonus, mixes, orthogonal matri
   const other = createModel({ kind: 'rwkv', nLayer: L, nEmbd: C, ffn: 64, dropout: 0 }, { seed: 10 });
   assert.notDeepEqual(other.parameters()[0].data, m.parameters()[0].data);
 });
+
+test('key-chain head: gradients match finite differences (RWKV and LSTM)', () => {
+  gradientCheck({ ...tinyRwkv, keyChain: 7 }, 41);
+  gradientCheck({ ...tinyLstm, keyChain: 5, inputLags: [2] }, 42);
+});
+
+/** Flips key `k` of the target frame at (b, t) and returns the logits. */
+function logitsWithFlip(model: SequenceModel, batch: Batch, b: number, t: number, k: number): Float32Array {
+  const targets = batch.targets.slice();
+  const i = (b * batch.T + t) * D + k;
+  targets[i] = 1 - targets[i];
+  return model.logits({ ...batch, targets });
+}
+
+test('key-chain head: key d depends on the keys below d of its own frame only', () => {
+  const rng = new Rng(43);
+  for (const config of [{ ...tinyRwkv, keyChain: 16 }, { ...tinyLstm, keyChain: 9 }] as ModelConfig[]) {
+    const model = createModel(config, { seed: 5, rwkvInit: 'pytorch' });
+    jitter(model, rng, 0.2); // the output and direct weights start at zero
+    const batch = makeBatch(rng, 2, 4, [4, 4], 0.3);
+    const base = model.logits(batch);
+    for (const k of [0, 1, 30, 86, 87]) {
+      const flipped = logitsWithFlip(model, batch, 1, 2, k);
+      let below = 0;
+      let above = 0;
+      let elsewhere = 0;
+      for (let i = 0; i < base.length; i++) {
+        const diff = Math.abs(flipped[i] - base[i]);
+        const row = Math.floor(i / D);
+        const d = i % D;
+        if (row !== 1 * 4 + 2) elsewhere = Math.max(elsewhere, diff);
+        else if (d <= k) below = Math.max(below, diff);
+        else above = Math.max(above, diff);
+      }
+      assert.equal(below, 0, `${config.kind}: flipping key ${k} changed a logit of a key at or below it`);
+      assert.equal(elsewhere, 0, `${config.kind}: flipping key ${k} changed another frame's logits`);
+      if (k < 87) assert.ok(above > 1e-4, `${config.kind}: flipping key ${k} changed no key above it`);
+    }
+  }
+});
+
+test('key-chain head: drawFrame uses the parallel forward\'s conditional probabilities', () => {
+  const rng = new Rng(44);
+  for (const config of [
+    { kind: 'rwkv', nLayer: 2, nEmbd: 12, ffn: 20, dropout: 0, keyChain: 24, inputLags: [1, 3] },
+    { kind: 'lstm', layers: 2, hidden: 10, embed: 7, dropout: 0, keyChain: 12 },
+  ] as ModelConfig[]) {
+    const model = createModel(config, { seed: 6, rwkvInit: 'pytorch' });
+    jitter(model, rng, 0.2);
+    assert.ok(model.drawFrame, 'a key-chain model draws its own frames');
+    const B = 2, T = 5;
+    const batch = makeBatch(rng, B, T, [T, T], 0.25);
+    const par = model.logits(batch);
+    const state = model.initialState(B);
+    const probs = new Float64Array(D);
+    let maxErr = 0;
+    for (let t = 0; t < T; t++) {
+      const frames = new Float32Array(B * D);
+      for (let b = 0; b < B; b++) frames.set(batch.inputs.subarray((b * T + t) * D, (b * T + t + 1) * D), b * D);
+      model.step(state, frames);
+      for (let b = 0; b < B; b++) {
+        // a generator that turns on exactly the target's keys
+        const target = batch.targets.subarray((b * T + t) * D, (b * T + t + 1) * D);
+        let key = 0;
+        const forcing = { next: () => (target[key++] === 1 ? 0 : 1 - 1e-12) } as unknown as Rng;
+        const on: number[] = model.drawFrame!(state, b, 1, forcing, probs);
+        assert.deepEqual(on, [...target.keys()].filter((d) => target[d] === 1));
+        for (let d = 0; d < D; d++) maxErr = Math.max(maxErr, Math.abs(probs[d] - 1 / (1 + Math.exp(-par[(b * T + t) * D + d]))));
+      }
+    }
+    assert.ok(maxErr < 1e-5, `${config.kind}: drawFrame probabilities differ from the parallel forward by ${maxErr}`);
+  }
+});
+
+test('key-chain config: bad widths are refused, 0 means independent keys', () => {
+  for (const bad of [-1, 1.5, '8', 5000]) {
+    assert.throws(() => createModel({ ...tinyRwkv, keyChain: bad } as unknown as ModelConfig, { seed: 1 }), /keyChain/);
+  }
+  const plain = createModel({ ...tinyLstm, keyChain: 0 }, { seed: 1 });
+  assert.equal(plain.config.keyChain, undefined);
+  assert.equal(plain.drawFrame, undefined);
+  const chained = createModel({ ...tinyLstm, keyChain: 4 }, { seed: 1 });
+  assert.equal(parameterCount(chained), parameterCountOf(chained.config));
+  assert.equal(parameterCount(chained) - parameterCount(plain), 4 * 6 + 4 + 4 * 88 + 88 * 4 + 88 * 88);
+});

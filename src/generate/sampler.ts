@@ -58,7 +58,8 @@ function checkOptions(model: SequenceModel, o: SampleOptions): void {
 /**
  * Draws `count` samples from the model in RNN mode, carrying its recurrent state from step to step.
  * The primer (or START_FRAME) is fed first; each following frame is drawn from the logits after the
- * previous one, each key an independent Bernoulli draw with p = sigmoid(logit / temperature).
+ * previous one, each key an independent Bernoulli draw with p = sigmoid(logit / temperature), or, for
+ * a model with a key-chain head, key by key from the lowest with model.drawFrame.
  * Sample i always draws 88 uniforms per generated frame, keys in order, from its own generator, so its
  * output depends only on (model, seed, i, options), not on `count`.
  */
@@ -87,12 +88,16 @@ export function sample(model: SequenceModel, options: SampleOptions): Sample[] {
   for (let t = 0; t < length; t++) {
     const next: Frame[] = [];
     for (let b = 0; b < count; b++) {
-      const frame: Frame = [];
+      let frame: Frame = [];
       const rng = rngs[b];
-      for (let k = 0; k < KEY_COUNT; k++) {
-        const p = 1 / (1 + Math.exp(-logits![b * KEY_COUNT + k] / temperature));
-        probs[k] = p;
-        if (rng.next() < p) frame.push(k + LOWEST_NOTE);
+      if (model.drawFrame) {
+        frame = model.drawFrame(state, b, temperature, rng, probs).map((k) => k + LOWEST_NOTE);
+      } else {
+        for (let k = 0; k < KEY_COUNT; k++) {
+          const p = 1 / (1 + Math.exp(-logits![b * KEY_COUNT + k] / temperature));
+          probs[k] = p;
+          if (rng.next() < p) frame.push(k + LOWEST_NOTE);
+        }
       }
       next.push(maxPolyphony !== undefined ? keepMostProbable(frame, probs, maxPolyphony) : frame);
       outputs[b].push(next[b]);

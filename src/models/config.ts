@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { MAX_KEY_CHAIN } from './key-chain.js';
 import type { LstmConfig, ModelConfig, RwkvConfig } from './model.js';
 
 function positiveInt(v: unknown, what: string): number {
@@ -21,6 +22,14 @@ function inputLags(v: unknown): number[] | undefined {
   return v.length > 0 ? [...(v as number[])] : undefined;
 }
 
+function keyChain(v: unknown): number | undefined {
+  if (v === undefined || v === 0) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_KEY_CHAIN) {
+    throw new UserError(`model config: keyChain must be a whole number of hidden units in 0..${MAX_KEY_CHAIN} (0: independent keys), got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
 function dropoutRate(v: unknown): number {
   if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: dropout must be a number in [0, 1), got ${JSON.stringify(v)}`);
   return v;
@@ -40,6 +49,8 @@ export function validateConfig(raw: unknown): ModelConfig {
     };
     const lags = inputLags(c.inputLags);
     if (lags) cfg.inputLags = lags;
+    const chain = keyChain(c.keyChain);
+    if (chain) cfg.keyChain = chain;
     return cfg;
   }
   if (c.kind === 'lstm') {
@@ -52,6 +63,8 @@ export function validateConfig(raw: unknown): ModelConfig {
     };
     const lags = inputLags(c.inputLags);
     if (lags) cfg.inputLags = lags;
+    const chain = keyChain(c.keyChain);
+    if (chain) cfg.keyChain = chain;
     return cfg;
   }
   throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);

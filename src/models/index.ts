@@ -60,13 +60,18 @@ export function parameterCount(model: SequenceModel | readonly Param[]): number 
 /** Number of trainable scalars of a configuration, without building the model. */
 export function parameterCountOf(config: ModelConfig): number {
   const K = 88;
+  const embInputs = K * (1 + (config.inputLags?.length ?? 0));
+  const chain = (features: number) => {
+    const Hc = config.keyChain ?? 0;
+    return Hc > 0 ? Hc * features + Hc + Hc * K + K * Hc + K * K : 0;
+  };
   if (config.kind === 'rwkv') {
     const { nLayer: L, nEmbd: C, ffn: F } = config;
     const perBlock = 4 * C /* ln1, ln2 */ + 5 * C /* decay, first, 3 mixes */ + 4 * C * C + 2 * C /* ffn mixes */ + 2 * F * C + C * C;
-    return K * C + C + 2 * C /* ln0 */ + L * perBlock + 2 * C /* ln_out */ + K * C + K;
+    return embInputs * C + C + 2 * C /* ln0 */ + L * perBlock + 2 * C /* ln_out */ + K * C + K + chain(C);
   }
   const { layers: L, hidden: H, embed: E } = config;
-  let n = K * E + E + H * K + K;
+  let n = embInputs * E + E + H * K + K + chain(H);
   for (let k = 0; k < L; k++) n += 4 * H * ((k === 0 ? E : H) + H + 2);
   return n;
 }

@@ -17,6 +17,7 @@ import { transposeBT } from '../engine/layers/elementwise.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
 import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
 import { uniformInit } from './init.js';
+import { KeyChainHead, KeyChainScratch, newChainStepState, type ChainStepState } from './key-chain.js';
 import type { LossSum, LstmConfig, RecurrentState, SequenceModel } from './model.js';
 
 /** RNN-mode state: h and c of every layer. */
@@ -25,6 +26,7 @@ export interface LstmState extends RecurrentState {
   h: Float32Array[]; // [L][B,H]
   c: Float32Array[]; // [L][B,H]
   lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
+  chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
 
 /**
@@ -49,8 +51,9 @@ class Workspace {
   readonly dG: Float32Array; // [T,B,4H]
   readonly dc: Float32Array; // [B,H]
   readonly bias: Float32Array; // [4H]
+  readonly chain: KeyChainScratch | null;
 
-  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, lagged: boolean) {
+  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, lagged: boolean, chainHidden: number, training: boolean) {
     this.capN = capN;
     this.capB = capB;
     const TB = capN;
@@ -70,6 +73,7 @@ class Workspace {
     this.dG = new Float32Array(TB * 4 * H);
     this.dc = new Float32Array(B * H);
     this.bias = new Float32Array(4 * H);
+    this.chain = chainHidden > 0 ? new KeyChainScratch(capN, chainHidden, training) : null;
   }
 }
 
@@ -85,6 +89,8 @@ export class LstmModel implements SequenceModel {
   private readonly embed: { weight: Param; bias: Param };
   private readonly layers: LstmParams[];
   private readonly head: { weight: Param; bias: Param };
+  private readonly chain: KeyChainHead | null;
+  readonly drawFrame?: SequenceModel['drawFrame'];
   private ws: Workspace | null = null;
 
   constructor(config: LstmConfig, gemm: Gemm, kernels: Kernels) {
@@ -107,6 +113,9 @@ export class LstmModel implements SequenceModel {
       });
     }
     this.head = { weight: pl.add('head.weight', [KEYS, H], true), bias: pl.add('head.bias', [KEYS], false) };
+    const chain = config.keyChain ? new KeyChainHead(pl, H, config.keyChain) : null;
+    this.chain = chain;
+    if (chain) this.drawFrame = (state, stream, temperature, rng, probs) => chain.drawFrame((state as LstmState).chain, stream, temperature, rng, probs);
     this.params = pl.list;
   }
 
@@ -128,6 +137,7 @@ export class LstmModel implements SequenceModel {
       for (const p of [layer.weightIh, layer.weightHh, layer.biasIh, layer.biasHh]) uniformInit(p.data, 1 / Math.sqrt(H), rng);
     }
     lin(this.head);
+    this.chain?.initialize(rng);
   }
 
   private workspace(T: number, B: number): Workspace {
@@ -136,12 +146,15 @@ export class LstmModel implements SequenceModel {
       const capB = Math.max(B, this.ws?.capB ?? 0);
       const capN = Math.max(T * B, this.ws?.capN ?? 0);
       this.ws = null;
-      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0, this.embInputs, this.lags.length > 0);
+      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0, this.embInputs, this.lags.length > 0, this.chain?.hidden ?? 0, true);
     }
     return this.ws;
   }
 
-  /** Forward over time-major ws.x [T,B,88]; logits into ws.logits. */
+  /**
+   * Forward over time-major ws.x [T,B,88]; logits into ws.logits. A key-chain head conditions on the
+   * targets in ws.y (training, evaluation) or keeps its inputs in the state (RNN mode).
+   */
   private forward(ws: Workspace, B: number, T: number, rng: Rng | null, state: LstmState | null): void {
     const { layers: L, hidden: H, embed: E, dropout } = this.config;
     const TB = T * B;
@@ -166,6 +179,10 @@ export class LstmModel implements SequenceModel {
       }
     }
     linearForward(gemm, ws.logits, inp, this.head.weight.data, this.head.bias.data, TB, H, KEYS);
+    if (this.chain) {
+      if (state) this.chain.step(gemm, state.chain, ws.logits, inp, B, ws.chain!);
+      else this.chain.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain!);
+    }
   }
 
   private backward(ws: Workspace, B: number, T: number): void {
@@ -175,6 +192,7 @@ export class LstmModel implements SequenceModel {
     const drop = dropout > 0;
     const last = ws.acts[L - 1].h.subarray(B * H, (T + 1) * B * H);
     linearBackward(gemm, ws.dh, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, last, this.head.weight.data, TB, H, KEYS);
+    this.chain?.backward(gemm, ws.dh, ws.dlogits, last, ws.y, TB, ws.chain!);
     for (let k = L - 1; k >= 0; k--) {
       const I = k === 0 ? E : H;
       let x: Float32Array;
@@ -231,7 +249,7 @@ export class LstmModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(T, B);
-    this.loadInputs(ws, batch);
+    this.load(ws, batch);
     this.forward(ws, B, T, null, null);
     const out = new Float32Array(B * T * KEYS);
     transposeBT(out, ws.logits, B, T, KEYS, false);
@@ -245,6 +263,7 @@ export class LstmModel implements SequenceModel {
       h: Array.from({ length: L }, () => new Float32Array(batch * H)),
       c: Array.from({ length: L }, () => new Float32Array(batch * H)),
       lagHistory: newLagHistory(batch, this.lags, KEYS),
+      chain: newChainStepState(batch, this.chain?.hidden ?? 0),
     };
   }
 
@@ -263,7 +282,7 @@ export class LstmModel implements SequenceModel {
   private stepWs: Workspace | null = null;
   private stepWorkspace(B: number): Workspace {
     const { layers: L, hidden: H, embed: E } = this.config;
-    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, false);
+    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, false, this.chain?.hidden ?? 0, false);
     return this.stepWs;
   }
 }

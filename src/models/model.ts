@@ -15,6 +15,11 @@ export interface RwkvConfig {
    * [1, 2, 4, 8]); absent or empty: the current frame only, as in RWKV-4.
    */
   inputLags?: number[];
+  /**
+   * Hidden width of a key-chain output head (key-chain.ts): each key of a frame also depends on the
+   * keys below it in that frame. Absent: the 88 keys are independent given the past.
+   */
+  keyChain?: number;
 }
 
 export interface LstmConfig {
@@ -26,6 +31,8 @@ export interface LstmConfig {
   dropout: number;
   /** Earlier frames the input projection reads besides the current one (as for RWKV). */
   inputLags?: number[];
+  /** Hidden width of a key-chain output head (as for RWKV). */
+  keyChain?: number;
 }
 
 export type ModelConfig = RwkvConfig | LstmConfig;
@@ -57,10 +64,24 @@ export interface SequenceModel {
   trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum;
   /** Forward only, evaluation mode (no dropout). */
   evaluate(batch: Batch): LossSum;
-  /** Forward only, evaluation mode: logits [B, T, D]. */
+  /**
+   * Forward only, evaluation mode: logits [B, T, D]. With a key-chain head, key d's logit is
+   * conditioned on the target frame's keys below d (the logits the NLL is computed from).
+   */
   logits(batch: Batch): Float32Array;
   /** Fresh RNN-mode state for `batch` independent streams. */
   initialState(batch: number): RecurrentState;
-  /** One RNN-mode step: frames [batch, D] multi-hot in, logits [batch, D] out; updates state in place. */
+  /**
+   * One RNN-mode step: frames [batch, D] multi-hot in, logits [batch, D] out; updates state in place.
+   * With a key-chain head these are the logits for a frame whose lower keys are all off; drawFrame
+   * gives the real ones.
+   */
   step(state: RecurrentState, frames: Float32Array): Float32Array;
+  /**
+   * Present with a key-chain head only: draws stream `stream`'s next frame after step(), key by key
+   * from the lowest, each key on with p = sigmoid(logit / temperature) where the
+   * logit depends on the keys already drawn; one uniform from rng per key, in key order. Writes the
+   * probabilities used into probs[D]; returns the indices (0..D-1) of the keys that are on.
+   */
+  readonly drawFrame?: (state: RecurrentState, stream: number, temperature: number, rng: Rng, probs: Float64Array) => number[];
 }

@@ -23,6 +23,7 @@ import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
 import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
+import { KeyChainHead, KeyChainScratch, newChainStepState, type ChainStepState } from './key-chain.js';
 import type { LossSum, RecurrentState, RwkvConfig, SequenceModel } from './model.js';
 
 interface LnParams {
@@ -44,6 +45,7 @@ export interface RwkvState extends RecurrentState {
   ffnXx: Float32Array[]; // [L][B,C]  LN2 output of the previous step
   wkv: WkvState[]; // [L] aa, bb, pp [B,C]
   lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
+  chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
 
 /** RNN-mode pp start value. */
@@ -81,8 +83,9 @@ class Workspace {
   readonly fs: FfnScratch;
   readonly lnScratch: Float64Array;
   readonly wkv: WkvState;
+  readonly chain: KeyChainScratch | null;
 
-  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean, lagged: number) {
+  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean, lagged: number, chainHidden: number) {
     this.cap = cap;
     this.training = training;
     const S = training ? L : 1; // stored layers
@@ -112,6 +115,7 @@ class Workspace {
     this.fs = allocFfnScratch(training ? cap : 0, F);
     this.lnScratch = new Float64Array(2 * C);
     this.wkv = newWkvState(capB, C);
+    this.chain = chainHidden > 0 ? new KeyChainScratch(cap, chainHidden, training) : null;
   }
 }
 
@@ -131,6 +135,8 @@ export class RwkvModel implements SequenceModel {
   private readonly blocks: BlockParams[];
   private readonly lnOutP: LnParams;
   private readonly head: { weight: Param; bias: Param };
+  private readonly chain: KeyChainHead | null;
+  readonly drawFrame?: SequenceModel['drawFrame'];
   private trainWs: Workspace | null = null;
   private inferWs: Workspace | null = null;
 
@@ -172,6 +178,11 @@ export class RwkvModel implements SequenceModel {
     }
     this.lnOutP = ln('ln_out');
     this.head = { weight: pl.add('head.weight', [KEYS, C], true), bias: pl.add('head.bias', [KEYS], false) };
+    const chain = config.keyChain ? new KeyChainHead(pl, C, config.keyChain) : null;
+    this.chain = chain;
+    if (chain) {
+      this.drawFrame = (state, stream, temperature, rng, probs) => chain.drawFrame((state as RwkvState).chain, stream, temperature, rng, probs);
+    }
     this.params = pl.list;
   }
 
@@ -234,6 +245,7 @@ export class RwkvModel implements SequenceModel {
       ortho(this.head.weight, 0.5 * Math.sqrt(Math.max(1, KEYS / C)));
       this.head.bias.data.fill(0);
     }
+    this.chain?.initialize(rng);
   }
 
   private workspace(N: number, B: number, training: boolean): Workspace {
@@ -245,7 +257,7 @@ export class RwkvModel implements SequenceModel {
     // let the old buffers go before allocating the new ones
     if (training) this.trainWs = null;
     else this.inferWs = null;
-    const ws = new Workspace(cap, capB, L, C, F, training, this.lags.length > 0 ? this.embInputs : 0);
+    const ws = new Workspace(cap, capB, L, C, F, training, this.lags.length > 0 ? this.embInputs : 0, this.chain?.hidden ?? 0);
     if (training) this.trainWs = ws;
     else this.inferWs = ws;
     return ws;
@@ -254,8 +266,9 @@ export class RwkvModel implements SequenceModel {
   /**
    * Forward pass over [B,T] (the input rows, 88 wide, in `inputs`), logits into ws.logits.
    * rng given: training (dropout drawn, activations kept). state given: RNN mode (T = 1 steps from it).
+   * targets: the frames predicted, which a key-chain head conditions on (null in RNN mode).
    */
-  private forward(ws: Workspace, inputs: Float32Array, B: number, T: number, rng: Rng | null, state: RwkvState | null): void {
+  private forward(ws: Workspace, inputs: Float32Array, targets: Float32Array | null, B: number, T: number, rng: Rng | null, state: RwkvState | null): void {
     const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
     const N = B * T;
     const n = N * C;
@@ -304,10 +317,14 @@ export class RwkvModel implements SequenceModel {
         nextLn.weight.data, nextLn.bias.data, N, C);
     }
     linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
+    if (this.chain) {
+      if (state) this.chain.step(gemm, state.chain, ws.logits, ws.lnOut, B, ws.chain!);
+      else if (targets) this.chain.forward(gemm, ws.logits, ws.lnOut, targets, N, ws.chain!);
+    }
   }
 
   /** Backward from ws.dlogits through everything kept by a training forward. */
-  private backward(ws: Workspace, inputs: Float32Array, B: number, T: number): void {
+  private backward(ws: Workspace, inputs: Float32Array, targets: Float32Array, B: number, T: number): void {
     const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
     const N = B * T;
     const n = N * C;
@@ -316,6 +333,7 @@ export class RwkvModel implements SequenceModel {
     const drop = dropout > 0;
     const { dx, dbr, dln } = ws;
     linearBackward(gemm, dln, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, ws.lnOut, this.head.weight.data, N, C, KEYS);
+    this.chain?.backward(gemm, dln, ws.dlogits, ws.lnOut, targets, N, ws.chain!);
     K.layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
     for (let l = L - 1; l >= 0; l--) {
       const blk = this.blocks[l];
@@ -353,9 +371,9 @@ export class RwkvModel implements SequenceModel {
     const { B, T } = batch;
     const N = B * T;
     const ws = this.workspace(N, B, true);
-    this.forward(ws, batch.inputs, B, T, rng, null);
+    this.forward(ws, batch.inputs, batch.targets, B, T, rng, null);
     const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, batch.mask, N, KEYS, lossScale);
-    this.backward(ws, batch.inputs, B, T);
+    this.backward(ws, batch.inputs, batch.targets, B, T);
     return { nllSum, frames: maskSum(batch.mask, N) };
   }
 
@@ -364,7 +382,7 @@ export class RwkvModel implements SequenceModel {
     const { B, T } = batch;
     const N = B * T;
     const ws = this.workspace(N, B, false);
-    this.forward(ws, batch.inputs, B, T, null, null);
+    this.forward(ws, batch.inputs, batch.targets, B, T, null, null);
     return { nllSum: bceLoss(ws.logits, batch.targets, batch.mask, N, KEYS), frames: maskSum(batch.mask, N) };
   }
 
@@ -372,7 +390,7 @@ export class RwkvModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(B * T, B, false);
-    this.forward(ws, batch.inputs, B, T, null, null);
+    this.forward(ws, batch.inputs, batch.targets, B, T, null, null);
     return ws.logits.slice(0, B * T * KEYS);
   }
 
@@ -386,6 +404,7 @@ export class RwkvModel implements SequenceModel {
       ffnXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
       wkv,
       lagHistory: newLagHistory(batch, this.lags, KEYS),
+      chain: newChainStepState(batch, this.chain?.hidden ?? 0),
     };
   }
 
@@ -395,7 +414,7 @@ export class RwkvModel implements SequenceModel {
     const B = s.batch;
     if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
     const ws = this.workspace(B, B, false);
-    this.forward(ws, frames, B, 1, null, s);
+    this.forward(ws, frames, null, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
 }

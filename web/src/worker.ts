@@ -32,6 +32,7 @@ function tap(inner: SequenceModel, onInput: (step: number, frame: Frame) => void
     evaluate: (batch) => inner.evaluate(batch),
     logits: (batch) => inner.logits(batch),
     initialState: (batch) => inner.initialState(batch),
+    drawFrame: inner.drawFrame,
     step: (state, frames) => {
       const frame: Frame = [];
       for (let k = 0; k < KEY_COUNT; k++) if (frames[k] !== 0) frame.push(k + LOWEST_NOTE);
