@@ -337,7 +337,8 @@ function describeModel(m: ModelInfo): string {
   const shape =
     c.kind === 'rwkv' ? `RWKV-4, ${c.nLayer} layers × ${c.nEmbd}` : c.kind === 'lstm' ? `LSTM, ${c.layers} layers × ${c.hidden}` : 'unknown kind';
   const size = m.bytes >= 1048576 ? `${(m.bytes / 1048576).toFixed(1)} MiB` : `${Math.ceil(m.bytes / 1024)} KiB`;
-  return `${shape}; ${m.parameters.toLocaleString('en-US')} parameters; ${size}; ${m.source}`;
+  const head = c.keyChain ? '; keys drawn as a chain (lowest first)' : '';
+  return `${shape}${head}; ${m.parameters.toLocaleString('en-US')} parameters; ${size}; ${m.source}`;
 }
 
 ui.model.addEventListener('change', () => {
