@@ -5,16 +5,16 @@ import { tmpdir } from 'node:os';
 import { join, isAbsolute } from 'node:path';
 import { buildRunConfig, readConfigFile } from '../src/train/setup.js';
 import { UserError } from '../src/errors.js';
-import { RWKV_INPUT_LAGS } from '../src/train/defaults.js';
+import { KEY_CHAIN_HIDDEN, RWKV_INPUT_LAGS } from '../src/train/defaults.js';
 
 test('defaults, then the config file, then flags', () => {
   const d = buildRunConfig('rwkv', 'nottingham', 3, null, {}, '0.1.0');
-  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, inputLags: RWKV_INPUT_LAGS });
+  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN, inputLags: RWKV_INPUT_LAGS });
   assert.equal(d.training.schedule.kind, 'cosine');
   assert.equal(d.training.transpose, 1);
   // the input lags are a Nottingham default only
   const jsb = buildRunConfig('rwkv', 'jsb-chorales', 3, null, {}, '0.1.0');
-  assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2 });
+  assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN });
   assert.equal(d.dataset, 'nottingham');
   assert.equal(d.seed, 3);
   const c = buildRunConfig(
@@ -26,6 +26,8 @@ test('defaults, then the config file, then flags', () => {
     '0.1.0',
   );
   assert.equal(c.model.kind === 'lstm' && c.model.hidden, 128);
+  assert.equal(c.model.keyChain, KEY_CHAIN_HIDDEN);
+  assert.equal(c.training.transpose, 1);
   assert.equal(c.training.batchFrames, 2048);
   assert.equal(c.training.optimizer.weightDecay, 0);
   assert.equal(c.training.optimizer.beta2, 0.99);
