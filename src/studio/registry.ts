@@ -6,6 +6,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { bundledModelNames, WEIGHTS_FILE } from '../generate/resolve-checkpoint.js';
 
 /** Largest model file the studio will serve (the page loads it whole into memory). */
 export const MAX_MODEL_BYTES = 1024 * 1024 * 1024;
@@ -128,14 +129,19 @@ function makeEntry(id: string, name: string, source: ModelSource, file: string):
   return { id, name, source, file, bytes, config, parameters, card: readCard(folder), metricsFile: existsSync(metrics) ? metrics : null };
 }
 
-/** The bundled models present under `<root>/models/<kind>/best.safetensors`. */
+/**
+ * The bundled models present under `<root>/models/<name>/best.safetensors`: rwkv and lstm first, then
+ * the others by name (e.g. rwkv-independent, labelled "RWKV independent (bundled)").
+ */
 export function bundledModels(root: string): ModelEntry[] {
-  const out: ModelEntry[] = [];
-  for (const kind of ['rwkv', 'lstm']) {
-    const file = join(root, 'models', kind, 'best.safetensors');
-    if (existsSync(file)) out.push(makeEntry(kind, `${kind.toUpperCase()} (bundled)`, 'bundled', file));
-  }
-  return out;
+  const names = bundledModelNames(join(root, 'models'));
+  const order = (name: string) => ['rwkv', 'lstm'].indexOf(name) + 1 || 99;
+  names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
+  return names.map((name) => {
+    const [kind, ...rest] = name.split('-');
+    const label = [kind.toUpperCase(), ...rest].join(' ');
+    return makeEntry(name, `${label} (bundled)`, 'bundled', join(root, 'models', name, WEIGHTS_FILE));
+  });
 }
 
 /** Entries for the run folders or model files given with --checkpoint; ids never clash with `taken`. */
