@@ -153,21 +153,25 @@ export class KeyChainHead {
     const H = this.hidden;
     if (state.base.length !== B * KEYS || state.context.length !== B * H) throw new Error('key chain: the state was made for another batch size or head');
     state.base.set(logits.subarray(0, B * KEYS));
-    const silent = new Float32Array(B * KEYS);
-    this.forward(gemm, logits, h, silent, B, s);
-    state.context.set(s.a.subarray(0, B * H));
+    // forward() with y = 0: the key and direct terms vanish
+    this.refreshMasked();
+    linearForward(gemm, s.a, h, this.context.weight.data, this.context.bias.data, B, this.features, H);
+    const { a, z } = s;
+    for (let i = 0; i < B * H; i++) z[i] = a[i] > 0 ? a[i] : 0;
+    gemm.gemm({ transA: false, transB: true, M: B, N: KEYS, K: H, A: z, B: this.outMasked, C: logits, beta: 1 });
+    state.context.set(a.subarray(0, B * H));
   }
 
   /**
    * Draws stream `stream`'s frame after step(), key by key from the lowest: key d is on with
    * p = sigmoid(logit_d / temperature), logit_d = base[d] + the chain's terms for the keys drawn
    * below d. One uniform per key, in key order. Writes the probabilities used into probs[88];
-   * returns the key indices that are on.
+   * returns the key indices that are on. Uses the weights as they were at that step().
    */
   drawFrame(state: ChainStepState, stream: number, temperature: number, rng: Rng, probs: Float64Array): number[] {
     const H = this.hidden;
     if ((stream + 1) * H > state.context.length) throw new Error(`key chain: no stream ${stream} in this state`);
-    this.refreshMasked();
+    // the masked weight copies are those step() made
     const base = state.base;
     const baseOffset = stream * KEYS;
     const a = Float64Array.from(state.context.subarray(stream * H, (stream + 1) * H));
