@@ -11,7 +11,7 @@ test('defaults, then the config file, then flags', () => {
   const d = buildRunConfig('rwkv', 'nottingham', 3, null, {}, '0.1.0');
   assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN, inputLags: RWKV_INPUT_LAGS });
   assert.equal(d.training.schedule.kind, 'cosine');
-  assert.equal(d.training.transpose, 2);
+  assert.equal(d.training.transpose, 3);
   // the input lags are a Nottingham default only
   const jsb = buildRunConfig('rwkv', 'jsb-chorales', 3, null, {}, '0.1.0');
   assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN });
