@@ -46,12 +46,10 @@ export function newChainStepState(batch: number, hidden: number): ChainStepState
 
 /** Buffers for up to `cap` rows, reused across calls. */
 export class KeyChainScratch {
-  readonly cap: number;
   readonly a: Float32Array; // [N, H] pre-activations
   readonly z: Float32Array; // [N, H]
   readonly dz: Float32Array; // [N, H] (training only)
   constructor(cap: number, H: number, training: boolean) {
-    this.cap = cap;
     this.a = new Float32Array(cap * H);
     this.z = new Float32Array(cap * H);
     this.dz = new Float32Array(training ? cap * H : 0);
