@@ -27,7 +27,7 @@ test('defaults, then the config file, then flags', () => {
   );
   assert.equal(c.model.kind === 'lstm' && c.model.hidden, 128);
   assert.equal(c.model.keyChain, KEY_CHAIN_HIDDEN);
-  assert.equal(c.training.transpose, 1);
+  assert.equal(c.training.transpose, 3);
   assert.equal(c.training.batchFrames, 2048);
   assert.equal(c.training.optimizer.weightDecay, 0);
   assert.equal(c.training.optimizer.beta2, 0.99);
