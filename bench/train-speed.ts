@@ -5,14 +5,11 @@
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
- *       [--key-chain k]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
  *   RWKV: 4 layers, n_embd 512, ffn 2048; batch 16, T 256
  * Frames per step = batch x T. Dropout is 0 in both (as in bench/torch_reference.py).
- * --key-chain k gives both models a key-chain output head of k hidden units (default 0: independent keys,
- * as in the PyTorch reference), to measure what the head costs.
  * --standin times a GEMM-bound stand-in model instead (to check the harness without the real models).
  * --kernels picks the non-GEMM kernels (default: native when built, as RWKV_MUSIC_NATIVE says); 'both' times
  * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
@@ -92,8 +89,7 @@ function build(setup: Setup, gemm: Gemm, kernels: Kernels, seed: number): Sequen
     const width = setup.config.kind === 'rwkv' ? setup.config.nEmbd : setup.config.hidden;
     return new StandInModel(setup.config, width, gemm, new Rng(seed));
   }
-  const keyChain = Number(arg('--key-chain') ?? 0);
-  return createModel(keyChain > 0 ? { ...setup.config, keyChain } : setup.config, { seed, gemm, kernels });
+  return createModel(setup.config, { seed, gemm, kernels });
 }
 
 /** One model on one set of kernels: runs training steps and keeps their timings. */

@@ -112,17 +112,18 @@ export class KeyChainHead {
     maskedCopy(this.directMasked, this.direct.data, this.maskDirect);
   }
 
-  /** logits[N, 88] += the chain's terms for features h[N, features] and frames y[N, 88]. */
-  forward(gemm: Gemm, logits: Float32Array, h: Float32Array, y: Float32Array, N: number, s: KeyChainScratch): void {
+  /** logits[N, 88] += the chain's terms for features h[N, features] and frames y[N, 88] (null: all zero). */
+  forward(gemm: Gemm, logits: Float32Array, h: Float32Array, y: Float32Array | null, N: number, s: KeyChainScratch): void {
     const H = this.hidden;
     this.refreshMasked();
     linearForward(gemm, s.a, h, this.context.weight.data, this.context.bias.data, N, this.features, H);
-    gemm.gemm({ transA: false, transB: true, M: N, N: H, K: KEYS, A: y, B: this.keysMasked, C: s.a, beta: 1 });
+    if (y) gemm.gemm({ transA: false, transB: true, M: N, N: H, K: KEYS, A: y, B: this.keysMasked, C: s.a, beta: 1 });
     const { a, z } = s;
     for (let i = 0; i < N * H; i++) z[i] = a[i] > 0 ? a[i] : 0;
     gemm.gemm({ transA: false, transB: true, M: N, N: KEYS, K: H, A: z, B: this.outMasked, C: logits, beta: 1 });
-    gemm.gemm({ transA: false, transB: true, M: N, N: KEYS, K: KEYS, A: y, B: this.directMasked, C: logits, beta: 1 });
+    if (y) gemm.gemm({ transA: false, transB: true, M: N, N: KEYS, K: KEYS, A: y, B: this.directMasked, C: logits, beta: 1 });
   }
+
 
   /**
    * Backward of forward() (same h, y and scratch): parameter gradients added, dh[N, features] += the
@@ -151,13 +152,8 @@ export class KeyChainHead {
     const H = this.hidden;
     if (state.base.length !== B * KEYS || state.context.length !== B * H) throw new Error('key chain: the state was made for another batch size or head');
     state.base.set(logits.subarray(0, B * KEYS));
-    // forward() with y = 0: the key and direct terms vanish
-    this.refreshMasked();
-    linearForward(gemm, s.a, h, this.context.weight.data, this.context.bias.data, B, this.features, H);
-    const { a, z } = s;
-    for (let i = 0; i < B * H; i++) z[i] = a[i] > 0 ? a[i] : 0;
-    gemm.gemm({ transA: false, transB: true, M: B, N: KEYS, K: H, A: z, B: this.outMasked, C: logits, beta: 1 });
-    state.context.set(a.subarray(0, B * H));
+    this.forward(gemm, logits, h, null, B, s); // y = 0: the key and direct terms vanish
+    state.context.set(s.a.subarray(0, B * H));
   }
 
   /**
