@@ -41,7 +41,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('Train a model; checkpoints, metrics and the best weights go to a run folder')
     .option('--model <kind>', 'rwkv or lstm')
-    .option('--dataset <name>', 'nottingham, jsb-chorales, a .json.gz dataset file or a folder of MIDI files')
+    .option('--dataset <name>', 'nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz dataset file or a folder of MIDI files')
     .option('--config <file>', 'JSON with "model" and/or "training" settings overriding the defaults')
     .option('--epochs <n>', 'stop after this many epochs')
     .option('--minutes <m>', 'stop after this many minutes (validates and checkpoints first)')
@@ -73,7 +73,7 @@ export function registerTrain(program: Command): void {
         config = readRunConfig(runDir);
       } else {
         if (flags.model !== 'rwkv' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
-        if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, a .json.gz file or a MIDI folder)');
+        if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder)');
         const overrides: FlagOverrides = {
           epochs: stopEpochs,
           minutes: stopMinutes,
