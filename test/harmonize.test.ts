@@ -8,7 +8,7 @@ import { createModel } from '../src/models/index.js';
 import { saveModelFile } from '../src/models/io.js';
 import type { SequenceModel } from '../src/models/model.js';
 import { canHarmonize, harmonize, melodyFromFrames, type Melody } from '../src/generate/harmonize.js';
-import { sample } from '../src/generate/sampler.js';
+import { candidateLogWeights, sample } from '../src/generate/sampler.js';
 import { takeProblem } from '../src/generate/take-check.js';
 import { parseKey } from '../src/generate/key.js';
 import { SILENT_TAKE_EXIT_CODE } from '../src/cli/commands/generate.js';
@@ -107,26 +107,39 @@ test('a silent or near-silent take is flagged, with what to try', async () => {
   }
 });
 
-test('frame temperature: lower favours the frames the model finds likely, higher the unlikely ones', () => {
-  // independent keys, 12 keys at p = 0.7: the likeliest frames are the full ones
+test('frame temperature: below 1 keeps typical frames (never the empty mode), above 1 favours surprising ones', () => {
+  // independent keys, 12 keys at p = 0.3: the single likeliest frame is the empty one (0.7^12),
+  // yet a typical frame has about 3.6 keys
   const model = createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0 }, { seed: 1, rwkvInit: 'pytorch' });
   for (const p of model.parameters()) if (p.name === 'head.weight') p.data.fill(0);
   const bias = model.parameters().find((p) => p.name === 'head.bias')!;
   bias.data.fill(-30);
-  for (let k = 30; k < 42; k++) bias.data[k] = Math.log(0.7 / 0.3);
-  const density = (temperature: number, keyTemperature = 1) => {
-    const s = sample(model, { length: 40, temperature, keyTemperature, seed: 9, count: 4 });
-    let keys = 0;
-    for (const x of s) for (const f of x.frames) keys += f.length;
-    return keys / (40 * 4);
+  for (let k = 30; k < 42; k++) bias.data[k] = Math.log(0.3 / 0.7);
+  const stats = (temperature: number, keyTemperature = 1) => {
+    const s = sample(model, { length: 50, temperature, keyTemperature, seed: 9, count: 4 });
+    const sizes = s.flatMap((x) => x.frames.map((f) => f.length));
+    const mean = sizes.reduce((a, b) => a + b, 0) / sizes.length;
+    const sd = Math.sqrt(sizes.reduce((a, b) => a + (b - mean) ** 2, 0) / sizes.length);
+    return { mean, sd, empty: sizes.filter((n) => n === 0).length / sizes.length };
   };
-  const cool = density(0.3);
-  const plain = density(1);
-  const hot = density(3);
-  assert.ok(cool > plain && plain > hot, `keys per frame: ${cool} (0.3), ${plain} (1), ${hot} (3)`);
-  assert.ok(Math.abs(plain - 12 * 0.7) < 0.6, `temperature 1 samples the model as it is (${plain})`);
-  // the per-key temperature is still there, under its own name: below 1 it pushes keys p > 0.5 on
-  assert.ok(density(1, 0.3) > plain);
+  const plain = stats(1);
+  assert.ok(Math.abs(plain.mean - 12 * 0.3) < 0.4, `temperature 1 samples the model as it is (${plain.mean})`);
+  const cool = stats(0.3);
+  assert.equal(cool.empty, 0, 'a low frame temperature does not fall silent');
+  assert.ok(Math.abs(cool.mean - plain.mean) < 0.5 && cool.sd < plain.sd, `typical frames: ${JSON.stringify(cool)} vs ${JSON.stringify(plain)}`);
+  const hot = stats(3);
+  assert.ok(hot.mean > plain.mean + 0.3, `surprising frames are the fuller ones here: ${hot.mean} vs ${plain.mean}`);
+  // the per-key temperature is still there under its own name, and it does thin frames out
+  const keyCool = stats(1, 0.3);
+  assert.ok(keyCool.empty > 0.5, `per-key temperature 0.3 empties most frames (${keyCool.empty})`);
+});
+
+test('candidate weights: above 1 they temper q, below 1 they favour the typical surprise', () => {
+  const w = candidateLogWeights([1, 2, 3], 2);
+  assert.ok(Math.abs(w[2] - w[0] - (1 - 1 / 2) * 2) < 1e-12);
+  const t = candidateLogWeights([1, 5, 9], 0.5);
+  assert.ok(t[1] > t[0] && Math.abs(t[0] - t[2]) < 1e-12);
+  assert.deepEqual(candidateLogWeights([4, 4], 1), [0, 0]);
 });
 
 test('--key names: tonics and semitones', () => {

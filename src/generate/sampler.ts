@@ -148,13 +148,13 @@ export function frameDrawer(model: SequenceModel, options: Pick<SampleOptions, '
       return { frame: keys.map((k) => k + LOWEST_NOTE), probs: probs[0] };
     }
     const drawn: number[][] = [];
-    const logw: number[] = [];
+    const surprise: number[] = [];
     for (let i = 0; i < candidates; i++) {
       const keys = once(state, b, logits, rng, probs[i]);
       drawn.push(keys);
-      logw.push((1 / frameTemperature - 1) * frameLogProb(keys, probs[i], fixed));
+      surprise.push(-frameLogProb(keys, probs[i], fixed));
     }
-    const pick = chooseWeighted(logw, rng);
+    const pick = chooseWeighted(candidateLogWeights(surprise, frameTemperature), rng);
     return { frame: drawn[pick].map((k) => k + LOWEST_NOTE), probs: probs[pick] };
   };
 }
@@ -171,6 +171,20 @@ export function frameLogProb(on: readonly number[], probs: Float64Array, fixed?:
     lp += isOn ? Math.log(p) : Math.log(1 - p);
   }
   return lp;
+}
+
+/**
+ * Log-weights of candidate frames drawn from the model, given their surprise s = -log q(frame).
+ * Above 1 the surprising ones gain: q^(1/T - 1), so the chosen frame follows q^(1/T). Below 1 the
+ * ones whose surprise is near the candidates' mean (an estimate of the step's entropy) gain, and the
+ * outliers on both sides lose: the odd frames, but also the degenerate ones (the held chord or the
+ * empty frame that tempering q towards its mode would pick at every step, until the music stops).
+ * This is "locally typical sampling" (Meister, Pimentel, Wiher and Cotterell 2023) over whole frames.
+ */
+export function candidateLogWeights(surprise: readonly number[], temperature: number): number[] {
+  if (temperature >= 1) return surprise.map((s) => (1 - 1 / temperature) * s);
+  const mean = surprise.reduce((a, b) => a + b, 0) / surprise.length;
+  return surprise.map((s) => -(1 / temperature - 1) * Math.abs(s - mean));
 }
 
 /** Index i with probability proportional to exp(logw[i]), from one uniform. */
