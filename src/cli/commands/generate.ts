@@ -8,7 +8,7 @@ import { loadModelFile } from '../../models/io.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
 import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
 import { sample } from '../../generate/sampler.js';
-import { CONSERVATIVE_TEMPERATURE } from '../../generate/temperature.js';
+import { ADVENTUROUS_TEMPERATURE, CONSERVATIVE_TEMPERATURE, parseTemperature } from '../../generate/temperature.js';
 import { takeProblem } from '../../generate/take-check.js';
 import { keyName, parseKey } from '../../generate/key.js';
 import { checkKeyShift } from '../../models/input-stage.js';
@@ -81,7 +81,7 @@ export function registerGenerate(program: Command): void {
     .description('Sample music from a trained model (RNN mode, state carried) and write MIDI, WAV, piano-roll pictures and JSON')
     .requiredOption('--checkpoint <model>', 'bundled model name (rwkv, lstm), a run folder with best.safetensors, or a .safetensors file')
     .option('--length <frames>', 'frames to generate after the primer', '256')
-    .option('--temperature <t>', `how adventurous, frame by frame: 1 samples the model as it is, lower is safer (${CONSERVATIVE_TEMPERATURE} is "conservative"), higher is wilder`, '1.0')
+    .option('--temperature <t>', `how adventurous, frame by frame: 1 samples the model as it is, lower is safer (or: conservative = ${CONSERVATIVE_TEMPERATURE}, adventurous = ${ADVENTUROUS_TEMPERATURE}), higher is wilder`, '1.0')
     .option('--key <key>', 'the key to play in, for models with a key input: a tonic (C, D, Bb, F#) or semitones from the data\'s key (default: the data\'s own key)')
     .option('--key-temperature <t>', 'divide every key\'s logit by this before the sigmoid (below 1 thins frames out towards silence)', '1.0')
     .option('--seed <n>', 'random seed; the same seed gives the same samples', '1')
@@ -97,9 +97,7 @@ export function registerGenerate(program: Command): void {
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
       const length = wholeNumber('--length', o.length, 1, 1_000_000);
-      const temperature = Number(o.temperature);
-      if (o.temperature.trim() === '' || !Number.isFinite(temperature) || temperature <= 0)
-        throw new UserError(`--temperature must be a number > 0 (got ${o.temperature})`);
+      const temperature = parseTemperature(o.temperature);
       const keyTemperature = Number(o.keyTemperature ?? '1');
       if (!Number.isFinite(keyTemperature) || keyTemperature <= 0) throw new UserError(`--key-temperature must be a number > 0 (got ${o.keyTemperature})`);
       const seed = wholeNumber('--seed', o.seed, 0, 0xffffffff);
