@@ -16,6 +16,7 @@ import { parseFormats, writeSample, type SampleSettings } from '../../generate/o
 import { openDataset } from '../../generate/pieces.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
+import { parseInteger, parsePositive } from '../parse.js';
 
 interface GenerateOptions {
   checkpoint: string;
@@ -38,18 +39,10 @@ interface GenerateOptions {
 /** Exit status of a generate run that wrote files but whose takes include a (nearly) silent one. */
 export const SILENT_TAKE_EXIT_CODE = 3;
 
-/** Parses a whole-number flag value in [min, max]; one clear line otherwise. */
-export function wholeNumber(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new UserError(`${flag} must be a whole number${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` from ${min} to ${max}`} (got ${value})`);
-  return n;
-}
-
 /** The primer named on the command line, with the timing the output should use. */
 export function loadPrimer(o: Pick<GenerateOptions, 'primer' | 'primerDataset' | 'primerFrames'>): { frames: Frame[]; timing: FrameTiming; label: string } | null {
   if (o.primer && o.primerDataset) throw new UserError('give either --primer or --primer-dataset, not both');
-  const limit = o.primerFrames !== undefined ? wholeNumber('--primer-frames', o.primerFrames, 1) : undefined;
+  const limit = o.primerFrames !== undefined ? parseInteger(o.primerFrames, '--primer-frames', 1) : undefined;
   if (o.primer) {
     const { roll } = readMidiFile(o.primer);
     const frames = roll.frames.slice(0, limit ?? roll.frames.length);
@@ -96,13 +89,12 @@ export function registerGenerate(program: Command): void {
     .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
-      const length = wholeNumber('--length', o.length, 1, 1_000_000);
+      const length = parseInteger(o.length, '--length', 1, 1_000_000);
       const temperature = parseTemperature(o.temperature);
-      const keyTemperature = Number(o.keyTemperature ?? '1');
-      if (!Number.isFinite(keyTemperature) || keyTemperature <= 0) throw new UserError(`--key-temperature must be a number > 0 (got ${o.keyTemperature})`);
-      const seed = wholeNumber('--seed', o.seed, 0, 0xffffffff);
-      const count = wholeNumber('--count', o.count, 1, 10_000);
-      const maxPolyphony = o.maxPolyphony !== undefined ? wholeNumber('--max-polyphony', o.maxPolyphony, 1, 88) : undefined;
+      const keyTemperature = parsePositive(o.keyTemperature ?? '1', '--key-temperature');
+      const seed = parseInteger(o.seed, '--seed', 0, 0xffffffff);
+      const count = parseInteger(o.count, '--count', 1, 10_000);
+      const maxPolyphony = o.maxPolyphony !== undefined ? parseInteger(o.maxPolyphony, '--max-polyphony', 1, 88) : undefined;
       const formats = parseFormats(o.format);
       const checkpoint = resolveCheckpoint(o.checkpoint);
       const primer = loadPrimer(o);

@@ -12,7 +12,7 @@ import { takeProblem } from '../../generate/take-check.js';
 import { parseTemperature } from '../../generate/temperature.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
 import { loadModelFile } from '../../models/io.js';
-import { wholeNumber } from './generate.js';
+import { parseInteger } from '../parse.js';
 
 interface HarmonizeFlags {
   melody?: string;
@@ -63,7 +63,7 @@ export function registerHarmonize(program: Command): void {
     .option('--format <list>', 'comma-separated: mid, wav, png, svg, json', 'mid,wav,png,json')
     .action((flags: HarmonizeFlags) => {
       const temperature = parseTemperature(flags.temperature);
-      const seed = wholeNumber('--seed', flags.seed, 0, 0xffffffff);
+      const seed = parseInteger(flags.seed, '--seed', 0, 0xffffffff);
       const formats = parseFormats(flags.format);
       const { melody, timing, label } = loadMelody(flags);
       const checkpoint = resolveCheckpoint(flags.checkpoint);
