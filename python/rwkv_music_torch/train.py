@@ -304,6 +304,7 @@ def _train(args, dist_):
     train_s, train_frames, validation_s = 0.0, 0.0, None
     log_nll = log_frames = log_s = 0.0
     validated_at = -1
+    steps_run = 0
 
     def elapsed_ms():
         return elapsed_before + (time.monotonic() - start) * 1000
@@ -412,6 +413,7 @@ def _train(args, dist_):
                     log_frames += frames
                 st["step"] += 1
                 st["batchInEpoch"] += 1
+                steps_run += 1
                 step_end = time.monotonic()
                 train_s += step_end - step_start
                 log_s += step_end - step_start
@@ -448,7 +450,7 @@ def _train(args, dist_):
             lr = learning_rate(t["schedule"], max(0, st["step"] - 1), nb - 1, nb, st["totalSteps"])
             v, vframes, improved = validate()
             if refine_horizon and train_s > 0:
-                set_time_horizon(dist_.all_max([train_s / max(1, st['batchInEpoch'])])[0] + (validation_s or 0) / max(1, nb), time.monotonic())
+                set_time_horizon(dist_.all_max([train_s / max(1, steps_run)])[0] + (validation_s or 0) / max(1, nb), time.monotonic())
             st["epochsWithoutImprovement"] = 0 if improved else st["epochsWithoutImprovement"] + 1
             if dist_.main:
                 metrics.append({"type": "epoch", "step": st["step"], "epoch": st["epoch"], "lr": lr, "trainLoss": train_loss,
