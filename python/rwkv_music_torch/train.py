@@ -26,7 +26,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data.distributed import DistributedSampler
 
 from . import __version__
-from .config import (build_run_config, check_run_config, read_config_file, validate_model_config, KEYS)
+from .config import KEYS, build_run_config, check_run_config, read_config_file
 from .data import evaluation_plan, load_corpus, make_batch, training_plan
 from .distributed import Dist
 from .errors import UserError

@@ -1,5 +1,6 @@
 """Training runs: exact resume, a 2-process torchrun (gloo) run scored by `rwkv-music eval`, and a model
 trained by the TypeScript trainer continued here."""
+import contextlib
 import json
 import os
 import subprocess
@@ -10,7 +11,7 @@ import torch
 
 from conftest import PYTHON_DIR, run_cli
 from helpers import write_small_dataset
-from rwkv_music_torch.data import load_corpus
+from rwkv_music_torch.data import load_corpus, training_plan
 from rwkv_music_torch.models import load_model_file
 from rwkv_music_torch.train import evaluate, main
 from rwkv_music_torch.distributed import Dist
@@ -68,8 +69,7 @@ def test_torchrun_two_processes_and_rwkv_music_eval_agree(node, data, tmp_path):
     epochs = [rec for rec in metrics(run) if rec["type"] == "epoch"]
     assert len(epochs) == 2
     # each process did its half of the batches: two batches per step
-    n_batches = len(__import__("rwkv_music_torch.data", fromlist=["x"]).training_plan(
-        load_corpus(str(data / "small.json.gz"))["train"], 512, 64, 3, True, 1, 0))
+    n_batches = len(training_plan(load_corpus(str(data / "small.json.gz"))["train"], 512, 64, 3, True, 1, 0))
     assert epochs[0]["step"] == (n_batches + 1) // 2
     best = min(e["validNll"] for e in epochs)
     ours = json.loads(run_cli(node, "eval", "--checkpoint", str(run), "--split", "valid", "--json"))
@@ -87,7 +87,7 @@ def test_a_typescript_run_continues_here(node, data, tmp_path):
     ts_score = json.loads(run_cli(node, "eval", "--checkpoint", str(ts_run), "--split", "valid", "--weights", "latest", "--json"))
     model = load_model_file(str(ts_run / "model.safetensors"))
     nll, frames = evaluate(model, load_corpus(str(data / "small.json.gz"))["valid"], 4096, 10 ** 9, Dist("cpu"), torch.device("cpu"),
-                           __import__("contextlib").nullcontext)
+                           contextlib.nullcontext)
     assert frames == ts_score["frames"]
     assert abs(nll / frames - ts_score["nll"]) <= 1e-5 * ts_score["nll"]
     run = tmp_path / "continued"
