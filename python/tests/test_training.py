@@ -3,6 +3,7 @@ trained by the TypeScript trainer continued here."""
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -61,10 +62,15 @@ def test_resume_repeats_the_uninterrupted_run_exactly(kind, data, tmp_path):
 def test_torchrun_two_processes_and_rwkv_music_eval_agree(node, data, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "PYTHONPATH": PYTHON_DIR, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "rwkv_music_torch.torchrun", "--standalone", "--nproc_per_node", "2",
+    # a free port rather than --standalone's fixed 29400, so parallel runs on one machine do not meet
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [sys.executable, "-m", "rwkv_music_torch.torchrun", "--nnodes", "1", "--nproc_per_node", "2",
+           "--master_addr", "127.0.0.1", "--master_port", str(port),
            "-m", "rwkv_music_torch.train", "--model", "rwkv", "--dataset", str(data / "small.json.gz"),
            "--config", str(data / "rwkv.json"), "--epochs", "2", "--out", str(run), "--threads", "1"]
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     epochs = [rec for rec in metrics(run) if rec["type"] == "epoch"]
     assert len(epochs) == 2
