@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
 import { importMidiFolder } from './import.js';
+import { isShardedDataset, readShardedDataset } from './shards.js';
 import { DEFAULT_TIMING, frameProblem, type Frame, type FrameTiming } from './pianoroll.js';
 
 export type SplitName = 'train' | 'valid' | 'test';
@@ -37,8 +38,9 @@ export function bundledDatasetPath(name: string): string {
 }
 
 /**
- * Loads a dataset from a bundled name (`nottingham`, `jsb-chorales`, `musedata`, `piano-midi-de`), a dataset file (.json.gz or
- * .json, see parseDataset), or a folder of MIDI files (imported with the default split and seed).
+ * Loads a dataset from a bundled name (`nottingham`, `jsb-chorales`, `musedata`, `piano-midi-de`), a
+ * dataset file (.json.gz or .json, see parseDataset), a sharded dataset folder (shards.ts), or a folder
+ * of MIDI files (imported with the default split and seed).
  * Everything is validated before returning; any problem is a UserError saying what and where.
  */
 export function loadDataset(nameOrPath: string): Dataset {
@@ -50,6 +52,7 @@ export function loadDataset(nameOrPath: string): Dataset {
     throw new UserError(`${nameOrPath}: no such file or folder (bundled datasets: ${BUNDLED_DATASETS.join(', ')})`);
   }
   if (statSync(nameOrPath).isDirectory()) {
+    if (isShardedDataset(nameOrPath)) return readShardedDataset(nameOrPath);
     return importMidiFolder(nameOrPath).dataset;
   }
   if (/\.midi?$/i.test(nameOrPath)) {

@@ -146,7 +146,7 @@ export function importMidiFolder(folder: string, options: ImportOptions = {}): I
  * One timing for the whole dataset. Fixed-second frames are shared by all pieces; on the grid the
  * steps per quarter are shared and the tempo is the most common starting tempo (ties: the slower).
  */
-function commonTiming(timings: FrameTiming[]): FrameTiming {
+export function commonTiming(timings: FrameTiming[]): FrameTiming {
   const first = timings[0];
   if (first.kind === 'seconds') return first;
   const votes = new Map<number, number>();

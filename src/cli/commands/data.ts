@@ -4,6 +4,7 @@ import { UserError } from '../../errors.js';
 import { parseInteger, parseNumber, parsePositive } from '../parse.js';
 import { BUNDLED_DATASETS, loadDataset, saveDataset } from '../../data/dataset.js';
 import { importMidiFolder, ImportFailedError, DEFAULT_SEED, DEFAULT_SPLIT } from '../../data/import.js';
+import { importMidiFolderSharded } from '../../data/shards.js';
 import { datasetStats, P_CLAMP, type SplitStats } from '../../data/stats.js';
 import { noteName, type FrameTiming } from '../../data/pianoroll.js';
 import { DEFAULT_MAX_FRAMES } from '../../midi/read.js';
@@ -37,7 +38,7 @@ export function registerData(program: Command): void {
     .command('import')
     .description('Convert a folder of .mid/.midi files (searched recursively) into a dataset file')
     .argument('<folder>', 'folder of MIDI files')
-    .requiredOption('--out <file>', 'dataset file to write (gzip JSON, e.g. my.json.gz)')
+    .requiredOption('--out <file>', 'dataset file to write (gzip JSON, e.g. my.json.gz), or a new folder with --shard-frames')
     .option('--split <shares>', 'train,valid,test shares', DEFAULT_SPLIT.join(','))
     .option('--seed <n>', 'seed of the shuffle that assigns pieces to splits', String(DEFAULT_SEED))
     .option('--steps-per-quarter <n>', 'frames per quarter note on the tempo-aware grid (default 2: eighth notes)')
@@ -45,7 +46,8 @@ export function registerData(program: Command): void {
     .option('--keep-leading-silence', 'keep the silent frames before the first note of each piece')
     .option('--no-recursive', 'only the files directly in the folder, not in its subfolders')
     .option('--max-frames <n>', 'skip pieces longer than this many frames', String(DEFAULT_MAX_FRAMES))
-    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean }) => {
+    .option('--shard-frames <n>', 'write a sharded dataset: --out is a new folder of shards of about n frames each (for collections bigger than memory)')
+    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean; shardFrames?: string }) => {
       if (opts.stepsPerQuarter !== undefined && opts.frameSeconds !== undefined) {
         throw new UserError('give either --steps-per-quarter or --frame-seconds, not both');
       }
@@ -55,6 +57,7 @@ export function registerData(program: Command): void {
       const stepsPerQuarter = opts.stepsPerQuarter === undefined ? undefined : parseInteger(opts.stepsPerQuarter, '--steps-per-quarter', 1);
       const frameSeconds = opts.frameSeconds === undefined ? undefined : parsePositive(opts.frameSeconds, '--frame-seconds');
       const maxFrames = parseInteger(opts.maxFrames, '--max-frames', 1);
+      const shardFrames = opts.shardFrames === undefined ? undefined : parseInteger(opts.shardFrames, '--shard-frames', 1);
 
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(
@@ -65,7 +68,7 @@ export function registerData(program: Command): void {
       const started = performance.now();
       let barStarted = false;
       try {
-        const result = importMidiFolder(folder, {
+        const importOptions = {
           split: split as [number, number, number],
           seed,
           recursive: opts.recursive,
@@ -73,7 +76,7 @@ export function registerData(program: Command): void {
           stepsPerQuarter,
           frameSeconds,
           maxFrames,
-          onProgress: (done, total, file) => {
+          onProgress: (done: number, total: number, file: string) => {
             if (!bar) return;
             if (!barStarted) {
               bar.start(total, 0, { file: '' });
@@ -81,7 +84,21 @@ export function registerData(program: Command): void {
             }
             bar.update(done, { file: file.length > 40 ? '...' + file.slice(-37) : file });
           },
-        });
+        };
+        if (shardFrames !== undefined) {
+          const r = importMidiFolderSharded(folder, opts.out, { ...importOptions, shardFrames });
+          bar?.stop();
+          barStarted = false;
+          for (const f of r.failures) console.error(`skipped ${f.file}: ${f.reason}`);
+          const count = (s: 'train' | 'valid' | 'test') => r.manifest.splits[s].reduce((n, e) => n + e.sequences, 0);
+          const shards = r.manifest.splits.train.length + r.manifest.splits.valid.length + r.manifest.splits.test.length;
+          console.log(`converted ${fmt(r.converted)} of ${fmt(r.files)} files in ${((performance.now() - started) / 1000).toFixed(1)} s (${fmt(r.failures.length)} skipped)`);
+          console.log(`frames: ${fmt(r.frames)}; notes outside 21..108 dropped: ${fmt(r.dropped)}; timing: ${describeTiming(r.manifest.timing)}`);
+          console.log(`split (seed ${seed}): train ${count('train')}, valid ${count('valid')}, test ${count('test')} pieces in ${shards} shards`);
+          console.log(`wrote ${opts.out}`);
+          return;
+        }
+        const result = importMidiFolder(folder, importOptions);
         bar?.stop();
         barStarted = false;
         const seconds = (performance.now() - started) / 1000;
