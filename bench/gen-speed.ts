@@ -1,20 +1,23 @@
 /**
  * Generation speed of the bundled models in RNN mode (model step plus frame draw, through the
  * toolkit's sampler; bench/gen-harness.ts), side by side in one run:
- * - Node with the backends `rwkv-music generate` uses (ORT GEMM and native kernels when available),
+ * - Node with the backends `rwkv-music generate` uses (ORT GEMM, the native rows GEMM for products of
+ *   few rows, native kernels, when available),
  * - Node with the TypeScript GEMM and kernels (what the browser runs, on Node's V8),
  * - the same harness in a Chromium Web Worker (bench/browser-gen.ts), if /usr/bin/chromium exists,
  * - the studio's cold start: page load, then Generate until the first frame is drawn and until done.
  *
  *   node dist/bench/gen-speed.js [--models rwkv,lstm] [--runs 3] [--length1 512] [--length16 64]
- *       [--no-ts] [--no-browser] [--no-studio] [--studio-length 256] [--studio-repeats 2]
+ *       [--no-ts] [--ort-rows] [--no-browser] [--no-studio] [--studio-length 256] [--studio-repeats 2]
+ *
+ * --ort-rows also times Node with every product on ORT (without the native rows GEMM of gemm-default.ts).
  *
  * Prints "RESULT gen-<model>-<where>-b<batch> <frames/s>" (median run) and
  * "RESULT studio-first-frame-s <seconds>" (median) for comparisons.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { defaultGemm, gemmLoadError } from '../src/engine/gemm-default.js';
+import { createGemm, defaultGemm, gemmLoadError } from '../src/engine/gemm-default.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { defaultKernels, kernelsLoadError } from '../src/engine/kernels-default.js';
 import { tsKernels } from '../src/engine/kernels.js';
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
   const kernels = defaultKernels();
   for (const why of [gemmLoadError(), kernelsLoadError()]) if (why) console.log(`note: ${why.message}`);
   const backends = [{ where: 'node', gemm, kernels }];
+  if (has('--ort-rows')) backends.push({ where: 'node-ort-rows', gemm: createGemm({ rows: undefined }), kernels });
   if (!has('--no-ts')) backends.push({ where: 'node-ts', gemm: tsGemm, kernels: tsKernels });
   for (const [name, file] of files) {
     const bytes = readFileSync(file);
