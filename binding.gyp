@@ -9,7 +9,8 @@
         "native/tokenshift.cc",
         "native/layernorm.cc",
         "native/elementwise.cc",
-        "native/lstm.cc"
+        "native/lstm.cc",
+        "native/gemm.cc"
       ],
       "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],

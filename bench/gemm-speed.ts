@@ -2,7 +2,10 @@
  * GEMM throughput: the TypeScript GEMM and the ONNX Runtime (MLAS) GEMM at the layer shapes of the two
  * reference configurations, and ORT against size (to place the TypeScript fallback threshold).
  *
- *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--reps n]
+ *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--rows] [--reps n]
+ *
+ * --rows compares, for products of 1 to 16 rows, ORT with the native addon's rows GEMM (on the calling
+ * thread) and the TypeScript GEMM.
  *
  * --beta compares the ways of accumulating into C on ORT: beta = 1 in the Gemm (C as input and output)
  * against computing into scratch and adding in JavaScript.
@@ -14,6 +17,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Gemm } from '../src/engine/gemm.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { createOrtGemm } from '../src/engine/gemm-ort.js';
+import { loadNativeRowsGemm } from '../src/engine/kernels-native.js';
 import { Rng } from '../src/engine/random.js';
 
 interface Shape {
@@ -110,6 +114,33 @@ function timeGemm(gemm: Gemm, s: Shape, minSeconds = 0.1): number {
 const gflops = (s: Shape, t: number) => (2 * s.M * s.N * s.K) / t / 1e9;
 const pad = (x: string | number, n: number) => String(x).padStart(n);
 
+/**
+ * Products of few rows, as an RNN-mode step makes them (the bundled RWKV's widths): ORT against the
+ * native addon's single-thread rows GEMM and the TypeScript GEMM.
+ */
+function rowsSweep(ort: Gemm): void {
+  const native = loadNativeRowsGemm();
+  console.log('\nFew rows (NT, y = x W^T): microseconds per call, and the largest difference from the TypeScript GEMM');
+  console.log(`${'M x N x K'.padEnd(16)} ${pad('ORT us', 9)} ${pad('native us', 10)} ${pad('TS us', 9)} ${pad('native GF/s', 12)} ${pad('max |diff|', 11)}`);
+  for (const M of [1, 2, 4, 8, 16])
+    for (const [N, K] of [[256, 256], [1024, 256], [256, 1024], [256, 1144]]) {
+      const s: Shape = { label: '', transA: false, transB: true, M, N, K };
+      const tOrt = timeGemm(ort, s, 0.05);
+      const tNat = timeGemm(native, s, 0.05);
+      const tTs = timeGemm(tsGemm, s, 0.05);
+      const rng = new Rng(5);
+      const A = fill(rng, M * K);
+      const B = fill(rng, N * K);
+      const C1 = new Float32Array(M * N);
+      const C2 = new Float32Array(M * N);
+      native.gemm({ transA: false, transB: true, M, N, K, A, B, C: C1 });
+      tsGemm.gemm({ transA: false, transB: true, M, N, K, A, B, C: C2 });
+      let diff = 0;
+      for (let i = 0; i < C1.length; i++) diff = Math.max(diff, Math.abs(C1[i] - C2[i]));
+      console.log(`${`${M}x${N}x${K}`.padEnd(16)} ${pad((tOrt * 1e6).toFixed(1), 9)} ${pad((tNat * 1e6).toFixed(1), 10)} ${pad((tTs * 1e6).toFixed(1), 9)} ${pad(gflops(s, tNat).toFixed(1), 12)} ${pad(diff.toExponential(1), 11)}`);
+    }
+}
+
 function main(): void {
   const ort = createOrtGemm({ threads, spin, minMacs: 0 });
   console.log(`GEMM speed: ${ort.name}${spin ? ' spinning' : ''} vs TypeScript; ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -156,6 +187,7 @@ function main(): void {
       console.log(`${transA ? 'T' : 'N'}${transB ? 'T' : 'N'} ${M}x${N}x${K}: ${variants.map(([n], v) => `${n} ${median(times[v]).toFixed(2)}`).join(' | ')}`);
     }
   }
+  if (has('--rows')) rowsSweep(ort);
   if (!has('--layers-only')) {
     console.log('\nSize sweep (NT, M=N=K=n, and the batch-1 step M=1): microseconds per call');
     console.log(`${pad('n', 5)} ${pad('MACs', 11)} ${pad('ORT us', 9)} ${pad('TS us', 9)} ${pad('ORT GF/s', 9)} ${pad('TS GF/s', 8)} faster`);

@@ -3,6 +3,13 @@ import type { Gemm, GemmArgs } from '../src/engine/gemm.js';
 
 export interface ShapeStat {
   key: string;
+  /** The call's shape and flags (operands are not kept). */
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  beta: number;
   calls: number;
   seconds: number;
   flops: number;
@@ -27,9 +34,13 @@ export class TimingGemm implements Gemm {
     this.seconds += dt;
     this.calls++;
     this.flops += flops;
-    const key = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'} ${args.M}x${args.N}x${args.K}`;
+    const beta = args.beta ?? 0;
+    const key = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'} ${args.M}x${args.N}x${args.K}${beta !== 0 ? ' +C' : ''}`;
     let s = this.byShape.get(key);
-    if (!s) this.byShape.set(key, (s = { key, calls: 0, seconds: 0, flops: 0 }));
+    if (!s) {
+      const { transA, transB, M, N, K } = args;
+      this.byShape.set(key, (s = { key, transA, transB, M, N, K, beta, calls: 0, seconds: 0, flops: 0 }));
+    }
     s.calls++;
     s.seconds += dt;
     s.flops += flops;

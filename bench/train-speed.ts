@@ -5,6 +5,7 @@
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
+ *       [--no-peak]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
@@ -13,7 +14,10 @@
  * --standin times a GEMM-bound stand-in model instead (to check the harness without the real models).
  * --kernels picks the non-GEMM kernels (default: native when built, as RWKV_MUSIC_NATIVE says); 'both' times
  * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
- * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with both).
+ * After the timed steps it measures the GEMM's best rate at the step's own shapes (bench/gemm-peak.ts) and
+ * prints the step's useful FLOP/s (6 x matrix parameters x frames) against it (--no-peak skips this).
+ * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with
+ * both), and "RESULT <model>-useful-gflops" and "RESULT <model>-peak-gflops".
  */
 import { availableParallelism, loadavg } from 'node:os';
 import type { Batch } from '../src/engine/batch.js';
@@ -28,6 +32,7 @@ import { createModel } from '../src/models/index.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { StandInModel } from './standin-model.js';
+import { measureGemmPeak } from './gemm-peak.js';
 import { TimingGemm } from './timing-gemm.js';
 
 function arg(name: string): string | undefined {
@@ -110,7 +115,7 @@ class Runner {
   loss = 0;
   peakRss = process.memoryUsage().rss;
 
-  constructor(readonly setup: Setup, readonly inner: Gemm, readonly kernels: Kernels) {
+  constructor(readonly setup: Setup, readonly inner: Gemm, readonly kernels: Kernels, readonly tagged: boolean) {
     this.timing = new TimingGemm(inner);
     this.model = build(setup, this.timing, kernels, 1);
     this.params = this.model.parameters();
@@ -175,7 +180,26 @@ class Runner {
     for (const s of timing.shapes().slice(0, 12))
       console.log(`    ${s.key.padEnd(22)} ${String(s.calls).padStart(5)} ${(s.seconds * 1000).toFixed(1).padStart(8)} ${(s.flops / s.seconds / 1e9).toFixed(1).padStart(7)}`);
     if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, on the TypeScript fallback ${inner.tsCalls} (all steps)`);
+    if (!has('--no-peak')) this.usefulAgainstPeak(step);
     return fps;
+  }
+
+  /**
+   * Useful work (6 x matrix parameters x frames per step: forward, input gradient and weight
+   * gradient of every matrix) against the GEMM's own best rate at this step's shapes, measured now.
+   */
+  private usefulAgainstPeak(step: number): void {
+    const matrixParams = this.params.reduce((n, p) => n + (p.decay ? p.data.length : 0), 0);
+    const useful = (6 * matrixParams * this.frames) / step;
+    const peak = measureGemmPeak(this.inner, this.timing.shapes());
+    const key = this.setup.key + (this.tagged ? `-${this.kernels.name.split(' ')[0]}` : '');
+    console.log(
+      `  useful FLOP/s: 6 x ${(matrixParams / 1e6).toFixed(2)}M matrix parameters x ${this.frames} frames / step = ` +
+        `${(useful / 1e9).toFixed(1)} GFLOP/s; ${this.inner.name} GEMM peak at this step's shapes (measured now) ` +
+        `${(peak.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s: ${((100 * useful) / peak.flopsPerSecond).toFixed(0)}% of peak`,
+    );
+    console.log(`RESULT ${key}-useful-gflops ${(useful / 1e9).toFixed(1)}`);
+    console.log(`RESULT ${key}-peak-gflops ${(peak.flopsPerSecond / 1e9).toFixed(1)}`);
   }
 
   generation(): void {
@@ -200,7 +224,7 @@ class Runner {
 function benchModel(setup: Setup, inner: Gemm, kernelSets: Kernels[]): void {
   const steps = Number(arg('--steps') ?? 7);
   const warmup = Number(arg('--warmup') ?? 2);
-  const runners = kernelSets.map((k) => new Runner(setup, inner, k));
+  const runners = kernelSets.map((k) => new Runner(setup, inner, k, kernelSets.length > 1));
   const nParams = runners[0].params.reduce((s, p) => s + p.data.length, 0);
   console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
   console.log(

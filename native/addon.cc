@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 2;
+constexpr int kAbiVersion = 3;
 
 using i64 = int64_t;
 
@@ -277,6 +277,20 @@ napi_value lstm_cell_backward_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value gemm_rows_js(napi_env env, napi_callback_info info) {
+  // (transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset)
+  Args a(env, info, "gemmRows");
+  const bool trans_b = a.flag(0, "transB");
+  const int M = a.count(1, "M"), N = a.count(2, "N"), K = a.count(3, "K");
+  const double alpha = a.number(4, "alpha"), beta = a.number(9, "beta");
+  const i64 ao = a.count(6, "aOffset"), bo = a.count(8, "bOffset"), co = a.count(11, "cOffset");
+  const float* A = a.f32(5, "A", ao + static_cast<i64>(M) * K);
+  const float* B = a.f32(7, "B", bo + static_cast<i64>(K) * N);
+  float* C = a.f32(10, "C", co + static_cast<i64>(M) * N);
+  if (a.ok()) gemm_rows(trans_b, M, N, K, static_cast<float>(alpha), A + ao, B + bo, static_cast<float>(beta), C + co);
+  return undefined(env);
+}
+
 napi_value set_threads_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads");
   const int n = a.count(0, "threads");
@@ -319,6 +333,7 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"scaleInPlace", scale_in_place_js},
       {"lstmCellForward", lstm_cell_forward_js},
       {"lstmCellBackward", lstm_cell_backward_js},
+      {"gemmRows", gemm_rows_js},
       {"setThreads", set_threads_js},
       {"threads", threads_js},
   };

@@ -54,4 +54,8 @@ void lstm_cell_forward(float* gates, float* c, float* h, float* tc, int t, int B
 void lstm_cell_backward(float* dG, float* dc, const float* dh, const float* gates, const float* c, const float* tc,
                         int t, int B, int H);
 
+// gemm.cc: C[M,N] = alpha A[M,K] op(B) + beta C (op(B) = B^T, B stored [N,K], with trans_b); beta = 0
+// ignores C's old contents. One thread; meant for few rows.
+void gemm_rows(bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C);
+
 }  // namespace rm

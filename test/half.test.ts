@@ -35,6 +35,15 @@ test('every half value survives decode then encode; random floats stay within ha
   for (let i = 0; i < x.length; i++) assert.ok(Math.abs(y[i] - x[i]) <= Math.abs(x[i]) * 2 ** -11 + 2 ** -25, `value ${x[i]}`);
 });
 
+test('fromHalf gives halfBitsToFloat of every bit pattern, signed zeros and NaNs included', () => {
+  const bits = Uint16Array.from({ length: 0x10000 }, (_, h) => h);
+  const out = fromHalf(bits);
+  const expected = new Float32Array(0x10000);
+  for (let h = 0; h < 0x10000; h++) expected[h] = halfBitsToFloat(h);
+  assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(expected.buffer));
+  assert.ok(Object.is(out[0x8000], -0));
+});
+
 test('safetensors stores F16 tensors at half the size and reads them back as float32', () => {
   const data = Float32Array.from([0.1, -2.5, 3, 1000]);
   const f32 = encodeSafetensors([{ name: 'w', shape: [2, 2], data }], { a: 'b' });

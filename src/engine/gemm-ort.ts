@@ -147,6 +147,11 @@ export interface OrtGemmOptions {
    * larger products run as several calls over row blocks. Default: DEFAULT_ORT_CHUNK_FLOATS.
    */
   chunkFloats?: number;
+  /**
+   * Products of at most `maxRows` rows (A not transposed) that are too large for the TypeScript GEMM
+   * go to this GEMM instead of ORT (the native addon's, run on the calling thread: see gemm-default.ts).
+   */
+  rows?: { gemm: Gemm; maxRows: number };
 }
 
 /**
@@ -227,6 +232,8 @@ export class OrtGemm implements Gemm {
   /** Native ORT runs (one per row block) and calls served by the TypeScript fallback, for benchmarks. */
   ortCalls = 0;
   tsCalls = 0;
+  rowsCalls = 0;
+  private readonly rows: { gemm: Gemm; maxRows: number } | undefined;
 
   constructor(options: OrtGemmOptions = {}) {
     this.binding = loadOrtBinding();
@@ -235,7 +242,9 @@ export class OrtGemm implements Gemm {
     this.spin = options.spin ?? false;
     this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
     this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
-    this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''})`;
+    this.rows = options.rows;
+    const rows = this.rows ? `, ${this.rows.gemm.name} up to ${this.rows.maxRows} rows` : '';
+    this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''}${rows})`;
   }
 
   private sessionFor(transA: boolean, transB: boolean, alpha: number, beta: number): GemmSession {
@@ -277,6 +286,11 @@ export class OrtGemm implements Gemm {
     if (M * N * K < this.minMacs || M === 0 || N === 0 || K === 0) {
       this.tsCalls++;
       tsGemm.gemm(args);
+      return;
+    }
+    if (this.rows && M <= this.rows.maxRows && !transA) {
+      this.rowsCalls++;
+      this.rows.gemm.gemm(args);
       return;
     }
     const s = this.sessionFor(transA, transB, alpha, beta);

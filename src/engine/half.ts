@@ -45,8 +45,16 @@ export function toHalf(values: Float32Array): Uint16Array {
   return out;
 }
 
+/** halfBitsToFloat of every 16-bit pattern, made on first use (256 KB): loading a model is one lookup per weight. */
+let table: Float32Array | null = null;
+
 export function fromHalf(bits: Uint16Array): Float32Array {
+  if (!table) {
+    table = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) table[h] = halfBitsToFloat(h);
+  }
+  const t = table;
   const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = halfBitsToFloat(bits[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]];
   return out;
 }

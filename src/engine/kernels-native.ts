@@ -5,11 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import type { Gemm, GemmArgs } from './gemm.js';
 import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -45,6 +46,8 @@ interface Addon {
     stepSize: number, invSqrtBc2: number): void;
   lstmCellForward(gates: F32, c: F32, h: F32, tc: F32, t: number, B: number, H: number): void;
   lstmCellBackward(dG: F32, dc: F32, dh: F32, gates: F32, c: F32, tc: F32, t: number, B: number, H: number): void;
+  gemmRows(transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, B: F32, bOffset: number,
+    beta: number, C: F32, cOffset: number): void;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
 }
@@ -116,5 +119,21 @@ export function loadNativeKernels(threads: number): Kernels {
     sumSquares: (x) => n.sumSquares(x),
     scaleInPlace: (x, s) => n.scaleInPlace(x, s),
     adamwUpdate: (w, g, m, v, shrink, s) => n.adamwUpdate(w, g, m, v, shrink, s.beta1, s.beta2, s.eps, s.stepSize, s.invSqrtBc2),
+  };
+}
+
+/**
+ * The addon's GEMM for products of few rows (A not transposed), on the calling thread: an RNN-mode
+ * step at batch 1 is a chain of such products, and there a call into a thread pool costs more than
+ * the arithmetic. Sums in float, as ORT's. Loads the addon (throws if it is missing or stale).
+ */
+export function loadNativeRowsGemm(): Gemm {
+  const n = loadAddon();
+  return {
+    name: 'native rows',
+    gemm: (a: GemmArgs) => {
+      if (a.transA) throw new Error('native rows GEMM: A must not be transposed');
+      n.gemmRows(a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0, a.beta ?? 0, a.C, a.cOffset ?? 0);
+    },
   };
 }
