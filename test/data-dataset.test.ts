@@ -113,7 +113,7 @@ test('validation errors name the file, split, sequence and frame', () => {
   const midi = join(tmp, 'song.mid');
   writeFileSync(midi, 'MThd');
   assert.match(loadError(midi), /song\.mid: a single MIDI file is not a dataset/);
-  assert.match(loadError(join(tmp, 'nowhere.json.gz')), /no such file or folder \(bundled datasets: nottingham, jsb-chorales\)/);
+  assert.match(loadError(join(tmp, 'nowhere.json.gz')), /no such file or folder \(bundled datasets: nottingham, jsb-chorales, musedata, piano-midi-de\)/);
 });
 
 test('parseDataset never hands back part of a dataset', () => {
@@ -123,4 +123,17 @@ test('parseDataset never hands back part of a dataset', () => {
     result = parseDataset(raw, 'x');
   }, UserError);
   assert.equal(result, undefined);
+});
+
+test('all four Boulanger-Lewandowski benchmarks ship and load by name, with their published split sizes', () => {
+  const sizes: Record<string, [number, number, number]> = {
+    nottingham: [694, 173, 170],
+    'jsb-chorales': [229, 76, 77],
+    musedata: [524, 135, 124],
+    'piano-midi-de': [87, 12, 25],
+  };
+  for (const [name, [train, valid, test]] of Object.entries(sizes)) {
+    const ds = loadDataset(name);
+    assert.deepEqual([ds.train.length, ds.valid.length, ds.test.length], [train, valid, test], name);
+  }
 });

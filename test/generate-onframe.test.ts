@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Frame } from '../src/data/pianoroll.js';
 import { sample } from '../src/generate/sampler.js';
-import { silentTake } from '../src/generate/silent-take.js';
 import { createModel } from '../src/models/index.js';
 import { ToyRecurrentModel } from './helpers/toy-model.js';
 
@@ -31,10 +30,4 @@ test('onFrame does not change what is sampled', () => {
   const [plain] = sample(model, options);
   const [watched] = sample(model, { ...options, onFrame: () => undefined });
   assert.deepEqual(watched.frames, plain.frames);
-});
-
-test('silentTake: a take is silent when none of its frames has a note', () => {
-  assert.equal(silentTake([]), true);
-  assert.equal(silentTake([[], [], []]), true);
-  assert.equal(silentTake([[], [60], []]), false);
 });

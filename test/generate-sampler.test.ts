@@ -58,10 +58,10 @@ test('same seed gives identical samples; a sample does not depend on the batch i
   assert.notEqual(sampleSeed(42, 1), sampleSeed(43, 0));
 });
 
-test('a very low temperature turns on exactly the keys with positive logits', () => {
+test('a very low per-key temperature turns on exactly the keys with positive logits', () => {
   const model = new ToyRecurrentModel(4, 16, 0);
   const logits: Float32Array[] = [];
-  const [s] = sample(model, { length: 10, temperature: 1e-4, seed: 9, count: 1, onStep: (_, l) => logits.push(l.slice()) });
+  const [s] = sample(model, { length: 10, temperature: 1, keyTemperature: 1e-4, seed: 9, count: 1, onStep: (_, l) => logits.push(l.slice()) });
   for (let t = 0; t < 10; t++) {
     const expected = [];
     for (let k = 0; k < KEY_COUNT; k++) if (logits[t][k] > 0) expected.push(k + LOWEST_NOTE);

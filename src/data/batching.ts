@@ -8,12 +8,17 @@
  * sequence is never predicted (the metric's convention). Chunks do not carry recurrent state: each
  * chunk starts from the model's initial state.
  *
+ * With a start step (models whose config has `condition.start`), a chunk that begins at frame 0 is
+ * read after the start step: its inputs are [start, f0, .., f(e-2)] and its targets [f0, .., f(e-1)].
+ * The prediction of f0 is trained but not scored (trainMask, not mask), so the metric is unchanged.
+ *
  * Pieces (chunks) are grouped by similar length so little padding is wasted; a batch holds B pieces
  * padded at the end to the longest one, with B * T at most the frame budget (a single piece longer
  * than the budget still forms a batch of its own).
  */
 import type { Batch } from '../engine/batch.js';
 import { Rng } from '../engine/random.js';
+import { conditionWidth, writeCondition, type ConditionConfig } from '../engine/condition.js';
 import { HIGHEST_NOTE, KEY_COUNT, LOWEST_NOTE, type Frame } from './pianoroll.js';
 
 /** One chunk of one sequence: frames [start, end) of sequences[seq], transposed by `shift` semitones. */
@@ -27,9 +32,13 @@ export interface Piece {
 export interface BatchPlan {
   /** Each entry lists the pieces of one batch, padded to the longest. */
   batches: Piece[][];
+  /** The conditioning the batches are made for (makeBatch's third argument). */
+  condition?: ConditionConfig;
 }
 
 export interface BatchingOptions {
+  /** The model's conditioning inputs (a start step, a key input); absent: none. */
+  condition?: ConditionConfig;
   /** Upper bound on B * T (padded predicted positions) per batch. */
   batchFrames: number;
   /** Longest chunk in frames (its predictions are maxLength - 1); longer sequences are cut. */
@@ -80,13 +89,18 @@ export function predictedFrameCount(sequences: readonly Frame[][]): number {
   return n;
 }
 
+/** Positions of a piece in a batch: its predictions, plus the start step when it has one. */
+function piecePositions(p: Piece, startStep: boolean): number {
+  return p.end - p.start - 1 + (startStep && p.start === 0 ? 1 : 0);
+}
+
 /** Greedy grouping of pieces already in the desired order into batches within the frame budget. */
-function groupPieces(pieces: Piece[], batchFrames: number): Piece[][] {
+function groupPieces(pieces: Piece[], batchFrames: number, startStep: boolean): Piece[][] {
   const batches: Piece[][] = [];
   let current: Piece[] = [];
   let longest = 0;
   for (const p of pieces) {
-    const t = p.end - p.start - 1;
+    const t = piecePositions(p, startStep);
     const newLongest = Math.max(longest, t);
     if (current.length > 0 && newLongest * (current.length + 1) > batchFrames) {
       batches.push(current);
@@ -111,7 +125,7 @@ export function evaluationPlan(sequences: readonly Frame[][], options: BatchingO
     for (const [start, end] of chunkBounds(s.length, options.maxLength)) pieces.push({ seq, start, end, shift: 0 });
   });
   pieces.sort((a, b) => b.end - b.start - (a.end - a.start) || a.seq - b.seq || a.start - b.start);
-  return { batches: groupPieces(pieces, options.batchFrames) };
+  return { batches: groupPieces(pieces, options.batchFrames, options.condition?.start ?? false), condition: options.condition };
 }
 
 /**
@@ -139,9 +153,10 @@ export function trainingPlan(
   const batches = groupPieces(
     pieces.map(({ seq, start, end, shift }) => ({ seq, start, end, shift })),
     options.batchFrames,
+    options.condition?.start ?? false,
   );
   rng.shuffle(batches);
-  return { batches };
+  return { batches, condition: options.condition };
 }
 
 /** A generator for one epoch's plan, independent of any other random stream. */
@@ -160,31 +175,56 @@ function writeFrame(frame: Frame, shift: number, out: Float32Array, offset: numb
   }
 }
 
-/** Materialises the pieces of one batch as inputs/targets/mask [B, T, 88], padded at the end. */
-export function makeBatch(sequences: readonly Frame[][], pieces: readonly Piece[]): Batch {
+/**
+ * Materialises the pieces of one batch as inputs/targets/mask [B, T, 88], padded at the end, with the
+ * conditioning columns and the training mask of a model with `condition`.
+ */
+export function makeBatch(sequences: readonly Frame[][], pieces: readonly Piece[], condition?: ConditionConfig): Batch {
   const D = KEY_COUNT;
   const B = pieces.length;
+  const startStep = condition?.start ?? false;
   let T = 0;
-  for (const p of pieces) T = Math.max(T, p.end - p.start - 1);
+  for (const p of pieces) T = Math.max(T, piecePositions(p, startStep));
   const inputs = new Float32Array(B * T * D);
   const targets = new Float32Array(B * T * D);
   const mask = new Float32Array(B * T);
+  const W = conditionWidth(condition);
+  const cond = W > 0 ? new Float32Array(B * T * W) : undefined;
+  const trainMask = startStep ? new Float32Array(B * T) : undefined;
   pieces.forEach((p, b) => {
     const frames = sequences[p.seq];
-    const len = p.end - p.start - 1;
+    const lead = startStep && p.start === 0 ? 1 : 0; // the start step reads an empty frame
+    const len = p.end - p.start - 1 + lead;
+    if (condition && Math.abs(p.shift) > condition.keyShifts && condition.keyShifts > 0) {
+      throw new RangeError(`a piece transposed by ${p.shift} semitones is outside the model's key input (-${condition.keyShifts}..${condition.keyShifts})`);
+    }
     for (let t = 0; t < len; t++) {
       const row = (b * T + t) * D;
-      writeFrame(frames[p.start + t], p.shift, inputs, row);
-      writeFrame(frames[p.start + t + 1], p.shift, targets, row);
-      mask[b * T + t] = 1;
+      const src = p.start + t - lead;
+      if (src >= p.start) writeFrame(frames[src], p.shift, inputs, row);
+      writeFrame(frames[src + 1], p.shift, targets, row);
+      mask[b * T + t] = src >= p.start ? 1 : 0;
+      if (trainMask) trainMask[b * T + t] = 1;
+      if (cond) writeCondition(cond, (b * T + t) * W, condition!, src < p.start, condition!.keyShifts > 0 ? p.shift : 0);
     }
   });
-  return { B, T, D, inputs, targets, mask };
+  const batch: Batch = { B, T, D, inputs, targets, mask };
+  if (cond) batch.condition = cond;
+  if (trainMask) batch.trainMask = trainMask;
+  return batch;
 }
 
 /** Number of scored positions of a batch (sum of its mask). */
 export function maskedFrames(batch: Batch): number {
   let n = 0;
   for (let i = 0; i < batch.mask.length; i++) n += batch.mask[i];
+  return n;
+}
+
+/** Number of trained positions of a batch (its training mask where it has one: the start steps' targets too). */
+export function trainedFrames(batch: Batch): number {
+  const m = batch.trainMask ?? batch.mask;
+  let n = 0;
+  for (let i = 0; i < m.length; i++) n += m[i];
   return n;
 }

@@ -18,15 +18,18 @@ export interface Dataset {
   timing: FrameTiming;
 }
 
-export const BUNDLED_DATASETS = ['nottingham', 'jsb-chorales'] as const;
+export const BUNDLED_DATASETS = ['nottingham', 'jsb-chorales', 'musedata', 'piano-midi-de'] as const;
 
 /**
  * Playback timing of the bundled sets, which their source files do not record: Nottingham at two
- * frames per quarter note, the JSB chorales at one frame per quarter note (both at 120 bpm).
+ * frames per quarter note, the JSB chorales at one frame per quarter note (both at 120 bpm). MuseData
+ * and Piano-midi.de play at one frame per quarter note too, an assumption (data/PROVENANCE.md).
  */
 const BUNDLED_TIMING: Record<string, FrameTiming> = {
   nottingham: DEFAULT_TIMING,
   'jsb-chorales': { kind: 'grid', stepsPerQuarter: 1, bpm: 120 },
+  musedata: { kind: 'grid', stepsPerQuarter: 1, bpm: 120 },
+  'piano-midi-de': { kind: 'grid', stepsPerQuarter: 1, bpm: 120 },
 };
 
 export function bundledDatasetPath(name: string): string {
@@ -34,7 +37,7 @@ export function bundledDatasetPath(name: string): string {
 }
 
 /**
- * Loads a dataset from a bundled name (`nottingham`, `jsb-chorales`), a dataset file (.json.gz or
+ * Loads a dataset from a bundled name (`nottingham`, `jsb-chorales`, `musedata`, `piano-midi-de`), a dataset file (.json.gz or
  * .json, see parseDataset), or a folder of MIDI files (imported with the default split and seed).
  * Everything is validated before returning; any problem is a UserError saying what and where.
  */

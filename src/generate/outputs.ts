@@ -33,6 +33,12 @@ export interface SampleSettings {
   count: number;
   maxPolyphony: number | null;
   primer: string | null;
+  /** The melody harmonized (harmonize only). */
+  melody?: string;
+  /** The key asked for (tonic name), for models with a key input. */
+  key?: string | null;
+  /** Per-key temperature, when not 1. */
+  keyTemperature?: number;
 }
 
 /** The .json form of a sample: frames, timing, primer length and settings. */

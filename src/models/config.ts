@@ -1,6 +1,6 @@
 import { UserError } from '../errors.js';
 import { MAX_KEY_CHAIN } from './key-chain.js';
-import type { LstmConfig, ModelConfig, RwkvConfig } from './model.js';
+import type { ConditionConfig, KeyChainOrder, LstmConfig, ModelConfig, RwkvConfig } from './model.js';
 
 function positiveInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UserError(`model config: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -30,6 +30,40 @@ function keyChain(v: unknown): number | undefined {
   return v;
 }
 
+/** Largest key input a model may have (semitones either way). */
+export const MAX_KEY_SHIFTS = 6;
+
+function condition(v: unknown): ConditionConfig | undefined {
+  if (v === undefined) return undefined;
+  const bad = () => new UserError(`model config: condition must be {"start": true|false, "keyShifts": 0..${MAX_KEY_SHIFTS}}, got ${JSON.stringify(v)}`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad();
+  const c = v as Record<string, unknown>;
+  if (Object.keys(c).some((k) => k !== 'start' && k !== 'keyShifts')) throw bad();
+  if (typeof c.start !== 'boolean') throw bad();
+  const k = c.keyShifts;
+  if (typeof k !== 'number' || !Number.isInteger(k) || k < 0 || k > MAX_KEY_SHIFTS) throw bad();
+  return c.start || k > 0 ? { start: c.start, keyShifts: k } : undefined;
+}
+
+function keyChainOrder(v: unknown, chain: number | undefined): KeyChainOrder | undefined {
+  if (v === undefined || v === 'up') return undefined;
+  if (v !== 'down') throw new UserError(`model config: keyChainOrder must be "up" or "down", got ${JSON.stringify(v)}`);
+  if (!chain) throw new UserError('model config: keyChainOrder needs a key-chain head (keyChain > 0)');
+  return v;
+}
+
+/** The optional fields both kinds share, checked and copied onto cfg. */
+function addShared(cfg: RwkvConfig | LstmConfig, c: Record<string, unknown>): void {
+  const lags = inputLags(c.inputLags);
+  if (lags) cfg.inputLags = lags;
+  const chain = keyChain(c.keyChain);
+  if (chain) cfg.keyChain = chain;
+  const order = keyChainOrder(c.keyChainOrder, chain);
+  if (order) cfg.keyChainOrder = order;
+  const cond = condition(c.condition);
+  if (cond) cfg.condition = cond;
+}
+
 function dropoutRate(v: unknown): number {
   if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: dropout must be a number in [0, 1), got ${JSON.stringify(v)}`);
   return v;
@@ -47,10 +81,7 @@ export function validateConfig(raw: unknown): ModelConfig {
       ffn: positiveInt(c.ffn, 'ffn'),
       dropout: dropoutRate(c.dropout),
     };
-    const lags = inputLags(c.inputLags);
-    if (lags) cfg.inputLags = lags;
-    const chain = keyChain(c.keyChain);
-    if (chain) cfg.keyChain = chain;
+    addShared(cfg, c);
     return cfg;
   }
   if (c.kind === 'lstm') {
@@ -61,10 +92,7 @@ export function validateConfig(raw: unknown): ModelConfig {
       embed: positiveInt(c.embed, 'embed'),
       dropout: dropoutRate(c.dropout),
     };
-    const lags = inputLags(c.inputLags);
-    if (lags) cfg.inputLags = lags;
-    const chain = keyChain(c.keyChain);
-    if (chain) cfg.keyChain = chain;
+    addShared(cfg, c);
     return cfg;
   }
   throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);

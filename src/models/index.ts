@@ -1,3 +1,4 @@
+import { embeddingInputWidth } from './input-stage.js';
 import type { Gemm } from '../engine/gemm.js';
 import { tsGemm } from '../engine/gemm-ts.js';
 import { tsKernels, type Kernels } from '../engine/kernels.js';
@@ -60,7 +61,7 @@ export function parameterCount(model: SequenceModel | readonly Param[]): number 
 /** Number of trainable scalars of a configuration, without building the model. */
 export function parameterCountOf(config: ModelConfig): number {
   const K = 88;
-  const embInputs = K * (1 + (config.inputLags?.length ?? 0));
+  const embInputs = embeddingInputWidth(config);
   const chain = (features: number) => {
     const Hc = config.keyChain ?? 0;
     return Hc > 0 ? Hc * features + Hc + Hc * K + K * Hc + K * K : 0;

@@ -16,6 +16,11 @@
  * summed over the 88 keys. Conditioning a per-frame autoregressive output on a recurrent state is
  * the RNN-NADE idea (Boulanger-Lewandowski et al. 2012).
  *
+ * The chain may also run from the highest key down (order 'down'): every mask is then built on the
+ * key's rank 87 - d instead of d. A melody's top voice is then a prefix of the chain (the keys above
+ * the melody note off, the note on), so the keys below it can be drawn from their exact conditional
+ * given the melody: that is what harmonizing needs (src/generate/harmonize.ts).
+ *
  * The masks are applied to copies of the weights at every forward, so weights loaded from a file
  * cannot break the ordering; the masked entries' gradients are zeroed.
  */
@@ -24,6 +29,7 @@ import type { Rng } from '../engine/random.js';
 import type { Param } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { KEYS, type ParamList } from './common.js';
+import type { KeyChainOrder } from './model.js';
 import { uniformInit } from './init.js';
 
 /** Largest hidden width a key-chain head may have. */
@@ -59,6 +65,7 @@ export class KeyChainScratch {
 export class KeyChainHead {
   readonly hidden: number;
   readonly features: number;
+  readonly order: KeyChainOrder;
   private readonly context: { weight: Param; bias: Param };
   private readonly keys: Param;
   private readonly out: Param;
@@ -71,10 +78,12 @@ export class KeyChainHead {
   private readonly directMasked: Float32Array;
 
   /** Adds the head's parameters (names chain.*) to `pl`; `features` is the width of h. */
-  constructor(pl: ParamList, features: number, hidden: number) {
+  constructor(pl: ParamList, features: number, hidden: number, order: KeyChainOrder = 'up') {
     const H = hidden;
     this.hidden = H;
     this.features = features;
+    this.order = order;
+    const rank = (d: number) => (order === 'up' ? d : KEYS - 1 - d);
     this.context = { weight: pl.add('chain.context.weight', [H, features], true), bias: pl.add('chain.context.bias', [H], false) };
     this.keys = pl.add('chain.keys.weight', [H, KEYS], true);
     this.out = pl.add('chain.out.weight', [KEYS, H], true);
@@ -84,10 +93,10 @@ export class KeyChainHead {
     this.maskDirect = new Uint8Array(KEYS * KEYS);
     for (let k = 0; k < H; k++) {
       const m = hiddenDegree(k);
-      for (let j = 0; j < KEYS; j++) this.maskKeys[k * KEYS + j] = j < m ? 1 : 0;
-      for (let d = 0; d < KEYS; d++) this.maskOut[d * H + k] = m <= d ? 1 : 0;
+      for (let j = 0; j < KEYS; j++) this.maskKeys[k * KEYS + j] = rank(j) < m ? 1 : 0;
+      for (let d = 0; d < KEYS; d++) this.maskOut[d * H + k] = m <= rank(d) ? 1 : 0;
     }
-    for (let d = 0; d < KEYS; d++) for (let j = 0; j < d; j++) this.maskDirect[d * KEYS + j] = 1;
+    for (let d = 0; d < KEYS; d++) for (let j = 0; j < KEYS; j++) this.maskDirect[d * KEYS + j] = rank(j) < rank(d) ? 1 : 0;
     this.keysMasked = new Float32Array(H * KEYS);
     this.outMasked = new Float32Array(KEYS * H);
     this.directMasked = new Float32Array(KEYS * KEYS);
@@ -157,12 +166,13 @@ export class KeyChainHead {
   }
 
   /**
-   * Draws stream `stream`'s frame after step(), key by key from the lowest: key d is on with
-   * p = sigmoid(logit_d / temperature), logit_d = base[d] + the chain's terms for the keys drawn
-   * below d. One uniform per key, in key order. Writes the probabilities used into probs[88];
-   * returns the key indices that are on. Uses the weights as they were at that step().
+   * Draws stream `stream`'s frame after step(), key by key in chain order: key d is on with
+   * p = sigmoid(logit_d / temperature), logit_d = base[d] + the chain's terms for the keys decided
+   * before d. One uniform per drawn key, in chain order; `fixed[d]` 0 or 1 sets key d instead of
+   * drawing it. Writes the probabilities into probs[88]; returns the key indices that are on,
+   * ascending. Uses the weights as they were at that step().
    */
-  drawFrame(state: ChainStepState, stream: number, temperature: number, rng: Rng, probs: Float64Array): number[] {
+  drawFrame(state: ChainStepState, stream: number, temperature: number, rng: Rng, probs: Float64Array, fixed?: Int8Array): number[] {
     const H = this.hidden;
     if ((stream + 1) * H > state.context.length) throw new Error(`key chain: no stream ${stream} in this state`);
     // the masked weight copies are those step() made
@@ -172,14 +182,17 @@ export class KeyChainHead {
     const z = new Float64Array(H);
     for (let k = 0; k < H; k++) z[k] = a[k] > 0 ? a[k] : 0;
     const on: number[] = [];
-    for (let d = 0; d < KEYS; d++) {
+    const down = this.order === 'down';
+    for (let r = 0; r < KEYS; r++) {
+      const d = down ? KEYS - 1 - r : r;
       let logit = base[baseOffset + d];
       const wo = d * H;
       for (let k = 0; k < H; k++) logit += this.outMasked[wo + k] * z[k];
       for (const j of on) logit += this.directMasked[d * KEYS + j];
       const p = 1 / (1 + Math.exp(-logit / temperature));
       probs[d] = p;
-      if (rng.next() < p) {
+      const forced = fixed ? fixed[d] : -1;
+      if (forced === 1 || (forced < 0 && rng.next() < p)) {
         on.push(d);
         for (let k = 0; k < H; k++) {
           const w = this.keysMasked[k * KEYS + d];
@@ -190,7 +203,7 @@ export class KeyChainHead {
         }
       }
     }
-    return on;
+    return down ? on.reverse() : on;
   }
 }
 

@@ -15,17 +15,18 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
-import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
+import { InputStage, type InputState } from './input-stage.js';
 import { uniformInit } from './init.js';
-import { KeyChainHead, KeyChainScratch, newChainStepState, type ChainStepState } from './key-chain.js';
-import type { LossSum, LstmConfig, RecurrentState, SequenceModel } from './model.js';
+import type { ChainStepState, KeyChainScratch } from './key-chain.js';
+import type { LossSum, LstmConfig, RecurrentState, SequenceModel, StreamCondition } from './model.js';
+import { OutputStage } from './output-stage.js';
 
 /** RNN-mode state: h and c of every layer. */
 export interface LstmState extends RecurrentState {
   readonly batch: number;
   h: Float32Array[]; // [L][B,H]
   c: Float32Array[]; // [L][B,H]
-  lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
+  input: InputState; // input lags and conditioning of the next step
   chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
 
@@ -36,8 +37,8 @@ export interface LstmState extends RecurrentState {
 class Workspace {
   readonly capN: number;
   readonly capB: number;
-  readonly x: Float32Array; // [T,B,W] inputs, time-major (W = 88, or 88 (1 + lags) with input lags)
-  readonly lagged: Float32Array; // [B,T,W] batch-major lagged inputs before the transpose (input lags only)
+  readonly x: Float32Array; // [T,B,W] embedding inputs, time-major (W = 88, or wider: input-stage.ts)
+  readonly rows: Float32Array; // [B,T,W] batch-major embedding inputs before the transpose (when W > 88)
   readonly y: Float32Array; // [T,B,88] targets
   readonly m: Float32Array; // [T,B] mask
   readonly emb: Float32Array; // [T,B,E]
@@ -53,13 +54,13 @@ class Workspace {
   readonly bias: Float32Array; // [4H]
   readonly chain: KeyChainScratch | null;
 
-  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, lagged: boolean, chainHidden: number, training: boolean) {
+  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, rows: number, chain: KeyChainScratch | null) {
     this.capN = capN;
     this.capB = capB;
     const TB = capN;
     const B = capB;
     this.x = new Float32Array(TB * W);
-    this.lagged = new Float32Array(lagged ? TB * W : 0);
+    this.rows = new Float32Array(rows);
     this.y = new Float32Array(TB * KEYS);
     this.m = new Float32Array(TB);
     this.emb = new Float32Array(TB * E);
@@ -73,23 +74,22 @@ class Workspace {
     this.dG = new Float32Array(TB * 4 * H);
     this.dc = new Float32Array(B * H);
     this.bias = new Float32Array(4 * H);
-    this.chain = chainHidden > 0 ? new KeyChainScratch(capN, chainHidden, training) : null;
+    this.chain = chain;
   }
 }
 
 export class LstmModel implements SequenceModel {
   readonly config: LstmConfig;
   readonly inputSize = KEYS;
-  private readonly lags: readonly number[];
-  /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
+  private readonly input: InputStage;
+  /** Width of the embedding's input (input-stage.ts). */
   private readonly embInputs: number;
   private readonly gemm: Gemm;
   private readonly kernels: Kernels;
   private readonly params: Param[];
   private readonly embed: { weight: Param; bias: Param };
   private readonly layers: LstmParams[];
-  private readonly head: { weight: Param; bias: Param };
-  private readonly chain: KeyChainHead | null;
+  private readonly output: OutputStage;
   readonly drawFrame?: SequenceModel['drawFrame'];
   private ws: Workspace | null = null;
 
@@ -99,8 +99,8 @@ export class LstmModel implements SequenceModel {
     this.kernels = kernels;
     const { layers: L, hidden: H, embed: E } = config;
     const pl = new ParamList();
-    this.lags = config.inputLags ?? [];
-    this.embInputs = KEYS * (1 + this.lags.length);
+    this.input = new InputStage(config);
+    this.embInputs = this.input.width;
     this.embed = { weight: pl.add('embed.weight', [E, this.embInputs], true), bias: pl.add('embed.bias', [E], false) };
     this.layers = [];
     for (let k = 0; k < L; k++) {
@@ -112,10 +112,8 @@ export class LstmModel implements SequenceModel {
         biasHh: pl.add(`lstm.bias_hh_l${k}`, [4 * H], false),
       });
     }
-    this.head = { weight: pl.add('head.weight', [KEYS, H], true), bias: pl.add('head.bias', [KEYS], false) };
-    const chain = config.keyChain ? new KeyChainHead(pl, H, config.keyChain) : null;
-    this.chain = chain;
-    if (chain) this.drawFrame = (state, stream, temperature, rng, probs) => chain.drawFrame((state as LstmState).chain, stream, temperature, rng, probs);
+    this.output = new OutputStage(pl, H, config);
+    this.drawFrame = this.output.drawFrameFor<RecurrentState>((state) => (state as LstmState).chain);
     this.params = pl.list;
   }
 
@@ -136,8 +134,8 @@ export class LstmModel implements SequenceModel {
     for (const layer of this.layers) {
       for (const p of [layer.weightIh, layer.weightHh, layer.biasIh, layer.biasHh]) uniformInit(p.data, 1 / Math.sqrt(H), rng);
     }
-    lin(this.head);
-    this.chain?.initialize(rng);
+    lin(this.output.head);
+    this.output.chain?.initialize(rng);
   }
 
   private workspace(T: number, B: number): Workspace {
@@ -146,7 +144,8 @@ export class LstmModel implements SequenceModel {
       const capB = Math.max(B, this.ws?.capB ?? 0);
       const capN = Math.max(T * B, this.ws?.capN ?? 0);
       this.ws = null;
-      this.ws = new Workspace(Math.ceil(capN / capB) * capB, capB, L, E, H, dropout > 0, this.embInputs, this.lags.length > 0, this.chain?.hidden ?? 0, true);
+      const cap = Math.ceil(capN / capB) * capB;
+      this.ws = new Workspace(cap, capB, L, E, H, dropout > 0, this.embInputs, this.input.bufferLength(cap), this.output.scratch(cap, true));
     }
     return this.ws;
   }
@@ -178,11 +177,8 @@ export class LstmModel implements SequenceModel {
         inp = ws.dropped[k];
       }
     }
-    linearForward(gemm, ws.logits, inp, this.head.weight.data, this.head.bias.data, TB, H, KEYS);
-    if (this.chain) {
-      if (state) this.chain.step(gemm, state.chain, ws.logits, inp, B, ws.chain!);
-      else this.chain.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain!);
-    }
+    if (state) this.output.step(gemm, state.chain, ws.logits, inp, B, ws.chain);
+    else this.output.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain);
   }
 
   private backward(ws: Workspace, B: number, T: number): void {
@@ -191,8 +187,7 @@ export class LstmModel implements SequenceModel {
     const gemm = this.gemm;
     const drop = dropout > 0;
     const last = ws.acts[L - 1].h.subarray(B * H, (T + 1) * B * H);
-    linearBackward(gemm, ws.dh, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, last, this.head.weight.data, TB, H, KEYS);
-    this.chain?.backward(gemm, ws.dh, ws.dlogits, last, ws.y, TB, ws.chain!);
+    this.output.backward(gemm, ws.dh, ws.dlogits, last, ws.y, TB, ws.chain);
     for (let k = L - 1; k >= 0; k--) {
       const I = k === 0 ? E : H;
       let x: Float32Array;
@@ -207,40 +202,30 @@ export class LstmModel implements SequenceModel {
     linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, this.embInputs, E);
   }
 
-  /** Inputs into ws.x, time-major (lagged first with input lags). */
-  private loadInputs(ws: Workspace, batch: Batch): void {
+  /** Embedding inputs, targets and the mask of the loss (`training`: the training mask) into ws, time-major. */
+  private load(ws: Workspace, batch: Batch, training: boolean): void {
     const { B, T } = batch;
-    if (this.lags.length === 0) {
-      transposeBT(ws.x, batch.inputs, B, T, KEYS, true);
-      return;
-    }
-    expandLaggedInputs(ws.lagged, batch.inputs, B, T, KEYS, this.lags, null);
-    transposeBT(ws.x, ws.lagged, B, T, this.embInputs, true);
-  }
-
-  private load(ws: Workspace, batch: Batch): void {
-    const { B, T } = batch;
-    this.loadInputs(ws, batch);
+    transposeBT(ws.x, this.input.batchRows(ws.rows, batch), B, T, this.embInputs, true);
     transposeBT(ws.y, batch.targets, B, T, KEYS, true);
-    transposeBT(ws.m, batch.mask, B, T, 1, true);
+    transposeBT(ws.m, training ? (batch.trainMask ?? batch.mask) : batch.mask, B, T, 1, true);
   }
 
   trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(T, B);
-    this.load(ws, batch);
+    this.load(ws, batch, true);
     this.forward(ws, B, T, rng, null);
     const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
     this.backward(ws, B, T);
-    return { nllSum, frames: maskSum(batch.mask, B * T) };
+    return { nllSum, frames: maskSum(batch.trainMask ?? batch.mask, B * T) };
   }
 
   evaluate(batch: Batch): LossSum {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(T, B);
-    this.load(ws, batch);
+    this.load(ws, batch, false);
     this.forward(ws, B, T, null, null);
     return { nllSum: bceLoss(ws.logits, ws.y, ws.m, T * B, KEYS), frames: maskSum(batch.mask, B * T) };
   }
@@ -249,21 +234,21 @@ export class LstmModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(T, B);
-    this.load(ws, batch);
+    this.load(ws, batch, false);
     this.forward(ws, B, T, null, null);
     const out = new Float32Array(B * T * KEYS);
     transposeBT(out, ws.logits, B, T, KEYS, false);
     return out;
   }
 
-  initialState(batch: number): LstmState {
+  initialState(batch: number, condition?: StreamCondition): LstmState {
     const { layers: L, hidden: H } = this.config;
     return {
       batch,
       h: Array.from({ length: L }, () => new Float32Array(batch * H)),
       c: Array.from({ length: L }, () => new Float32Array(batch * H)),
-      lagHistory: newLagHistory(batch, this.lags, KEYS),
-      chain: newChainStepState(batch, this.chain?.hidden ?? 0),
+      input: this.input.newState(batch, condition),
+      chain: this.output.newStepState(batch),
     };
   }
 
@@ -273,8 +258,8 @@ export class LstmModel implements SequenceModel {
     const B = s.batch;
     if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
     const ws = this.stepWorkspace(B);
-    if (this.lags.length > 0) expandLaggedInputs(ws.x, frames, B, 1, KEYS, this.lags, s.lagHistory);
-    else ws.x.set(frames.subarray(0, B * KEYS));
+    const rows = this.input.stepRows(ws.x, frames, B, s.input);
+    if (rows !== ws.x) ws.x.set(rows.subarray(0, B * this.embInputs));
     this.forward(ws, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
@@ -282,7 +267,7 @@ export class LstmModel implements SequenceModel {
   private stepWs: Workspace | null = null;
   private stepWorkspace(B: number): Workspace {
     const { layers: L, hidden: H, embed: E } = this.config;
-    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, false, this.chain?.hidden ?? 0, false);
+    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, 0, this.output.scratch(B, false));
     return this.stepWs;
   }
 }

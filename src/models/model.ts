@@ -1,8 +1,19 @@
 import type { Batch } from '../engine/batch.js';
 import type { Param } from '../engine/tensor.js';
 import type { Rng } from '../engine/random.js';
+import type { ConditionConfig } from '../engine/condition.js';
+
+export type { ConditionConfig };
 
 export type ModelKind = 'rwkv' | 'lstm';
+
+export type KeyChainOrder = 'up' | 'down';
+
+/** What a stream of RNN-mode steps is conditioned on. */
+export interface StreamCondition {
+  /** Semitones from the data's own key (0: the key the data are in). */
+  keyShift?: number;
+}
 
 export interface RwkvConfig {
   kind: 'rwkv';
@@ -20,6 +31,13 @@ export interface RwkvConfig {
    * keys below it in that frame. Absent: the 88 keys are independent given the past.
    */
   keyChain?: number;
+  /**
+   * Extra inputs the embedding reads beside the frames (input-stage.ts): a start-of-piece marker and
+   * the transposition of the piece. Absent: neither, as in the models trained before they existed.
+   */
+  condition?: ConditionConfig;
+  /** Order of the key-chain head: 'up' from the lowest key (the default), 'down' from the highest. */
+  keyChainOrder?: KeyChainOrder;
 }
 
 export interface LstmConfig {
@@ -33,6 +51,13 @@ export interface LstmConfig {
   inputLags?: number[];
   /** Hidden width of a key-chain output head (as for RWKV). */
   keyChain?: number;
+  /**
+   * Extra inputs the embedding reads beside the frames (as for RWKV): a start-of-piece marker and
+   * the transposition of the piece. Absent: neither, as in the models trained before they existed.
+   */
+  condition?: ConditionConfig;
+  /** Order of the key-chain head: 'up' from the lowest key (the default), 'down' from the highest. */
+  keyChainOrder?: KeyChainOrder;
 }
 
 export type ModelConfig = RwkvConfig | LstmConfig;
@@ -69,8 +94,11 @@ export interface SequenceModel {
    * conditioned on the target frame's keys below d (the logits the NLL is computed from).
    */
   logits(batch: Batch): Float32Array;
-  /** Fresh RNN-mode state for `batch` independent streams. */
-  initialState(batch: number): RecurrentState;
+  /**
+   * Fresh RNN-mode state for `batch` independent streams. With a start input the first step() is the
+   * start step (give it an empty frame); with a key input every step reads `condition.keyShift`.
+   */
+  initialState(batch: number, condition?: StreamCondition): RecurrentState;
   /**
    * One RNN-mode step: frames [batch, D] multi-hot in, logits [batch, D] out; updates state in place.
    * With a key-chain head these are the logits for a frame whose lower keys are all off; drawFrame
@@ -79,9 +107,10 @@ export interface SequenceModel {
   step(state: RecurrentState, frames: Float32Array): Float32Array;
   /**
    * Present with a key-chain head only: draws stream `stream`'s next frame after step(), key by key
-   * from the lowest, each key on with p = sigmoid(logit / temperature) where the
-   * logit depends on the keys already drawn; one uniform from rng per key, in key order. Writes the
-   * probabilities used into probs[D]; returns the indices (0..D-1) of the keys that are on.
+   * in the chain's order, each key on with p = sigmoid(logit / temperature) where the logit depends
+   * on the keys already decided; one uniform from rng per free key, in chain order. `fixed[d]` (when
+   * given) forces key d off (0) or on (1) instead of drawing it (-1: drawn). Writes the probabilities
+   * used into probs[D]; returns the indices (0..D-1) of the keys that are on, ascending.
    */
-  readonly drawFrame?: (state: RecurrentState, stream: number, temperature: number, rng: Rng, probs: Float64Array) => number[];
+  readonly drawFrame?: (state: RecurrentState, stream: number, temperature: number, rng: Rng, probs: Float64Array, fixed?: Int8Array) => number[];
 }

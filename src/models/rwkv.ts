@@ -22,9 +22,10 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
-import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
-import { KeyChainHead, KeyChainScratch, newChainStepState, type ChainStepState } from './key-chain.js';
-import type { LossSum, RecurrentState, RwkvConfig, SequenceModel } from './model.js';
+import { InputStage, type InputState } from './input-stage.js';
+import type { ChainStepState, KeyChainScratch } from './key-chain.js';
+import type { LossSum, RecurrentState, RwkvConfig, SequenceModel, StreamCondition } from './model.js';
+import { OutputStage } from './output-stage.js';
 
 interface LnParams {
   weight: Param;
@@ -44,7 +45,7 @@ export interface RwkvState extends RecurrentState {
   attXx: Float32Array[]; // [L][B,C]  LN1 output of the previous step
   ffnXx: Float32Array[]; // [L][B,C]  LN2 output of the previous step
   wkv: WkvState[]; // [L] aa, bb, pp [B,C]
-  lagHistory: LagHistory; // earlier frames for config.inputLags (empty without)
+  input: InputState; // input lags and conditioning of the next step
   chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
 
@@ -60,7 +61,7 @@ class Workspace {
   readonly cap: number;
   readonly training: boolean;
   readonly emb: Float32Array;
-  readonly embIn: Float32Array; // lagged inputs [N, embInputs] (empty without input lags)
+  readonly embIn: Float32Array; // embedding inputs [N, embInputs] (empty when they are the batch's frames)
   readonly ln0Mean: Float32Array;
   readonly ln0Rstd: Float32Array;
   readonly xs: Float32Array[]; // residual streams entering each block and the final one (L+1; inference 2)
@@ -85,14 +86,14 @@ class Workspace {
   readonly wkv: WkvState;
   readonly chain: KeyChainScratch | null;
 
-  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean, lagged: number, chainHidden: number) {
+  constructor(cap: number, capB: number, L: number, C: number, F: number, training: boolean, embIn: number, chain: KeyChainScratch | null) {
     this.cap = cap;
     this.training = training;
     const S = training ? L : 1; // stored layers
     const nc = () => new Float32Array(cap * C);
     const none = () => new Float32Array(0);
     this.emb = nc();
-    this.embIn = new Float32Array(cap * lagged);
+    this.embIn = new Float32Array(embIn);
     this.ln0Mean = new Float32Array(cap);
     this.ln0Rstd = new Float32Array(cap);
     this.xs = Array.from({ length: training ? L + 1 : 2 }, nc);
@@ -115,7 +116,7 @@ class Workspace {
     this.fs = allocFfnScratch(training ? cap : 0, F);
     this.lnScratch = new Float64Array(2 * C);
     this.wkv = newWkvState(capB, C);
-    this.chain = chainHidden > 0 ? new KeyChainScratch(cap, chainHidden, training) : null;
+    this.chain = chain;
   }
 }
 
@@ -126,16 +127,15 @@ export class RwkvModel implements SequenceModel {
   readonly inputSize = KEYS;
   private readonly gemm: Gemm;
   private readonly kernels: Kernels;
-  private readonly lags: readonly number[];
-  /** Width of the embedding's input: 88 keys per frame read (the current one and the lagged ones). */
+  private readonly input: InputStage;
+  /** Width of the embedding's input (input-stage.ts). */
   private readonly embInputs: number;
   private readonly params: Param[];
   private readonly emb: { weight: Param; bias: Param };
   private readonly ln0: LnParams;
   private readonly blocks: BlockParams[];
   private readonly lnOutP: LnParams;
-  private readonly head: { weight: Param; bias: Param };
-  private readonly chain: KeyChainHead | null;
+  private readonly output: OutputStage;
   readonly drawFrame?: SequenceModel['drawFrame'];
   private trainWs: Workspace | null = null;
   private inferWs: Workspace | null = null;
@@ -145,8 +145,8 @@ export class RwkvModel implements SequenceModel {
     this.gemm = gemm;
     this.kernels = kernels;
     const { nLayer: L, nEmbd: C, ffn: F } = config;
-    this.lags = config.inputLags ?? [];
-    this.embInputs = KEYS * (1 + this.lags.length);
+    this.input = new InputStage(config);
+    this.embInputs = this.input.width;
     const pl = new ParamList();
     const ln = (prefix: string): LnParams => ({ weight: pl.add(`${prefix}.weight`, [C], false), bias: pl.add(`${prefix}.bias`, [C], false) });
     this.emb = { weight: pl.add('emb.weight', [C, this.embInputs], true), bias: pl.add('emb.bias', [C], false) };
@@ -177,12 +177,8 @@ export class RwkvModel implements SequenceModel {
       this.blocks.push({ ln1, ln2, att, ffn });
     }
     this.lnOutP = ln('ln_out');
-    this.head = { weight: pl.add('head.weight', [KEYS, C], true), bias: pl.add('head.bias', [KEYS], false) };
-    const chain = config.keyChain ? new KeyChainHead(pl, C, config.keyChain) : null;
-    this.chain = chain;
-    if (chain) {
-      this.drawFrame = (state, stream, temperature, rng, probs) => chain.drawFrame((state as RwkvState).chain, stream, temperature, rng, probs);
-    }
+    this.output = new OutputStage(pl, C, config);
+    this.drawFrame = this.output.drawFrameFor<RecurrentState>((state) => (state as RwkvState).chain);
     this.params = pl.list;
   }
 
@@ -240,12 +236,13 @@ export class RwkvModel implements SequenceModel {
         ortho(ffn.key, Math.sqrt(Math.max(1, ffn.key.shape[0] / ffn.key.shape[1])));
       }
     }
-    if (scheme === 'pytorch') linearDefault(this.head.weight, this.head.bias);
+    const head = this.output.head;
+    if (scheme === 'pytorch') linearDefault(head.weight, head.bias);
     else {
-      ortho(this.head.weight, 0.5 * Math.sqrt(Math.max(1, KEYS / C)));
-      this.head.bias.data.fill(0);
+      ortho(head.weight, 0.5 * Math.sqrt(Math.max(1, KEYS / C)));
+      head.bias.data.fill(0);
     }
-    this.chain?.initialize(rng);
+    this.output.chain?.initialize(rng);
   }
 
   private workspace(N: number, B: number, training: boolean): Workspace {
@@ -257,18 +254,18 @@ export class RwkvModel implements SequenceModel {
     // let the old buffers go before allocating the new ones
     if (training) this.trainWs = null;
     else this.inferWs = null;
-    const ws = new Workspace(cap, capB, L, C, F, training, this.lags.length > 0 ? this.embInputs : 0, this.chain?.hidden ?? 0);
+    const ws = new Workspace(cap, capB, L, C, F, training, this.input.bufferLength(cap), this.output.scratch(cap, training));
     if (training) this.trainWs = ws;
     else this.inferWs = ws;
     return ws;
   }
 
   /**
-   * Forward pass over [B,T] (the input rows, 88 wide, in `inputs`), logits into ws.logits.
-   * rng given: training (dropout drawn, activations kept). state given: RNN mode (T = 1 steps from it).
-   * targets: the frames predicted, which a key-chain head conditions on (null in RNN mode).
+   * Forward pass over [B,T] (the embedding's input rows in `embIn`, input-stage.ts), logits into
+   * ws.logits. rng given: training (dropout drawn, activations kept). state given: RNN mode (T = 1
+   * steps from it). targets: the frames predicted, which a key-chain head conditions on (null in RNN mode).
    */
-  private forward(ws: Workspace, inputs: Float32Array, targets: Float32Array | null, B: number, T: number, rng: Rng | null, state: RwkvState | null): void {
+  private forward(ws: Workspace, embIn: Float32Array, targets: Float32Array | null, B: number, T: number, rng: Rng | null, state: RwkvState | null): void {
     const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
     const N = B * T;
     const n = N * C;
@@ -284,11 +281,6 @@ export class RwkvModel implements SequenceModel {
     // buffer slots: every layer its own when training, one shared slot otherwise
     const xsAt = (l: number) => ws.xs[save ? l : l % 2];
     const outStat = save ? 2 * L : 2;
-    let embIn = inputs;
-    if (this.lags.length > 0) {
-      expandLaggedInputs(ws.embIn, inputs, B, T, KEYS, this.lags, state ? state.lagHistory : null);
-      embIn = ws.embIn;
-    }
     linearForward(gemm, ws.emb, embIn, this.emb.weight.data, this.emb.bias.data, N, this.embInputs, C);
     K.layerNormForward(xsAt(0), ws.ln0Mean, ws.ln0Rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
     const m0 = mask(0);
@@ -316,15 +308,12 @@ export class RwkvModel implements SequenceModel {
       K.addLayerNormForward(xsAt(l + 1), nextOut, ws.lnMean[nextStat], ws.lnRstd[nextStat], ws.xm[li], ws.branch, mask(2 + 2 * l),
         nextLn.weight.data, nextLn.bias.data, N, C);
     }
-    linearForward(gemm, ws.logits, ws.lnOut, this.head.weight.data, this.head.bias.data, N, C, KEYS);
-    if (this.chain) {
-      if (state) this.chain.step(gemm, state.chain, ws.logits, ws.lnOut, B, ws.chain!);
-      else if (targets) this.chain.forward(gemm, ws.logits, ws.lnOut, targets, N, ws.chain!);
-    }
+    if (state) this.output.step(gemm, state.chain, ws.logits, ws.lnOut, B, ws.chain);
+    else this.output.forward(gemm, ws.logits, ws.lnOut, targets!, N, ws.chain);
   }
 
   /** Backward from ws.dlogits through everything kept by a training forward. */
-  private backward(ws: Workspace, inputs: Float32Array, targets: Float32Array, B: number, T: number): void {
+  private backward(ws: Workspace, embIn: Float32Array, targets: Float32Array, B: number, T: number): void {
     const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
     const N = B * T;
     const n = N * C;
@@ -332,8 +321,7 @@ export class RwkvModel implements SequenceModel {
     const K = this.kernels;
     const drop = dropout > 0;
     const { dx, dbr, dln } = ws;
-    linearBackward(gemm, dln, false, this.head.weight.grad, this.head.bias.grad, ws.dlogits, ws.lnOut, this.head.weight.data, N, C, KEYS);
-    this.chain?.backward(gemm, dln, ws.dlogits, ws.lnOut, targets, N, ws.chain!);
+    this.output.backward(gemm, dln, ws.dlogits, ws.lnOut, targets, N, ws.chain);
     K.layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
     for (let l = L - 1; l >= 0; l--) {
       const blk = this.blocks[l];
@@ -362,7 +350,6 @@ export class RwkvModel implements SequenceModel {
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
     K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
-    const embIn = this.lags.length > 0 ? ws.embIn : inputs; // lagged inputs as the forward built them
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, embIn, this.emb.weight.data, N, this.embInputs, C);
   }
 
@@ -371,10 +358,12 @@ export class RwkvModel implements SequenceModel {
     const { B, T } = batch;
     const N = B * T;
     const ws = this.workspace(N, B, true);
-    this.forward(ws, batch.inputs, batch.targets, B, T, rng, null);
-    const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, batch.mask, N, KEYS, lossScale);
-    this.backward(ws, batch.inputs, batch.targets, B, T);
-    return { nllSum, frames: maskSum(batch.mask, N) };
+    const embIn = this.input.batchRows(ws.embIn, batch);
+    this.forward(ws, embIn, batch.targets, B, T, rng, null);
+    const trainMask = batch.trainMask ?? batch.mask;
+    const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, trainMask, N, KEYS, lossScale);
+    this.backward(ws, embIn, batch.targets, B, T);
+    return { nllSum, frames: maskSum(trainMask, N) };
   }
 
   evaluate(batch: Batch): LossSum {
@@ -382,7 +371,7 @@ export class RwkvModel implements SequenceModel {
     const { B, T } = batch;
     const N = B * T;
     const ws = this.workspace(N, B, false);
-    this.forward(ws, batch.inputs, batch.targets, B, T, null, null);
+    this.forward(ws, this.input.batchRows(ws.embIn, batch), batch.targets, B, T, null, null);
     return { nllSum: bceLoss(ws.logits, batch.targets, batch.mask, N, KEYS), frames: maskSum(batch.mask, N) };
   }
 
@@ -390,11 +379,11 @@ export class RwkvModel implements SequenceModel {
     checkBatch(batch, KEYS);
     const { B, T } = batch;
     const ws = this.workspace(B * T, B, false);
-    this.forward(ws, batch.inputs, batch.targets, B, T, null, null);
+    this.forward(ws, this.input.batchRows(ws.embIn, batch), batch.targets, B, T, null, null);
     return ws.logits.slice(0, B * T * KEYS);
   }
 
-  initialState(batch: number): RwkvState {
+  initialState(batch: number, condition?: StreamCondition): RwkvState {
     const { nLayer: L, nEmbd: C } = this.config;
     const wkv = Array.from({ length: L }, () => newWkvState(batch, C));
     for (const s of wkv) s.pp.fill(RWKV_STATE_PP_START);
@@ -403,8 +392,8 @@ export class RwkvModel implements SequenceModel {
       attXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
       ffnXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
       wkv,
-      lagHistory: newLagHistory(batch, this.lags, KEYS),
-      chain: newChainStepState(batch, this.chain?.hidden ?? 0),
+      input: this.input.newState(batch, condition),
+      chain: this.output.newStepState(batch),
     };
   }
 
@@ -414,7 +403,7 @@ export class RwkvModel implements SequenceModel {
     const B = s.batch;
     if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
     const ws = this.workspace(B, B, false);
-    this.forward(ws, frames, null, B, 1, null, s);
+    this.forward(ws, this.input.stepRows(ws.embIn, frames, B, s.input), null, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
 }

@@ -114,20 +114,30 @@ export async function buildComparison(o: CompareOptions): Promise<Report> {
       testFrames: test.frames,
       musicMetrics: Object.fromEntries(comparisons.map((c) => [c.metric, c.overlap])),
       musicSummary: summary,
+      emptyShare: generated.emptyShare.mean,
+      keysPerFrame: generated.meanPolyphony.mean,
       trainCurve: m.run.trainCurve,
       validCurve: m.run.validCurve,
       command: m.command,
       samples,
     });
   }
+  const validSet = setMetrics(o.dataset.valid, barFrames);
+  const ceiling = {
+    musicSummary: compareSets(validSet, reference).summary,
+    emptyShare: validSet.emptyShare.mean,
+    keysPerFrame: validSet.meanPolyphony.mean,
+  };
   return {
     title: o.title,
     dataset: o.datasetName,
     models: entries,
+    ceiling,
     notes: [
       `Test NLL averaged over ${entries[0]?.testFrames?.toLocaleString('en-US') ?? '?'} predicted frames. ` +
         `Samples: ${o.length} frames after a ${o.primerFrames}-frame primer from the test split, temperature ${o.temperature}, the same seeds for every model. ` +
-        `Music overlap: mean histogram overlap of ${o.metricCount} unprimed samples with the test split over the metrics of docs/metrics.md (1 = same distribution).`,
+        `Music overlap: mean histogram overlap of ${o.metricCount} unprimed samples with the test split over the metrics of docs/metrics.md (1 = same distribution); ` +
+        `the validation split scores ${ceiling.musicSummary.toFixed(3)} against the test split, the ceiling a model can reach.`,
       ...(o.notes ?? []),
     ],
   };

@@ -24,6 +24,9 @@ export interface ReportModel {
   /** Music metrics of the samples against the reference split (name -> overlap in [0,1]). */
   musicMetrics?: Record<string, number>;
   musicSummary?: number;
+  /** Share of empty frames and mean keys per frame of the unprimed samples. */
+  emptyShare?: number;
+  keysPerFrame?: number;
   /** Loss curves by epoch (nats/frame). */
   trainCurve: { epoch: number; nll: number }[];
   validCurve: { epoch: number; nll: number }[];
@@ -37,6 +40,11 @@ export interface Report {
   models: ReportModel[];
   /** Free-form lines shown under the table (e.g. how the numbers were measured). */
   notes: string[];
+  /**
+   * The same music metrics for the validation split against the test split: what a model that
+   * plays exactly like the data would score (the ceiling of the music overlap).
+   */
+  ceiling?: { musicSummary: number; emptyShare: number; keysPerFrame: number };
 }
 
 export const KEYS = 88;
@@ -47,6 +55,10 @@ export function perKeyBce(nll: number | undefined): number | undefined {
 
 export function fmt(value: number | undefined, digits = 3): string {
   return value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits);
+}
+
+export function fmtPercent(share: number | undefined): string {
+  return share === undefined || !Number.isFinite(share) ? '–' : `${(100 * share).toFixed(1)}%`;
 }
 
 export function fmtInt(value: number | undefined): string {
@@ -62,7 +74,7 @@ export function fmtDuration(seconds: number | undefined): string {
 
 /** The results table as rows of cells; shared by the HTML and Markdown renderers. */
 export function resultsTable(report: Report): { header: string[]; rows: string[][] } {
-  const header = ['model', 'parameters', 'train time', 'frames/s', 'best valid NLL', 'test NLL', 'test per-key BCE', 'music overlap'];
+  const header = ['model', 'parameters', 'train time', 'frames/s', 'best valid NLL', 'test NLL', 'test per-key BCE', 'music overlap', 'empty frames', 'keys/frame'];
   const rows = report.models.map((m) => [
     m.name,
     fmtInt(m.parameters),
@@ -72,6 +84,10 @@ export function resultsTable(report: Report): { header: string[]; rows: string[]
     fmt(m.testNll),
     fmt(perKeyBce(m.testNll), 4),
     fmt(m.musicSummary),
+    fmtPercent(m.emptyShare),
+    fmt(m.keysPerFrame, 2),
   ]);
+  const c = report.ceiling;
+  if (c) rows.push(['data: valid vs test (ceiling)', '–', '–', '–', '–', '–', '–', fmt(c.musicSummary), fmtPercent(c.emptyShare), fmt(c.keysPerFrame, 2)]);
   return { header, rows };
 }

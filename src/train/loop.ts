@@ -10,7 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBatch, maskedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
+import { makeBatch, trainedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
 import { KEY_COUNT, LOWEST_NOTE, type Frame } from '../data/pianoroll.js';
 import type { Param } from '../engine/tensor.js';
 import type { Kernels } from '../engine/kernels.js';
@@ -44,6 +44,8 @@ export interface TrainOptions {
   handleSignals?: boolean;
   /** Clock in ms (tests may replace it). */
   now?: () => number;
+  /** A new run only: called on the initialised model before training (e.g. to start from other weights). */
+  prepareModel?: (model: SequenceModel) => void;
 }
 
 export interface TrainResult {
@@ -133,6 +135,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     mkdirSync(runDir, { recursive: true });
     writeRunConfig(runDir, config);
     if (t.initHeadBias) initHeadBiasFromData(params, data.train, t.transpose);
+    options.prepareModel?.(model);
     st = {
       format: 'rwkv-music-train-state',
       version: RUN_FORMAT_VERSION,
@@ -158,8 +161,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const minutes = options.stop?.minutes !== undefined ? options.stop.minutes : t.minutes;
   const maxSteps = options.stop?.steps ?? null;
   const budgetMs = minutes !== null ? minutes * 60_000 : Infinity;
-  const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase };
-  const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER };
+  const condition = config.model.condition;
+  const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase, condition };
+  const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER, condition };
 
   // The cosine horizon, kept in the checkpoint. Set on the first invocation: from the config, or
   // epochs x batches per epoch; with a time budget, estimated from the measured speed after 13 steps
@@ -274,8 +278,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (stopped !== null) break;
 
         const stepStart = now();
-        const batch = makeBatch(data.train, plan.batches[st.batchInEpoch]);
-        const frames = maskedFrames(batch);
+        const batch = makeBatch(data.train, plan.batches[st.batchInEpoch], plan.condition);
+        const frames = trainedFrames(batch);
         const lr = learningRate(schedule(), { step: st.step, batchInEpoch: st.batchInEpoch, batchesInEpoch: nb });
         zeroGradients(params);
         const loss = model.trainStep(batch, 1 / frames, rng);

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { BUNDLED_DATASETS } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import { validateConfig } from '../models/config.js';
+import { MAX_KEY_SHIFTS, validateConfig } from '../models/config.js';
 import type { ModelConfig, ModelKind } from '../models/model.js';
 import { checkTrainingConfig, RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig } from './config.js';
 import { defaultModelConfig, defaultTrainingConfig } from './defaults.js';
@@ -56,6 +56,22 @@ export function readConfigFile(path: string): ConfigFile {
   return obj as ConfigFile;
 }
 
+/**
+ * Models learn how a piece starts and which key it is in by default (docs/generation.md): a start
+ * step and a key input as wide as the training transposition. A config that sets `condition` keeps
+ * it, and must cover the transposition.
+ */
+function withCondition(model: ModelConfig, explicit: boolean, transpose: number, where: string): ModelConfig {
+  if (!explicit) {
+    return { ...model, condition: { start: true, keyShifts: transpose <= MAX_KEY_SHIFTS ? transpose : 0 } };
+  }
+  const k = model.condition?.keyShifts ?? 0;
+  if (k > 0 && transpose > k) {
+    throw new UserError(`${where}: the model's key input covers ±${k} semitones but training transposes by up to ±${transpose}; raise condition.keyShifts or lower --transpose`);
+  }
+  return model;
+}
+
 /** The name a dataset is recorded under: bundled names as they are, paths made absolute. */
 export function datasetReference(dataset: string): string {
   return (BUNDLED_DATASETS as readonly string[]).includes(dataset) ? dataset : resolve(dataset);
@@ -75,7 +91,7 @@ export function buildRunConfig(
   packageVersion: string,
 ): RunConfig {
   const where = file ? 'config' : 'settings';
-  const model = (() => {
+  const modelConfig = (() => {
     const merged = { ...defaultModelConfig(kind, datasetLabel(dataset)), ...(file?.model ?? {}) };
     if (merged.kind !== kind) throw new UserError(`the config file's model kind "${merged.kind}" differs from --model ${kind}`);
     try {
@@ -121,6 +137,7 @@ export function buildRunConfig(
     else t.schedule = { ...s, lo: flags.lr / 10, hi: flags.lr };
   }
   checkTrainingConfig(t, where);
+  const model = withCondition(modelConfig, file?.model?.condition !== undefined, t.transpose, where);
   return {
     format: 'rwkv-music-run',
     version: RUN_FORMAT_VERSION,

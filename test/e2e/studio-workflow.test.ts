@@ -162,7 +162,7 @@ test('musical time: tempo for playback and export, bars with zoom, click-to-seek
     await page.selectOption('#model', 'silent-lstm');
     await page.click('#generate');
     const status = await finished(page, ['silent']);
-    assert.match(status, /^Take 2 has no notes: silent-lstm generated 64 silent frames \(seed 3\); try a higher temperature, another seed/);
+    assert.match(status, /^Take 2 has no notes \(silent-lstm, seed 3\): no note in 64 generated frames: try another seed, a primer, or a higher temperature\.$/);
     assert.match((await page.textContent('#takes li[data-take="2"]')) ?? '', /no notes/);
     assert.deepEqual(s.problems, []);
   } finally {

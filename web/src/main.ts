@@ -1,12 +1,12 @@
 /** The studio page: wires the controls, the generation worker, the piano roll, takes, sound and downloads. */
 import './style.css';
 import type { Frame } from '../../src/data/pianoroll.js';
-import { silentTake, SILENT_TAKE_ADVICE } from '../../src/generate/silent-take.js';
+import { takeProblem } from '../../src/generate/take-check.js';
 import { rollToMidi } from '../../src/midi/write.js';
 import { api, type DatasetInfo, type ModelInfo } from './api.js';
 import { renderCompare } from './compare.js';
 import { clearAllFieldErrors, FieldError, intField, numberField, optionalIntField, showFieldError } from './fields.js';
-import { melodyFromFrames } from './harmonize-core.js';
+import { melodyFromFrames } from '../../src/generate/harmonize.js';
 import { ModelWorker, STOPPED } from './model-worker.js';
 import { bpmOf, framesPerBar, MAX_BPM, meterOf, MIN_BPM, stepsPerQuarter } from './musical-time.js';
 import { RollView, ZOOM_LEVELS } from './roll-view.js';
@@ -184,8 +184,9 @@ async function run(prepare: () => Promise<Job>): Promise<void> {
     const take = addTake(job, number, done.frames, primer.length, false);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     busy = false;
-    if (take.silent) {
-      setState('silent', `Take ${number} has no notes: ${job.model.name} generated ${steps} silent frames (seed ${recipe.seed}); ${SILENT_TAKE_ADVICE}.`);
+    if (take.problem) {
+      const what = take.problem.kind === 'silent' ? 'has no notes' : 'is nearly silent';
+      setState('silent', `Take ${number} ${what} (${job.model.name}, seed ${recipe.seed}): ${take.problem.message}.`);
     } else {
       const verb = recipe.kind === 'harmonize' ? 'Harmonized' : 'Generated';
       setState('done', `Take ${number}: ${verb.toLowerCase()} ${steps} frames in ${seconds} s with ${job.model.name} (seed ${recipe.seed}).`);
@@ -226,7 +227,7 @@ function addTake(job: Job, number: number, frames: Frame[], primerLength: number
     primerLength,
     stepsPerQuarter: job.stepsPerQuarter,
     bpm: job.bpm,
-    silent: silentTake(frames.slice(primerLength)),
+    problem: takeProblem(frames, primerLength),
     partial,
     audio: new Map(),
   };

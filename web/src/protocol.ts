@@ -1,6 +1,6 @@
 /** Messages between the page and its worker. Frames are sorted MIDI note numbers. */
 import type { Frame, FrameTiming } from '../../src/data/pianoroll.js';
-import type { Melody } from './harmonize-core.js';
+import type { Melody } from '../../src/generate/harmonize.js';
 
 export interface GenerateSettings {
   length: number;

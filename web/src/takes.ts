@@ -3,7 +3,8 @@
  * it can be shown, played, downloaded, regenerated with another seed or continued.
  */
 import type { Frame } from '../../src/data/pianoroll.js';
-import type { Melody } from './harmonize-core.js';
+import type { Melody } from '../../src/generate/harmonize.js';
+import type { TakeProblem } from '../../src/generate/take-check.js';
 import type { Rendered } from './model-worker.js';
 
 export interface ComposeRecipe {
@@ -36,8 +37,8 @@ export interface Take {
   primerLength: number;
   stepsPerQuarter: number;
   bpm: number;
-  /** True when the model generated no note. */
-  silent: boolean;
+  /** Set when the generated part is silent or nearly so. */
+  problem: TakeProblem | null;
   /** Stopped before the length asked for. */
   partial: boolean;
   /** Rendered sound, per tempo. */
@@ -50,7 +51,7 @@ export function takeTitle(t: Take): string {
 
 export function takeSummary(t: Take): string {
   const what = t.recipe.kind === 'harmonize' ? 'harmonized' : 'composed';
-  const flags = `${t.silent ? ', no notes' : ''}${t.partial ? ', stopped early' : ''}`;
+  const flags = `${t.problem ? (t.problem.kind === 'silent' ? ', no notes' : ', nearly silent') : ''}${t.partial ? ', stopped early' : ''}`;
   return `${what} by ${t.modelName}, seed ${t.recipe.seed}, ${t.origin}${flags}`;
 }
 

@@ -10,7 +10,7 @@ import type { SequenceModel } from '../../src/models/model.js';
 import { modelFromBytes } from '../../src/models/serialize.js';
 import { synthesize } from '../../src/render/synth.js';
 import { encodeWav } from '../../src/render/wav.js';
-import { canHarmonize, harmonize } from './harmonize-core.js';
+import { canHarmonize, harmonize } from '../../src/generate/harmonize.js';
 import type { FromWorker, GenerateSettings, HarmonizeSettings, ToWorker } from './protocol.js';
 
 interface WorkerScope {

@@ -49,7 +49,7 @@ export function registerCompare(program: Command): void {
   const cmd = program
     .command('compare')
     .description('Train the LSTM and RWKV with their default settings on the same data and budget, then write a comparison report')
-    .option('--dataset <name>', 'nottingham, jsb-chorales, a .json.gz file or a MIDI folder', 'nottingham')
+    .option('--dataset <name>', 'nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder', 'nottingham')
     .option('--epochs <n>', 'epochs per model')
     .option('--minutes <m>', 'training minutes per model')
     .option('--runs <a,b>', 'compare these existing run folders instead of training')

@@ -6,7 +6,7 @@ import { UserError } from '../../errors.js';
 import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-checkpoint.js';
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
-import { evaluateSequences } from '../../train/evaluate.js';
+import { evaluateFirstFrames, evaluateGivenMelody, evaluateSequences } from '../../train/evaluate.js';
 import { gemmFor, kernelsFor, parseInteger } from './train-shared.js';
 
 interface EvalFlags {
@@ -18,6 +18,7 @@ interface EvalFlags {
   maxLength?: string;
   json?: boolean;
   threads?: string;
+  givenMelody?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -31,6 +32,7 @@ export function registerEval(program: Command): void {
     .option('--batch-frames <n>', 'frames per evaluation batch', '4096')
     .option('--max-length <n>', 'cut sequences into chunks of at most n frames (default: whole sequences)')
     .option('--threads <n>', 'threads for matrix products')
+    .option('--given-melody', 'also split the NLL into the top voice and the accompaniment given it (models whose key chain runs downwards)')
     .option('--json', 'print the result as JSON')
     .action((flags: EvalFlags) => {
       if (flags.split !== 'test' && flags.split !== 'valid' && flags.split !== 'train') {
@@ -63,12 +65,23 @@ export function registerEval(program: Command): void {
       const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
+      if (flags.givenMelody && model.config.keyChainOrder !== 'down') {
+        throw new UserError(`--given-melody needs a model whose key chain runs from the highest key down; ${flags.checkpoint}'s runs upwards`);
+      }
       const r = evaluateSequences(model, ds[split], { batchFrames, maxLength });
+      const first = model.config.condition?.start ? evaluateFirstFrames(model, ds[split], { batchFrames, maxLength }) : null;
+      const given = flags.givenMelody ? evaluateGivenMelody(model, ds[split], { batchFrames, maxLength }) : null;
       if (flags.json) {
-        console.log(JSON.stringify({ model: modelPath, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length }));
+        console.log(JSON.stringify({
+          model: modelPath, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length,
+          ...(first ? { firstFrameNll: first.nll } : {}),
+          ...(given ? { melodyNll: given.melody, accompanimentNll: given.accompaniment } : {}),
+        }));
         return;
       }
       console.log(`${modelPath} on ${dataset} ${split} (${ds[split].length} sequences)`);
       console.log(`NLL ${r.nll.toFixed(4)} nats/frame, per-key BCE ${r.bce.toFixed(5)}, over ${r.frames} frames`);
+      if (first) console.log(`first frames (not in the NLL above): ${first.nll.toFixed(4)} nats/frame over ${first.frames} sequences`);
+      if (given) console.log(`top voice ${given.melody.toFixed(4)} + accompaniment given the top voice ${given.accompaniment.toFixed(4)} nats/frame`);
     });
 }

@@ -8,6 +8,10 @@ import { loadModelFile } from '../../models/io.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
 import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
 import { sample } from '../../generate/sampler.js';
+import { CONSERVATIVE_TEMPERATURE } from '../../generate/temperature.js';
+import { takeProblem } from '../../generate/take-check.js';
+import { keyName, parseKey } from '../../generate/key.js';
+import { checkKeyShift } from '../../models/input-stage.js';
 import { parseFormats, writeSample, type SampleSettings } from '../../generate/outputs.js';
 import { openDataset } from '../../generate/pieces.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
@@ -27,7 +31,12 @@ interface GenerateOptions {
   format: string;
   mono?: boolean;
   soundfont?: string;
+  key?: string;
+  keyTemperature?: string;
 }
+
+/** Exit status of a generate run that wrote files but whose takes include a (nearly) silent one. */
+export const SILENT_TAKE_EXIT_CODE = 3;
 
 /** Parses a whole-number flag value in [min, max]; one clear line otherwise. */
 export function wholeNumber(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -72,7 +81,9 @@ export function registerGenerate(program: Command): void {
     .description('Sample music from a trained model (RNN mode, state carried) and write MIDI, WAV, piano-roll pictures and JSON')
     .requiredOption('--checkpoint <model>', 'bundled model name (rwkv, lstm), a run folder with best.safetensors, or a .safetensors file')
     .option('--length <frames>', 'frames to generate after the primer', '256')
-    .option('--temperature <t>', 'divide the logits by this before the sigmoid (> 0)', '1.0')
+    .option('--temperature <t>', `how adventurous, frame by frame: 1 samples the model as it is, lower is safer (${CONSERVATIVE_TEMPERATURE} is "conservative"), higher is wilder`, '1.0')
+    .option('--key <key>', 'the key to play in, for models with a key input: a tonic (C, D, Bb, F#) or semitones from the data\'s key (default: the data\'s own key)')
+    .option('--key-temperature <t>', 'divide every key\'s logit by this before the sigmoid (below 1 thins frames out towards silence)', '1.0')
     .option('--seed <n>', 'random seed; the same seed gives the same samples', '1')
     .option('--count <k>', 'number of samples, drawn as one batch', '1')
     .option('--primer <file.mid>', 'MIDI file whose frames are fed to the model first')
@@ -89,6 +100,8 @@ export function registerGenerate(program: Command): void {
       const temperature = Number(o.temperature);
       if (o.temperature.trim() === '' || !Number.isFinite(temperature) || temperature <= 0)
         throw new UserError(`--temperature must be a number > 0 (got ${o.temperature})`);
+      const keyTemperature = Number(o.keyTemperature ?? '1');
+      if (!Number.isFinite(keyTemperature) || keyTemperature <= 0) throw new UserError(`--key-temperature must be a number > 0 (got ${o.keyTemperature})`);
       const seed = wholeNumber('--seed', o.seed, 0, 0xffffffff);
       const count = wholeNumber('--count', o.count, 1, 10_000);
       const maxPolyphony = o.maxPolyphony !== undefined ? wholeNumber('--max-polyphony', o.maxPolyphony, 1, 88) : undefined;
@@ -99,8 +112,10 @@ export function registerGenerate(program: Command): void {
         throw new UserError(`--soundfont: ${o.soundfont} is not a file`);
 
       const model = loadModelFile(checkpoint.file);
+      const keyShift = o.key === undefined ? 0 : parseKey(o.key, model.config.condition?.keyShifts);
+      checkKeyShift(model.config.condition, keyShift);
       const started = performance.now();
-      const samples = sample(model, { length, temperature, seed, count, primer: primer?.frames, maxPolyphony });
+      const samples = sample(model, { length, temperature, keyTemperature, seed, count, primer: primer?.frames, maxPolyphony, keyShift });
       const seconds = (performance.now() - started) / 1000;
       const timing = primer?.timing ?? DEFAULT_TIMING;
       const settings: SampleSettings = {
@@ -112,10 +127,13 @@ export function registerGenerate(program: Command): void {
         count,
         maxPolyphony: maxPolyphony ?? null,
         primer: primer?.label ?? null,
+        key: model.config.condition?.keyShifts ? keyName(keyShift) : null,
+        keyTemperature,
       };
       console.log(
         `${checkpoint.name} (${checkpoint.file}): ${count} sample${count > 1 ? 's' : ''} x ${length} frames` +
-          `${primer ? ` after a ${primer.frames.length}-frame primer` : ''}, temperature ${temperature}, seed ${seed}` +
+          `${primer ? ` after a ${primer.frames.length}-frame primer` : ''}, temperature ${temperature}` +
+          `${keyTemperature !== 1 ? `, key temperature ${keyTemperature}` : ''}${settings.key ? `, key ${settings.key}` : ''}, seed ${seed}` +
           ` (sampled in ${seconds.toFixed(1)} s)`,
       );
       const outDir = resolve(o.out);
@@ -130,6 +148,11 @@ export function registerGenerate(program: Command): void {
         }
         const written = writeSample(s, { outDir, stem, formats, timing, settings, midi: (roll) => rollToMidi(roll), channels, wav });
         for (const path of written) console.log(`wrote ${path}`);
+        const problem = takeProblem(s.frames, s.primerLength);
+        if (problem) {
+          console.error(`warning: ${stem} is ${problem.kind === 'silent' ? 'silent' : 'nearly silent'}: ${problem.message}`);
+          process.exitCode = SILENT_TAKE_EXIT_CODE;
+        }
       }
     });
 }

@@ -4,6 +4,7 @@ import { registerData } from './data.js';
 import { registerDemo } from './demo.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
+import { registerHarmonize } from './harmonize.js';
 import { registerMetrics } from './metrics.js';
 import { registerStudio } from './studio.js';
 import { registerTrain } from './train.js';
@@ -14,6 +15,7 @@ export function registerCommands(program: Command): void {
   registerTrain(program);
   registerEval(program);
   registerGenerate(program);
+  registerHarmonize(program);
   registerMetrics(program);
   registerCompare(program);
   registerDemo(program);

@@ -3,7 +3,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
-import type { ModelKind } from '../../models/model.js';
+import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
+import { loadModelFile } from '../../models/io.js';
+import type { ModelKind, SequenceModel } from '../../models/model.js';
+import { warmStart } from '../../train/warm-start.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
@@ -26,6 +29,7 @@ interface TrainFlags {
   out?: string;
   resume?: string;
   threads?: string;
+  initFrom?: string;
 }
 
 function timestamp(): string {
@@ -37,7 +41,7 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('Train a model; checkpoints, metrics and the best weights go to a run folder')
     .option('--model <kind>', 'rwkv or lstm')
-    .option('--dataset <name>', 'nottingham, jsb-chorales, a .json.gz dataset file or a folder of MIDI files')
+    .option('--dataset <name>', 'nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz dataset file or a folder of MIDI files')
     .option('--config <file>', 'JSON with "model" and/or "training" settings overriding the defaults')
     .option('--epochs <n>', 'stop after this many epochs')
     .option('--minutes <m>', 'stop after this many minutes (validates and checkpoints first)')
@@ -51,6 +55,7 @@ export function registerTrain(program: Command): void {
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
     .option('--resume <dir>', 'continue the run in this folder exactly where it stopped')
     .option('--threads <n>', 'threads for matrix products and the native kernels')
+    .option('--init-from <model>', 'start from the weights of a bundled model, run folder or .safetensors file (fine-tuning)')
     .action(async (flags: TrainFlags) => {
       const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
       const stopEpochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
@@ -59,7 +64,7 @@ export function registerTrain(program: Command): void {
       let runDir: string;
       let config;
       if (flags.resume !== undefined) {
-        const fixed = ['model', 'dataset', 'config', 'lr', 'batchFrames', 'maxLength', 'transpose', 'patience', 'schedule', 'out'] as const;
+        const fixed = ['model', 'dataset', 'config', 'lr', 'batchFrames', 'maxLength', 'transpose', 'patience', 'schedule', 'out', 'initFrom'] as const;
         const given = fixed.filter((k) => flags[k] !== undefined);
         if (given.length > 0) {
           throw new UserError(`--resume continues a run with its saved settings; drop ${given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} (only --epochs, --minutes and --threads can change)`);
@@ -68,7 +73,7 @@ export function registerTrain(program: Command): void {
         config = readRunConfig(runDir);
       } else {
         if (flags.model !== 'rwkv' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
-        if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, a .json.gz file or a MIDI folder)');
+        if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder)');
         const overrides: FlagOverrides = {
           epochs: stopEpochs,
           minutes: stopMinutes,
@@ -97,6 +102,12 @@ export function registerTrain(program: Command): void {
       const gemm = gemmFor(threads);
       const kernels = kernelsFor(threads);
       const buildModel = modelBuilder(threads, gemm, kernels);
+      const initFrom = flags.initFrom === undefined ? null : resolveCheckpoint(flags.initFrom);
+      const prepareModel = initFrom
+        ? (model: SequenceModel) => {
+          for (const line of warmStart(model, loadModelFile(initFrom.file), initFrom.name)) console.error(line);
+        }
+        : undefined;
       console.error(`training ${config.model.kind} on ${config.dataset} -> ${runDir} (matrix products: ${gemm.name}; kernels: ${describeKernels(kernels)})`);
       const result = await train({
         runDir,
@@ -108,6 +119,7 @@ export function registerTrain(program: Command): void {
         stop: flags.resume !== undefined ? { epochs: stopEpochs, minutes: stopMinutes } : undefined,
         progress: terminalProgress(),
         handleSignals: true,
+        prepareModel,
       });
       const best = result.bestValid === null ? 'none yet (no validation finished)' : `${result.bestValid.toFixed(4)} nats/frame`;
       const where = result.batchInEpoch > 0 ? `during epoch ${result.epoch + 1} (batch ${result.batchInEpoch})` : `after epoch ${result.epoch}`;
