@@ -7,6 +7,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { Rng } from '../src/engine/random.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { frameSeconds } from '../src/data/pianoroll.js';
+import { parameterCount } from '../src/models/index.js';
+import { loadModelFile } from '../src/models/io.js';
+import { tsGemm } from '../src/engine/gemm-ts.js';
+import { tsKernels } from '../src/engine/kernels.js';
+import { evaluateSequences } from '../src/train/evaluate.js';
+import { rollToSvg } from '../src/render/pianoroll-image.js';
+import { synthesize } from '../src/render/synth.js';
+import { encodeWav } from '../src/render/wav.js';
+import { pngSize, readWav, svgSize } from './helpers/media.js';
 
 const bin = fileURLToPath(new URL('../../bin/rwkv-music.js', import.meta.url));
 
@@ -46,6 +57,34 @@ test('compare --runs writes the report from two finished runs; bad budgets get o
     assert.match(r.out, /^rwkv\s+\d/m);
     for (const f of ['index.html', 'README.md', 'loss-train.png', 'loss-valid.svg', 'samples/lstm-1.mid', 'samples/rwkv-1.wav', 'samples/rwkv-1.png']) {
       assert.ok(existsSync(join(out, f)), `${f} written`);
+    }
+    // The table's numbers are the runs': parameters, best validation NLL, and the test NLL a fresh
+    // evaluation of best.safetensors gives (the printed precision).
+    const table = new Map(r.out.split('\n').filter((l) => /^(lstm|rwkv)\s/.test(l)).map((l) => {
+      const cells = l.trim().split(/\s{2,}/);
+      return [cells[0], cells];
+    }));
+    const test = loadDataset(dataset).test;
+    for (const kind of ['lstm', 'rwkv']) {
+      const cells = table.get(kind);
+      assert.ok(cells, `a row for ${kind}`);
+      const model = loadModelFile(join(dir, kind, 'best.safetensors'), { gemm: tsGemm, kernels: tsKernels });
+      assert.equal(cells[1], parameterCount(model).toLocaleString('en-US'));
+      const epochs = readFileSync(join(dir, kind, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.type === 'epoch');
+      assert.equal(cells[4], Math.min(...epochs.map((e) => e.validNll)).toFixed(3), `${kind} best valid NLL`);
+      const nll = evaluateSequences(model, test, { batchFrames: 8192, maxLength: Number.MAX_SAFE_INTEGER }).nll;
+      assert.ok(Math.abs(Number(cells[5]) - nll) <= 0.0005 + 1e-6, `${kind} test NLL ${cells[5]}, evaluated ${nll}`);
+
+      // The listening sample: its WAV is the synthesiser's rendering of its frames (primer included,
+      // stereo, 0.6 s release tail), its picture spans them.
+      const piece = JSON.parse(readFileSync(join(out, 'samples', `${kind}-1.json`), 'utf8'));
+      assert.equal(piece.frames.length, piece.primerLength + 8);
+      const wavBytes = readFileSync(join(out, 'samples', `${kind}-1.wav`));
+      const wav = readWav(wavBytes);
+      assert.equal(wav.samples.length / wav.fmt.channels, Math.round((piece.frames.length * frameSeconds(piece.timing) + 0.6) * wav.fmt.sampleRate));
+      assert.deepEqual(wavBytes, Buffer.from(encodeWav(synthesize({ frames: piece.frames, timing: piece.timing }, { channels: 2 }))));
+      const picture = rollToSvg({ frames: piece.frames, timing: piece.timing }, { primerLength: piece.primerLength, title: 'x' });
+      assert.deepEqual(pngSize(readFileSync(join(out, 'samples', `${kind}-1.png`))), svgSize(picture));
     }
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     assert.match(html, /<audio controls preload="none" src="samples\/rwkv-1\.wav">/);

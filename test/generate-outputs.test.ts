@@ -8,7 +8,12 @@ import { loadPieceSet, parseDatasetSpec, parseSampleFile } from '../src/generate
 import { sample } from '../src/generate/sampler.js';
 import { UserError } from '../src/errors.js';
 import { midiToRoll, rollToMidi } from '../src/midi/index.js';
+import { frameSeconds } from '../src/data/pianoroll.js';
+import { rollToSvg } from '../src/render/pianoroll-image.js';
+import { synthesize } from '../src/render/synth.js';
+import { encodeWav } from '../src/render/wav.js';
 import { ToyRecurrentModel } from './helpers/toy-model.js';
+import { levels, pngSize, readWav, svgSize } from './helpers/media.js';
 
 const timing = { kind: 'grid', stepsPerQuarter: 2, bpm: 120 } as const;
 const settings: SampleSettings = { model: 'toy', checkpoint: 'toy.safetensors', seed: 7, temperature: 0.9, length: 12, count: 2, maxPolyphony: null, primer: 'hand-made' };
@@ -35,6 +40,22 @@ test('samples are written in every format; the .json reads back; metrics leave t
     assert.deepEqual(back.settings, settings);
     assert.deepEqual(back.timing, timing);
     assert.ok(readFileSync(join(dir, 'toy-1.svg'), 'utf8').includes('toy - seed 7, sample 1 of 2'));
+
+    // Sound: the whole sample (primer included) rendered in stereo, as long as its frames plus the
+    // synthesiser's 0.6 s release tail, with the mix's peak at -1 dBFS.
+    for (const s of samples) {
+      const bytes = readFileSync(join(dir, `toy-${s.index + 1}.wav`));
+      const wav = readWav(bytes);
+      assert.equal(wav.fmt.channels, 2);
+      assert.equal(wav.samples.length / 2, Math.round((s.frames.length * frameSeconds(timing) + 0.6) * wav.fmt.sampleRate));
+      assert.ok(Math.abs(levels(wav.samples).peakDb + 1) < 0.01, `peak ${levels(wav.samples).peakDb} dBFS`);
+      assert.deepEqual(bytes, Buffer.from(encodeWav(synthesize({ frames: s.frames, timing }, { channels: 2 }))));
+      // Picture: the PNG is the SVG at its own size, and the SVG spans every frame of the sample.
+      const svg = readFileSync(join(dir, `toy-${s.index + 1}.svg`), 'utf8');
+      assert.deepEqual(pngSize(readFileSync(join(dir, `toy-${s.index + 1}.png`))), svgSize(svg));
+      const sameLength = rollToSvg({ frames: s.frames.map(() => []), timing }, { title: 'x' });
+      assert.equal(svgSize(svg).width, svgSize(sameLength).width);
+    }
 
     const set = loadPieceSet(dir);
     assert.equal(set.pieces.length, 2);

@@ -113,3 +113,14 @@ test('a key-chain model samples through its own frame draws: seeded, batch-indep
   const notes = samples.flatMap((s) => s.frames.slice(s.primerLength)).reduce((n, f) => n + f.length, 0);
   assert.ok(notes > 5, `only ${notes} notes sampled`);
 });
+
+test('every sample of a batch follows the seed, not only the first', () => {
+  const model = new ToyRecurrentModel(2);
+  const opts = { length: 24, temperature: 1, count: 4, primer };
+  const runs = [42, 43, 44].map((seed) => sample(model, { ...opts, seed }));
+  for (let i = 0; i < opts.count; i++) {
+    const generated = runs.map((r) => JSON.stringify(r[i].frames.slice(primer.length)));
+    assert.equal(new Set(generated).size, runs.length, `sample ${i} is the same for seeds 42, 43 and 44`);
+  }
+  assert.deepEqual(sample(model, { ...opts, seed: 43 }), runs[1]);
+});

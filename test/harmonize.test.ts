@@ -7,7 +7,7 @@ import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import { saveModelFile } from '../src/models/io.js';
 import type { SequenceModel } from '../src/models/model.js';
-import { canHarmonize, harmonize, melodyFromFrames, type Melody } from '../src/generate/harmonize.js';
+import { canHarmonize, harmonize, harmonizeInKey, melodyFromFrames, melodyTonicShift, type Melody } from '../src/generate/harmonize.js';
 import { candidateLogWeights, sample } from '../src/generate/sampler.js';
 import { takeProblem } from '../src/generate/take-check.js';
 import { parseKey } from '../src/generate/key.js';
@@ -55,6 +55,18 @@ test('harmonize: the melody is the top voice of every frame, exactly; the same s
   // a frame temperature other than 1 keeps the melody too
   const cool = harmonize(model, melody, { temperature: 0.5, seed: 4 });
   melody.forEach((n, t) => n !== null && assert.equal(Math.max(...cool[t]), n));
+});
+
+test('harmonize in the tune\'s key: a tune in G is moved to C for the model and back, notes exact', () => {
+  const model = harmonizer(3);
+  // a G major scale, up and down, with a rest
+  const g: Melody = [67, 69, 71, 72, 74, 76, 78, 79, null, 79, 78, 76, 74, 72, 71, 69, 67, 67];
+  assert.equal(melodyTonicShift(g), -5);
+  const { frames, tonicShift } = harmonizeInKey(model, g, { temperature: 1, seed: 2 });
+  assert.equal(tonicShift, -5);
+  g.forEach((n, t) => n !== null && assert.equal(Math.max(...frames[t]), n));
+  const moved = harmonize(model, g.map((n) => (n === null ? null : n + 5)), { temperature: 1, seed: 2, keyShift: 0 });
+  assert.deepEqual(frames, moved.map((f) => f.map((n) => n - 5).filter((n) => n >= 21)));
 });
 
 test('harmonize: an ascending chain or a melody with no notes is refused with one clear line', () => {

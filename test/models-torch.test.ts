@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig } from '../src/models/model.js';
@@ -20,6 +21,8 @@ interface TorchCase {
 }
 
 const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/torch-tiny.json', import.meta.url), 'utf8')) as Record<string, TorchCase>;
+/** Written by tools/make_key_chain_fixture.py: the same two models with the key-chain head. */
+const chainFixture = JSON.parse(gunzipSync(readFileSync(new URL('../../test/fixtures/torch-key-chain.json.gz', import.meta.url))).toString('utf8')) as Record<string, TorchCase>;
 
 function compareWithTorch(c: TorchCase): void {
   const model = createModel(c.config, { seed: 0 });
@@ -58,4 +61,12 @@ test('tiny RWKV-4 matches PyTorch: logits, loss and every gradient', () => {
 
 test('tiny LSTM matches PyTorch (nn.LSTM, gate order i, f, g, o): logits, loss and every gradient', () => {
   compareWithTorch(fixture.lstm);
+});
+
+test('key-chain head on a tiny LSTM (89 hidden units: the degrees wrap) matches PyTorch: logits, loss and every gradient', () => {
+  compareWithTorch(chainFixture.lstm);
+});
+
+test('key-chain head on a tiny RWKV-4 (fed by ln_out) matches PyTorch: logits, loss and every gradient', () => {
+  compareWithTorch(chainFixture.rwkv);
 });

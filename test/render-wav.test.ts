@@ -4,40 +4,9 @@ import type { PianoRoll } from '../src/data/pianoroll.js';
 import { framesToNotes } from '../src/render/notes.js';
 import { synthesize } from '../src/render/synth.js';
 import { rollToWav } from '../src/render/wav.js';
+import { readWav } from './helpers/media.js';
 
 const timing = { kind: 'grid', stepsPerQuarter: 2, bpm: 120 } as const; // 0.25 s per frame
-
-function readWav(bytes: Uint8Array) {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = (at: number) => String.fromCharCode(...bytes.subarray(at, at + 4));
-  assert.equal(text(0), 'RIFF');
-  assert.equal(view.getUint32(4, true), bytes.length - 8);
-  assert.equal(text(8), 'WAVE');
-  let at = 12;
-  let fmt: { format: number; channels: number; sampleRate: number; byteRate: number; blockAlign: number; bits: number } | undefined;
-  while (at < bytes.length) {
-    const id = text(at);
-    const size = view.getUint32(at + 4, true);
-    if (id === 'fmt ') {
-      fmt = {
-        format: view.getUint16(at + 8, true),
-        channels: view.getUint16(at + 10, true),
-        sampleRate: view.getUint32(at + 12, true),
-        byteRate: view.getUint32(at + 16, true),
-        blockAlign: view.getUint16(at + 20, true),
-        bits: view.getUint16(at + 22, true),
-      };
-    }
-    if (id === 'data') {
-      assert.ok(fmt, 'fmt chunk before data');
-      const samples = new Int16Array(size / 2);
-      for (let i = 0; i < samples.length; i++) samples[i] = view.getInt16(at + 8 + 2 * i, true);
-      return { fmt, dataBytes: size, samples };
-    }
-    at += 8 + size + (size % 2);
-  }
-  throw new Error('no data chunk');
-}
 
 test('consecutive active frames make one note; gaps split notes', () => {
   const notes = framesToNotes([[60, 64], [60, 64], [60], [], [60, 67]]);

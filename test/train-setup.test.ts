@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, isAbsolute } from 'node:path';
 import { buildRunConfig, readConfigFile } from '../src/train/setup.js';
@@ -70,18 +70,18 @@ test('bad settings and config files are refused with one-line messages', () => {
   }
 });
 
-test('the config files in configs/ are valid', async () => {
-  const { readdirSync } = await import('node:fs');
+test('configs/ holds exactly the settings of the bundled models', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
   const { fileURLToPath } = await import('node:url');
-  const dir = fileURLToPath(new URL('../../configs/', import.meta.url));
-  const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-  assert.ok(files.length >= 2);
-  for (const f of files) {
-    const file = readConfigFile(join(dir, f));
-    const kind = file.model?.kind ?? 'rwkv';
-    const cfg = buildRunConfig(kind, 'nottingham', 1, file, {}, 'x');
-    assert.equal(cfg.model.kind, kind);
-    if (file.training?.schedule) assert.deepEqual(Object.keys(cfg.training.schedule).sort(), Object.keys(file.training.schedule).sort(), f);
+  const configs = fileURLToPath(new URL('../../configs/', import.meta.url));
+  const models = fileURLToPath(new URL('../../models/', import.meta.url));
+  const files = readdirSync(configs).filter((f) => f.endsWith('.json')).sort();
+  const bundled = readdirSync(models).filter((m) => existsSync(join(models, m, 'config.json'))).sort();
+  assert.deepEqual(files, bundled.map((m) => `${m}.json`).sort());
+  for (const name of bundled) {
+    const run = JSON.parse(readFileSync(join(models, name, 'config.json'), 'utf8'));
+    const file = readConfigFile(join(configs, `${name}.json`));
+    assert.deepEqual(buildRunConfig(run.model.kind, run.dataset, run.seed, file, {}, run.package), run, name);
   }
 });
 

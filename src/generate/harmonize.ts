@@ -13,6 +13,7 @@ import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { SequenceModel } from '../models/model.js';
 import { writeMultiHot } from './frames.js';
+import { estimateKey } from './metrics.js';
 import { frameDrawer, openingFrames, sampleSeed } from './sampler.js';
 
 /** Per frame, the melody's MIDI note, or null where it rests. */
@@ -102,4 +103,35 @@ export function harmonize(model: SequenceModel, melody: Melody, options: Harmoni
     }
   }
   return out;
+}
+
+/**
+ * The tune's tonic as semitones from C in -5..6 (Krumhansl-Schmuckler key finding on the melody's
+ * sounding frames), or 0 when it cannot tell.
+ */
+export function melodyTonicShift(melody: Melody): number {
+  const durations = new Array(12).fill(0);
+  for (const n of melody) if (n !== null) durations[n % 12]++;
+  const key = estimateKey(durations);
+  if (!key) return 0;
+  const pc = key.tonic % 12;
+  return pc > 6 ? pc - 12 : pc;
+}
+
+/**
+ * Harmonizes a tune in any key with a model trained on data in C: the tune is moved to C by its
+ * tonic's shift (found by melodyTonicShift unless given), harmonized there, and the result moved
+ * back, so the melody's notes come out exactly as given. Returns the frames and the shift used.
+ */
+export function harmonizeInKey(model: SequenceModel, melody: Melody, options: HarmonizeOptions & { tonicShift?: number }): { frames: Frame[]; tonicShift: number } {
+  const tonicShift = options.tonicShift ?? melodyTonicShift(melody);
+  checkMelody(melody);
+  const moved = melody.map((n) => (n === null ? null : n - tonicShift));
+  if (moved.some((n) => n !== null && (n < LOWEST_NOTE || n > HIGHEST_NOTE))) {
+    throw new UserError(`melody: moved by ${-tonicShift} semitones to the model's key it leaves the piano range`);
+  }
+  const { onFrame, ...rest } = options;
+  const back = (f: Frame) => f.map((n) => n + tonicShift).filter((n) => n >= LOWEST_NOTE && n <= HIGHEST_NOTE);
+  const frames = harmonize(model, moved, { ...rest, keyShift: 0, onFrame: onFrame ? (t, f) => onFrame(t, back(f)) : undefined });
+  return { frames: frames.map(back), tonicShift };
 }

@@ -14,7 +14,8 @@ import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig } from '../../train/setup.js';
 import { printResults, reportOptionsFrom, type ReportFlags, addReportOptions } from './report-shared.js';
-import { kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { parseInteger, parsePositive } from '../parse.js';
+import { kernelsFor, modelBuilder, packageVersion } from './train-shared.js';
 
 interface CompareFlags extends ReportFlags {
   dataset: string;

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import cliProgress from 'cli-progress';
 import { UserError } from '../../errors.js';
+import { parseInteger, parseNumber, parsePositive } from '../parse.js';
 import { BUNDLED_DATASETS, loadDataset, saveDataset } from '../../data/dataset.js';
 import { importMidiFolder, ImportFailedError, DEFAULT_SEED, DEFAULT_SPLIT } from '../../data/import.js';
 import { datasetStats, P_CLAMP, type SplitStats } from '../../data/stats.js';
@@ -48,12 +49,12 @@ export function registerData(program: Command): void {
       if (opts.stepsPerQuarter !== undefined && opts.frameSeconds !== undefined) {
         throw new UserError('give either --steps-per-quarter or --frame-seconds, not both');
       }
-      const split = opts.split.split(',').map((s) => parseNumber(s, '--split'));
+      const split = opts.split.split(',').map((s) => parseNumber(s, '--split', 0));
       if (split.length !== 3) throw new UserError(`--split needs three shares for train, valid and test, got "${opts.split}"`);
-      const seed = parseInteger(opts.seed, '--seed');
-      const stepsPerQuarter = opts.stepsPerQuarter === undefined ? undefined : parseInteger(opts.stepsPerQuarter, '--steps-per-quarter');
-      const frameSeconds = opts.frameSeconds === undefined ? undefined : parseNumber(opts.frameSeconds, '--frame-seconds');
-      const maxFrames = parseInteger(opts.maxFrames, '--max-frames');
+      const seed = parseInteger(opts.seed, '--seed', 0, 0xffffffff);
+      const stepsPerQuarter = opts.stepsPerQuarter === undefined ? undefined : parseInteger(opts.stepsPerQuarter, '--steps-per-quarter', 1);
+      const frameSeconds = opts.frameSeconds === undefined ? undefined : parsePositive(opts.frameSeconds, '--frame-seconds');
+      const maxFrames = parseInteger(opts.maxFrames, '--max-frames', 1);
 
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(
@@ -133,14 +134,3 @@ function num(x: number, digits: number): string {
   return Number.isFinite(x) ? x.toFixed(digits) : '-';
 }
 
-function parseNumber(text: string, flag: string): number {
-  const x = Number(text.trim());
-  if (text.trim() === '' || !Number.isFinite(x)) throw new UserError(`${flag}: "${text}" is not a number`);
-  return x;
-}
-
-function parseInteger(text: string, flag: string): number {
-  const x = parseNumber(text, flag);
-  if (!Number.isInteger(x)) throw new UserError(`${flag}: "${text}" is not an integer`);
-  return x;
-}

@@ -7,7 +7,8 @@ import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-ch
 import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateFirstFrames, evaluateGivenMelody, evaluateSequences } from '../../train/evaluate.js';
-import { gemmFor, kernelsFor, parseInteger } from './train-shared.js';
+import { parseInteger } from '../parse.js';
+import { gemmFor, kernelsFor } from './train-shared.js';
 
 interface EvalFlags {
   checkpoint: string;

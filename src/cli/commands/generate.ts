@@ -8,7 +8,7 @@ import { loadModelFile } from '../../models/io.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
 import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
 import { sample } from '../../generate/sampler.js';
-import { CONSERVATIVE_TEMPERATURE } from '../../generate/temperature.js';
+import { ADVENTUROUS_TEMPERATURE, CONSERVATIVE_TEMPERATURE, parseTemperature } from '../../generate/temperature.js';
 import { takeProblem } from '../../generate/take-check.js';
 import { keyName, parseKey } from '../../generate/key.js';
 import { checkKeyShift } from '../../models/input-stage.js';
@@ -16,6 +16,7 @@ import { parseFormats, writeSample, type SampleSettings } from '../../generate/o
 import { openDataset } from '../../generate/pieces.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
+import { parseInteger, parsePositive } from '../parse.js';
 
 interface GenerateOptions {
   checkpoint: string;
@@ -38,18 +39,10 @@ interface GenerateOptions {
 /** Exit status of a generate run that wrote files but whose takes include a (nearly) silent one. */
 export const SILENT_TAKE_EXIT_CODE = 3;
 
-/** Parses a whole-number flag value in [min, max]; one clear line otherwise. */
-export function wholeNumber(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max)
-    throw new UserError(`${flag} must be a whole number${max === Number.MAX_SAFE_INTEGER ? ` >= ${min}` : ` from ${min} to ${max}`} (got ${value})`);
-  return n;
-}
-
 /** The primer named on the command line, with the timing the output should use. */
 export function loadPrimer(o: Pick<GenerateOptions, 'primer' | 'primerDataset' | 'primerFrames'>): { frames: Frame[]; timing: FrameTiming; label: string } | null {
   if (o.primer && o.primerDataset) throw new UserError('give either --primer or --primer-dataset, not both');
-  const limit = o.primerFrames !== undefined ? wholeNumber('--primer-frames', o.primerFrames, 1) : undefined;
+  const limit = o.primerFrames !== undefined ? parseInteger(o.primerFrames, '--primer-frames', 1) : undefined;
   if (o.primer) {
     const { roll } = readMidiFile(o.primer);
     const frames = roll.frames.slice(0, limit ?? roll.frames.length);
@@ -81,7 +74,7 @@ export function registerGenerate(program: Command): void {
     .description('Sample music from a trained model (RNN mode, state carried) and write MIDI, WAV, piano-roll pictures and JSON')
     .requiredOption('--checkpoint <model>', 'bundled model name (rwkv, lstm), a run folder with best.safetensors, or a .safetensors file')
     .option('--length <frames>', 'frames to generate after the primer', '256')
-    .option('--temperature <t>', `how adventurous, frame by frame: 1 samples the model as it is, lower is safer (${CONSERVATIVE_TEMPERATURE} is "conservative"), higher is wilder`, '1.0')
+    .option('--temperature <t>', `how adventurous, frame by frame: 1 samples the model as it is, lower is safer (or: conservative = ${CONSERVATIVE_TEMPERATURE}, adventurous = ${ADVENTUROUS_TEMPERATURE}), higher is wilder`, '1.0')
     .option('--key <key>', 'the key to play in, for models with a key input: a tonic (C, D, Bb, F#) or semitones from the data\'s key (default: the data\'s own key)')
     .option('--key-temperature <t>', 'divide every key\'s logit by this before the sigmoid (below 1 thins frames out towards silence)', '1.0')
     .option('--seed <n>', 'random seed; the same seed gives the same samples', '1')
@@ -96,15 +89,12 @@ export function registerGenerate(program: Command): void {
     .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
-      const length = wholeNumber('--length', o.length, 1, 1_000_000);
-      const temperature = Number(o.temperature);
-      if (o.temperature.trim() === '' || !Number.isFinite(temperature) || temperature <= 0)
-        throw new UserError(`--temperature must be a number > 0 (got ${o.temperature})`);
-      const keyTemperature = Number(o.keyTemperature ?? '1');
-      if (!Number.isFinite(keyTemperature) || keyTemperature <= 0) throw new UserError(`--key-temperature must be a number > 0 (got ${o.keyTemperature})`);
-      const seed = wholeNumber('--seed', o.seed, 0, 0xffffffff);
-      const count = wholeNumber('--count', o.count, 1, 10_000);
-      const maxPolyphony = o.maxPolyphony !== undefined ? wholeNumber('--max-polyphony', o.maxPolyphony, 1, 88) : undefined;
+      const length = parseInteger(o.length, '--length', 1, 1_000_000);
+      const temperature = parseTemperature(o.temperature);
+      const keyTemperature = parsePositive(o.keyTemperature ?? '1', '--key-temperature');
+      const seed = parseInteger(o.seed, '--seed', 0, 0xffffffff);
+      const count = parseInteger(o.count, '--count', 1, 10_000);
+      const maxPolyphony = o.maxPolyphony !== undefined ? parseInteger(o.maxPolyphony, '--max-polyphony', 1, 88) : undefined;
       const formats = parseFormats(o.format);
       const checkpoint = resolveCheckpoint(o.checkpoint);
       const primer = loadPrimer(o);

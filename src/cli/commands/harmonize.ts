@@ -3,16 +3,16 @@ import { resolve } from 'node:path';
 import { DEFAULT_TIMING, type Frame, type FrameTiming } from '../../data/pianoroll.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
-import { canHarmonize, harmonize, melodyFromFrames, type Melody } from '../../generate/harmonize.js';
+import { canHarmonize, harmonizeInKey, melodyFromFrames, type Melody } from '../../generate/harmonize.js';
 import { keyName, parseKey } from '../../generate/key.js';
 import { parseFormats, writeSample, type SampleSettings } from '../../generate/outputs.js';
 import { openDataset } from '../../generate/pieces.js';
 import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
 import { takeProblem } from '../../generate/take-check.js';
+import { parseTemperature } from '../../generate/temperature.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
-import { checkKeyShift } from '../../models/input-stage.js';
 import { loadModelFile } from '../../models/io.js';
-import { wholeNumber } from './generate.js';
+import { parseInteger } from '../parse.js';
 
 interface HarmonizeFlags {
   melody?: string;
@@ -58,13 +58,12 @@ export function registerHarmonize(program: Command): void {
     .option('--checkpoint <model>', 'a model whose key chain runs from the highest key down', 'harmonizer')
     .option('--temperature <t>', 'how adventurous the accompaniment is, frame by frame (1: the model as it is)', '1.0')
     .option('--seed <n>', 'random seed; the same seed gives the same accompaniment', '1')
-    .option('--key <key>', 'the key the tune is in, for models with a key input: a tonic (C, D, Bb) or semitones from C (default C)')
+    .option('--key <key>', 'the tonic of the tune (C, D, Bb, F#...; default: found from the melody); the tune is harmonized in the data\'s key and moved back')
     .option('--out <dir>', 'output folder', 'out')
     .option('--format <list>', 'comma-separated: mid, wav, png, svg, json', 'mid,wav,png,json')
     .action((flags: HarmonizeFlags) => {
-      const temperature = Number(flags.temperature);
-      if (flags.temperature.trim() === '' || !Number.isFinite(temperature) || temperature <= 0) throw new UserError(`--temperature must be a number > 0 (got ${flags.temperature})`);
-      const seed = wholeNumber('--seed', flags.seed, 0, 0xffffffff);
+      const temperature = parseTemperature(flags.temperature);
+      const seed = parseInteger(flags.seed, '--seed', 0, 0xffffffff);
       const formats = parseFormats(flags.format);
       const { melody, timing, label } = loadMelody(flags);
       const checkpoint = resolveCheckpoint(flags.checkpoint);
@@ -72,9 +71,8 @@ export function registerHarmonize(program: Command): void {
       if (!canHarmonize(model)) {
         throw new UserError(`${checkpoint.name}: this model's key chain runs from the lowest key up, so it cannot condition on a melody exactly; use --checkpoint harmonizer`);
       }
-      const keyShift = flags.key === undefined ? 0 : parseKey(flags.key, model.config.condition?.keyShifts);
-      checkKeyShift(model.config.condition, keyShift);
-      const frames = harmonize(model, melody, { temperature, seed, keyShift });
+      const given = flags.key === undefined ? undefined : parseKey(flags.key);
+      const { frames, tonicShift } = harmonizeInKey(model, melody, { temperature, seed, tonicShift: given });
       const settings: SampleSettings = {
         model: checkpoint.name,
         checkpoint: checkpoint.file,
@@ -85,14 +83,14 @@ export function registerHarmonize(program: Command): void {
         maxPolyphony: null,
         primer: null,
         melody: label,
-        key: model.config.condition?.keyShifts ? keyName(keyShift) : null,
+        key: keyName(tonicShift),
       };
       const stem = `${checkpoint.name}-harmonized-seed${seed}`;
       const written = writeSample({ frames, primerLength: 0, index: 0 }, {
         outDir: resolve(flags.out), stem, formats, timing: timing ?? DEFAULT_TIMING, settings, midi: (roll) => rollToMidi(roll), channels: 2,
       });
       const notes = melody.filter((n) => n !== null).length;
-      console.log(`${checkpoint.name}: harmonized ${label} (${frames.length} frames, ${notes} melody frames), temperature ${temperature}, seed ${seed}`);
+      console.log(`${checkpoint.name}: harmonized ${label} (${frames.length} frames, ${notes} melody frames, tonic ${keyName(tonicShift)}${given === undefined ? ' as found' : ''}), temperature ${temperature}, seed ${seed}`);
       for (const path of written) console.log(`wrote ${path}`);
       const problem = takeProblem(frames.map((f, t) => f.filter((n) => n !== melody[t])));
       if (problem) console.error(`note: the accompaniment is ${problem.kind === 'silent' ? 'silent' : 'sparse'}: ${problem.message}`);

@@ -3,7 +3,7 @@ import { compareSets, setMetrics } from '../../generate/metrics.js';
 import { formatMetrics } from '../../generate/metrics-report.js';
 import { loadPieceSet } from '../../generate/pieces.js';
 import { defaultBarFrames } from '../../render/pianoroll-image.js';
-import { UserError } from '../../errors.js';
+import { parseInteger } from '../parse.js';
 
 export function registerMetrics(program: Command): void {
   program
@@ -17,8 +17,7 @@ export function registerMetrics(program: Command): void {
       const gen = loadPieceSet(source);
       let bar = defaultBarFrames({ frames: [], timing: gen.timing });
       if (opts.barFrames !== undefined) {
-        bar = Number(opts.barFrames);
-        if (!Number.isInteger(bar) || bar < 1) throw new UserError(`--bar-frames must be a whole number >= 1 (got ${opts.barFrames})`);
+        bar = parseInteger(opts.barFrames, '--bar-frames', 1);
       }
       const genMetrics = setMetrics(gen.pieces, bar);
       let ref;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { resultsTable, type Report } from '../../report/report.js';
-import { parseInteger, parsePositive } from './train-shared.js';
+import { parseInteger, parsePositive } from '../parse.js';
 
 export interface ReportFlags {
   seed: string;
@@ -19,7 +19,7 @@ export function addReportOptions(cmd: Command): Command {
 
 export function reportOptionsFrom(flags: ReportFlags) {
   return {
-    seed: parseInteger(flags.seed, '--seed', 0),
+    seed: parseInteger(flags.seed, '--seed', 0, 0xffffffff),
     listenCount: parseInteger(flags.samples, '--samples', 0),
     metricCount: 16,
     length: parseInteger(flags.length, '--length', 1),

@@ -2,16 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors.js';
+import { parseInteger } from '../parse.js';
 import { bundledModels, checkpointModels } from '../../studio/registry.js';
 import { startStudio } from '../../studio/server.js';
 import { DEFAULT_STATIC_DIR, PACKAGE_ROOT } from '../../studio/paths.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
-
-function parsePort(text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) throw new UserError(`--port must be a whole number from 0 to 65535, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
 
 export function registerStudio(program: Command): void {
   program
@@ -21,7 +17,7 @@ export function registerStudio(program: Command): void {
     .option('--host <address>', 'address to listen on; keep the default to stay on this machine', '127.0.0.1')
     .option('--checkpoint <path...>', 'run folder or .safetensors model file to offer as well (repeatable)', [])
     .action(async (opts: { port: string; host: string; checkpoint: string[] }) => {
-      const port = parsePort(opts.port);
+      const port = parseInteger(opts.port, '--port', 0, 65535);
       const host = opts.host.trim();
       if (!/^[A-Za-z0-9.:[\]-]{1,253}$/.test(host)) throw new UserError(`--host ${JSON.stringify(opts.host)} is not a host name or address`);
       if (!existsSync(join(DEFAULT_STATIC_DIR, 'index.html'))) {

@@ -1,24 +1,11 @@
 import { readFileSync } from 'node:fs';
 /** Small helpers shared by the train and eval commands. */
-import { UserError } from '../../errors.js';
 import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
 import type { Gemm } from '../../engine/gemm.js';
 import { createKernels, defaultKernels, kernelsLoadError } from '../../engine/kernels-default.js';
 import { tsKernels, type Kernels } from '../../engine/kernels.js';
 import { createModel } from '../../models/index.js';
 import type { ModelConfig, SequenceModel } from '../../models/model.js';
-
-export function parseInteger(value: string, flag: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
-
-export function parsePositive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UserError(`${flag} must be a positive number, got "${value}"`);
-  return n;
-}
 
 /** The matrix-product backend: the default one, or ONNX Runtime with this many threads. */
 export function gemmFor(threads: number | undefined): Gemm {

@@ -11,7 +11,8 @@ import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { parseInteger, parsePositive } from '../parse.js';
+import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -89,7 +90,7 @@ export function registerTrain(program: Command): void {
           }
           overrides.schedule = flags.schedule;
         }
-        const seed = parseInteger(flags.seed, '--seed', 0);
+        const seed = parseInteger(flags.seed, '--seed', 0, 0xffffffff);
         const file = flags.config !== undefined ? readConfigFile(flags.config) : null;
         config = buildRunConfig(flags.model as ModelKind, flags.dataset, seed, file, overrides, packageVersion());
         runDir = flags.out ?? join('runs', `${flags.model}-${datasetLabel(flags.dataset)}-${timestamp()}`);
