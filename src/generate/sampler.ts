@@ -33,6 +33,8 @@ export interface SampleOptions {
   keyShift?: number;
   /** Called after every model step with the step index and the logits [count, 88] the model returned. */
   onStep?: (step: number, logits: Float32Array) => void;
+  /** Called as soon as every sample's next frame is drawn: generated frame `step` (0-based, after the primer) of each sample. */
+  onFrame?: (step: number, frames: readonly Frame[]) => void;
 }
 
 /** Candidate frames per step for a frame temperature other than 1. */
@@ -86,7 +88,7 @@ function checkOptions(model: SequenceModel, o: SampleOptions): void {
  */
 export function sample(model: SequenceModel, options: SampleOptions): Sample[] {
   checkOptions(model, options);
-  const { length, count, maxPolyphony, onStep } = options;
+  const { length, count, maxPolyphony, onStep, onFrame } = options;
   const primer = options.primer ?? [];
   const rngs = Array.from({ length: count }, (_, i) => new Rng(sampleSeed(options.seed, i)));
   const outputs: Frame[][] = Array.from({ length: count }, () => primer.map((f) => [...f]));
@@ -112,6 +114,7 @@ export function sample(model: SequenceModel, options: SampleOptions): Sample[] {
       next.push(maxPolyphony !== undefined ? keepMostProbable(frame, probs, maxPolyphony) : frame);
       outputs[b].push(next[b]);
     }
+    onFrame?.(t, next);
     if (t < length - 1) logits = feed(next, step++);
   }
   return outputs.map((frames, index) => ({ frames, primerLength: primer.length, index }));

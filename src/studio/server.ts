@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { extname, join, resolve, sep } from 'node:path';
 import { loadDataset, BUNDLED_DATASETS, SPLITS, type Dataset, type SplitName } from '../data/dataset.js';
 import { ID_PATTERN, type ModelEntry } from './registry.js';
+import type { CompareAnswer, DatasetsAnswer, ErrorAnswer, MetricsAnswer, MetricsLog, ModelInfo, ModelsAnswer, SequenceAnswer } from './api-types.js';
 
 export interface StudioOptions {
   /** Folder of the built page (index.html and assets/). */
@@ -98,7 +99,7 @@ function onlyParams(params: URLSearchParams, allowed: readonly string[]): void {
 }
 
 /** Reads metrics.jsonl: one JSON object per line; bad lines are counted, not fatal (a run may be writing). */
-export function readMetrics(file: string): { records: Record<string, unknown>[]; skippedLines: number; totalRecords: number } {
+export function readMetrics(file: string): MetricsLog {
   const size = statSync(file).size;
   if (size > MAX_METRICS_BYTES) throw new HttpError(413, `metrics log is ${size} bytes, more than the ${MAX_METRICS_BYTES} the studio reads`);
   const records: Record<string, unknown>[] = [];
@@ -122,7 +123,7 @@ export function readMetrics(file: string): { records: Record<string, unknown>[];
   return { records: thinned, skippedLines, totalRecords };
 }
 
-function publicModel(m: ModelEntry): Record<string, unknown> {
+function publicModel(m: ModelEntry): ModelInfo {
   return { id: m.id, name: m.name, source: m.source, bytes: m.bytes, parameters: m.parameters, config: m.config, card: m.card, hasMetrics: m.metricsFile !== null };
 }
 
@@ -166,7 +167,7 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
     const route = parts.join('/');
     if (route === 'models') {
       onlyParams(params, []);
-      return sendJson(res, 200, { models: options.models.map(publicModel) }, head);
+      return sendJson(res, 200, { models: options.models.map(publicModel) } satisfies ModelsAnswer, head);
     }
     if (parts[0] === 'models' && parts.length === 3 && parts[2] === 'weights') {
       onlyParams(params, []);
@@ -181,7 +182,7 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
       onlyParams(params, []);
       const m = model(parts[1]);
       if (!m.metricsFile) throw new HttpError(404, `model "${m.id}" has no metrics.jsonl next to it`);
-      return sendJson(res, 200, { id: m.id, ...readMetrics(m.metricsFile) }, head);
+      return sendJson(res, 200, { id: m.id, ...readMetrics(m.metricsFile) } satisfies MetricsAnswer, head);
     }
     if (route === 'datasets') {
       onlyParams(params, []);
@@ -189,7 +190,7 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
         const d = dataset(name);
         return { name, timing: d.timing, splits: Object.fromEntries(SPLITS.map((s) => [s, d[s].length])) };
       });
-      return sendJson(res, 200, { datasets: list }, head);
+      return sendJson(res, 200, { datasets: list } satisfies DatasetsAnswer, head);
     }
     if (parts[0] === 'datasets' && parts.length === 4) {
       onlyParams(params, ['frames']);
@@ -203,14 +204,14 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
       if (index >= seqs.length) throw new HttpError(404, `${name} ${split} has ${seqs.length} sequences (0..${seqs.length - 1}), not ${index}`);
       const seq = seqs[index];
       const frames = intParam(params, 'frames', 1, MAX_PRIMER_FRAMES, Math.min(seq.length, 64));
-      return sendJson(res, 200, { dataset: name, split, index, totalFrames: seq.length, timing: d.timing, frames: seq.slice(0, frames) }, head);
+      return sendJson(res, 200, { dataset: name, split, index, totalFrames: seq.length, timing: d.timing, frames: seq.slice(0, frames) } satisfies SequenceAnswer, head);
     }
     if (route === 'compare') {
       onlyParams(params, []);
       const rows = options.models
         .filter((m) => m.card !== null || m.metricsFile !== null)
         .map((m) => ({ ...publicModel(m), metrics: m.metricsFile ? readMetrics(m.metricsFile) : null }));
-      return sendJson(res, 200, { models: rows }, head);
+      return sendJson(res, 200, { models: rows } satisfies CompareAnswer, head);
     }
     throw new HttpError(404, `no API endpoint /api/${route.slice(0, 80)}`);
   }
@@ -273,7 +274,7 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
         serveStatic(parts, res, head);
       }
     } catch (err) {
-      if (err instanceof HttpError) return sendJson(res, err.status, { error: { status: err.status, message: err.message } }, head);
+      if (err instanceof HttpError) return sendJson(res, err.status, { error: { status: err.status, message: err.message } } satisfies ErrorAnswer, head);
       const message = err instanceof Error && err.name === 'UserError' ? err.message : 'internal error';
       if (message === 'internal error') console.error('studio:', err);
       if (!res.headersSent) sendJson(res, 500, { error: { status: 500, message } }, head);

@@ -1,35 +1,7 @@
-/** The studio server's JSON API, as the page uses it. Errors carry the server's message. */
-import type { Frame, FrameTiming } from '../../src/data/pianoroll.js';
+/** The studio server's JSON API, as the page uses it (shapes shared with the server). Errors carry the server's message. */
+import type { CompareAnswer, DatasetsAnswer, ErrorAnswer, ModelsAnswer, SequenceAnswer } from '../../src/studio/api-types.js';
 
-export interface ModelInfo {
-  id: string;
-  name: string;
-  source: 'bundled' | 'checkpoint';
-  bytes: number;
-  parameters: number;
-  config: Record<string, unknown> | null;
-  card: unknown;
-  hasMetrics: boolean;
-}
-
-export interface DatasetInfo {
-  name: string;
-  timing: FrameTiming;
-  splits: Record<string, number>;
-}
-
-export interface PrimerAnswer {
-  dataset: string;
-  split: string;
-  index: number;
-  totalFrames: number;
-  timing: FrameTiming;
-  frames: Frame[];
-}
-
-export interface CompareModel extends ModelInfo {
-  metrics: { records: Record<string, unknown>[]; skippedLines: number; totalRecords: number } | null;
-}
+export type { CompareModel, DatasetInfo, ModelInfo, SequenceAnswer } from '../../src/studio/api-types.js';
 
 async function request(path: string): Promise<Response> {
   let res: Response;
@@ -41,7 +13,7 @@ async function request(path: string): Promise<Response> {
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
-      const body = (await res.json()) as { error?: { message?: string } };
+      const body = (await res.json()) as Partial<ErrorAnswer>;
       if (body.error?.message) message = body.error.message;
     } catch {
       // keep the status line
@@ -56,10 +28,10 @@ async function json<T>(path: string): Promise<T> {
 }
 
 export const api = {
-  models: () => json<{ models: ModelInfo[] }>('/api/models').then((r) => r.models),
+  models: () => json<ModelsAnswer>('/api/models').then((r) => r.models),
   weights: (id: string) => request(`/api/models/${encodeURIComponent(id)}/weights`).then((r) => r.arrayBuffer()),
-  datasets: () => json<{ datasets: DatasetInfo[] }>('/api/datasets').then((r) => r.datasets),
-  primer: (dataset: string, split: string, index: number, frames: number) =>
-    json<PrimerAnswer>(`/api/datasets/${encodeURIComponent(dataset)}/${encodeURIComponent(split)}/${index}?frames=${frames}`),
-  compare: () => json<{ models: CompareModel[] }>('/api/compare').then((r) => r.models),
+  datasets: () => json<DatasetsAnswer>('/api/datasets').then((r) => r.datasets),
+  sequence: (dataset: string, split: string, index: number, frames: number) =>
+    json<SequenceAnswer>(`/api/datasets/${encodeURIComponent(dataset)}/${encodeURIComponent(split)}/${index}?frames=${frames}`),
+  compare: () => json<CompareAnswer>('/api/compare').then((r) => r.models),
 };

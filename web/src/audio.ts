@@ -5,6 +5,15 @@ export interface RenderedAudio {
   channels: Float32Array[];
 }
 
+export interface PlayOptions {
+  /** Where to start, in seconds. */
+  from: number;
+  /** Repeat from 0 to `loopEnd` seconds until stopped. */
+  loop: boolean;
+  /** End of the music (the sound's release tail is cut when looping). */
+  loopEnd: number;
+}
+
 export class Player {
   private ctx: AudioContext | null = null;
   private source: AudioBufferSourceNode | null = null;
@@ -14,8 +23,11 @@ export class Player {
     return this.source !== null;
   }
 
-  /** Starts playback; `onPosition` gets the seconds played on every animation frame, and null at the end. */
-  async play(audio: RenderedAudio, onPosition: (seconds: number | null) => void): Promise<void> {
+  /**
+   * Starts playback; `onPosition` gets the seconds into the music on every animation frame, and null
+   * when the sound ends by itself (not when stop() is called).
+   */
+  async play(audio: RenderedAudio, options: PlayOptions, onPosition: (seconds: number | null) => void): Promise<void> {
     this.stop();
     this.ctx ??= new AudioContext();
     if (this.ctx.state === 'suspended') await this.ctx.resume();
@@ -24,17 +36,27 @@ export class Player {
     audio.channels.forEach((ch, c) => buffer.copyToChannel(ch as Float32Array<ArrayBuffer>, c));
     const source = ctx.createBufferSource();
     source.buffer = buffer;
+    const loopEnd = Math.min(options.loopEnd, buffer.duration);
+    if (options.loop) {
+      source.loop = true;
+      source.loopStart = 0;
+      source.loopEnd = loopEnd;
+    }
     source.connect(ctx.destination);
+    const from = Math.max(0, Math.min(options.from, buffer.duration));
     const startedAt = ctx.currentTime + 0.05;
-    source.start(startedAt);
+    source.start(startedAt, from);
     this.source = source;
     source.onended = () => {
-      if (this.source === source) this.stop();
+      if (this.source !== source) return;
+      this.stop();
       onPosition(null);
     };
     const tick = (): void => {
       if (this.source !== source) return;
-      onPosition(Math.max(0, ctx.currentTime - startedAt));
+      let at = from + Math.max(0, ctx.currentTime - startedAt);
+      if (options.loop && loopEnd > 0 && at >= loopEnd) at %= loopEnd;
+      onPosition(at);
       this.raf = requestAnimationFrame(tick);
     };
     this.raf = requestAnimationFrame(tick);

@@ -1,5 +1,6 @@
 /** Messages between the page and its worker. Frames are sorted MIDI note numbers. */
 import type { Frame, FrameTiming } from '../../src/data/pianoroll.js';
+import type { Melody } from '../../src/generate/harmonize.js';
 
 export interface GenerateSettings {
   length: number;
@@ -10,13 +11,20 @@ export interface GenerateSettings {
   primer: Frame[];
 }
 
+export interface HarmonizeSettings {
+  melody: Melody;
+  temperature: number;
+  seed: number;
+}
+
 export type ToWorker =
   | { type: 'load'; modelId: string; bytes: ArrayBuffer }
   | { type: 'generate'; settings: GenerateSettings }
+  | { type: 'harmonize'; settings: HarmonizeSettings }
   | { type: 'render'; frames: Frame[]; timing: FrameTiming };
 
 export type FromWorker =
-  | { type: 'loaded'; modelId: string; kind: string; parameters: number }
+  | { type: 'loaded'; modelId: string; kind: string; parameters: number; canHarmonize: boolean }
   | { type: 'frame'; index: number; frame: Frame }
   | { type: 'done'; frames: Frame[]; primerLength: number; millis: number }
   | { type: 'rendered'; sampleRate: number; channels: Float32Array[]; wav: Uint8Array }
