@@ -29,6 +29,7 @@ const ui = {
   modelInfo: $('model-info'),
   taskInfo: $('task-info'),
   temperature: $<HTMLInputElement>('temperature'),
+  key: $<HTMLSelectElement>('key'),
   temperatureValue: $<HTMLOutputElement>('temperature-value'),
   length: $<HTMLInputElement>('length'),
   seed: $<HTMLInputElement>('seed'),
@@ -179,7 +180,7 @@ async function run(prepare: () => Promise<Job>): Promise<void> {
     };
     const done =
       recipe.kind === 'compose'
-        ? await generator.generate({ length: recipe.length, temperature: recipe.temperature, seed: recipe.seed, maxPolyphony: recipe.maxPolyphony, primer }, onFrame)
+        ? await generator.generate({ length: recipe.length, temperature: recipe.temperature, seed: recipe.seed, maxPolyphony: recipe.maxPolyphony, keyShift: recipe.keyShift, primer }, onFrame)
         : await generator.harmonize({ melody: recipe.melody, temperature: recipe.temperature, seed: recipe.seed }, onFrame);
     const take = addTake(job, number, done.frames, primer.length, false);
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -252,12 +253,13 @@ function seed(): number {
   return intField(ui.seed, 'seed', 0, 4294967295);
 }
 
-function composeSettings(): { length: number; temperature: number; seed: number; maxPolyphony?: number } {
+function composeSettings(): { length: number; temperature: number; seed: number; maxPolyphony?: number; keyShift: number } {
   const temp = temperature();
   const length = intField(ui.length, 'length', 1, MAX_LENGTH);
   const s = seed();
   const maxPolyphony = intField(ui.maxPolyphony, 'max polyphony', 0, 88);
-  return { length, temperature: temp, seed: s, maxPolyphony: maxPolyphony === 0 ? undefined : maxPolyphony };
+  const keyShift = Number(ui.key.value);
+  return { length, temperature: temp, seed: s, maxPolyphony: maxPolyphony === 0 ? undefined : maxPolyphony, keyShift };
 }
 
 function tempo(): number {

@@ -8,6 +8,8 @@ export interface GenerateSettings {
   seed: number;
   /** Omitted = no limit. */
   maxPolyphony?: number;
+  /** Semitones from the data's key (models with a key input; 0 = the data's key). */
+  keyShift: number;
   primer: Frame[];
 }
 

@@ -13,6 +13,8 @@ export interface ComposeRecipe {
   temperature: number;
   seed: number;
   maxPolyphony?: number;
+  /** Semitones from the data's key, for models with a key input. */
+  keyShift: number;
   primer: Frame[];
 }
 

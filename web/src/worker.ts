@@ -10,7 +10,7 @@ import type { SequenceModel } from '../../src/models/model.js';
 import { modelFromBytes } from '../../src/models/serialize.js';
 import { synthesize } from '../../src/render/synth.js';
 import { encodeWav } from '../../src/render/wav.js';
-import { canHarmonize, harmonize } from '../../src/generate/harmonize.js';
+import { canHarmonize, harmonizeInKey } from '../../src/generate/harmonize.js';
 import type { FromWorker, GenerateSettings, HarmonizeSettings, ToWorker } from './protocol.js';
 
 interface WorkerScope {
@@ -30,6 +30,7 @@ function generate(m: SequenceModel, s: GenerateSettings): void {
     count: 1,
     primer: s.primer.length > 0 ? s.primer : undefined,
     maxPolyphony: s.maxPolyphony,
+    keyShift: s.keyShift,
     onFrame: (step, frames) => scope.postMessage({ type: 'frame', index: s.primer.length + step, frame: frames[0] }),
   });
   scope.postMessage({ type: 'done', frames: result.frames, primerLength: result.primerLength, millis: performance.now() - started });
@@ -37,7 +38,7 @@ function generate(m: SequenceModel, s: GenerateSettings): void {
 
 function harmonizeMelody(m: SequenceModel, s: HarmonizeSettings): void {
   const started = performance.now();
-  const frames = harmonize(m, s.melody, {
+  const { frames } = harmonizeInKey(m, s.melody, {
     temperature: s.temperature,
     seed: s.seed,
     onFrame: (t, frame) => scope.postMessage({ type: 'frame', index: t, frame }),
