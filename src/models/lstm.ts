@@ -91,6 +91,9 @@ export class LstmModel implements SequenceModel {
   private readonly head: { weight: Param; bias: Param };
   private readonly chain: KeyChainHead | null;
   readonly drawFrame?: SequenceModel['drawFrame'];
+  get outputBias(): Param {
+    return this.head.bias;
+  }
   private ws: Workspace | null = null;
 
   constructor(config: LstmConfig, gemm: Gemm, kernels: Kernels) {

@@ -83,5 +83,10 @@ export interface SequenceModel {
    * logit depends on the keys already drawn; one uniform from rng per key, in key order. Writes the
    * probabilities used into probs[D]; returns the indices (0..D-1) of the keys that are on.
    */
+  /**
+   * The output layer's per-key bias [88], when the model has one: training may start it at each key's
+   * log-odds (output-bias.ts).
+   */
+  readonly outputBias?: Param;
   readonly drawFrame?: (state: RecurrentState, stream: number, temperature: number, rng: Rng, probs: Float64Array) => number[];
 }

@@ -137,6 +137,9 @@ export class RwkvModel implements SequenceModel {
   private readonly head: { weight: Param; bias: Param };
   private readonly chain: KeyChainHead | null;
   readonly drawFrame?: SequenceModel['drawFrame'];
+  get outputBias(): Param {
+    return this.head.bias;
+  }
   private trainWs: Workspace | null = null;
   private inferWs: Workspace | null = null;
 

@@ -6,6 +6,8 @@ import { importMidiFolder, ImportFailedError, DEFAULT_SEED, DEFAULT_SPLIT } from
 import { datasetStats, P_CLAMP, type SplitStats } from '../../data/stats.js';
 import { noteName, type FrameTiming } from '../../data/pianoroll.js';
 import { DEFAULT_MAX_FRAMES } from '../../midi/read.js';
+import { MAX_PIECE_FRAMES } from '../../limits.js';
+import { prepareOutputFile } from '../../output-paths.js';
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('Dataset tools: stats, import');
@@ -44,7 +46,8 @@ export function registerData(program: Command): void {
     .option('--keep-leading-silence', 'keep the silent frames before the first note of each piece')
     .option('--no-recursive', 'only the files directly in the folder, not in its subfolders')
     .option('--max-frames <n>', 'skip pieces longer than this many frames', String(DEFAULT_MAX_FRAMES))
-    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean }) => {
+    .option('--overwrite', 'replace the --out file if it exists')
+    .action((folder: string, opts: { overwrite?: boolean; out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean }) => {
       if (opts.stepsPerQuarter !== undefined && opts.frameSeconds !== undefined) {
         throw new UserError('give either --steps-per-quarter or --frame-seconds, not both');
       }
@@ -54,6 +57,8 @@ export function registerData(program: Command): void {
       const stepsPerQuarter = opts.stepsPerQuarter === undefined ? undefined : parseInteger(opts.stepsPerQuarter, '--steps-per-quarter');
       const frameSeconds = opts.frameSeconds === undefined ? undefined : parseNumber(opts.frameSeconds, '--frame-seconds');
       const maxFrames = parseInteger(opts.maxFrames, '--max-frames');
+      if (maxFrames < 1 || maxFrames > MAX_PIECE_FRAMES) throw new UserError(`--max-frames must be from 1 to ${MAX_PIECE_FRAMES} (docs/limits.md), got ${opts.maxFrames}`);
+      prepareOutputFile(opts.out, { inputs: [folder], overwrite: opts.overwrite === true });
 
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(

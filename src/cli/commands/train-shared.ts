@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 /** Small helpers shared by the train and eval commands. */
 import { UserError } from '../../errors.js';
+import { MAX_THREADS } from '../../limits.js';
 import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
 import type { Gemm } from '../../engine/gemm.js';
 import { createKernels, defaultKernels, kernelsLoadError } from '../../engine/kernels-default.js';
@@ -11,6 +12,14 @@ import type { ModelConfig, SequenceModel } from '../../models/model.js';
 export function parseInteger(value: string, flag: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UserError(`${flag} must be an integer >= ${min}, got "${value}"`);
+  return n;
+}
+
+/** --threads: undefined when not given, else a whole number in 1..MAX_THREADS. */
+export function parseThreads(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = parseInteger(value, '--threads', 1);
+  if (n > MAX_THREADS) throw new UserError(`--threads must be at most ${MAX_THREADS} (docs/limits.md), got ${value}`);
   return n;
 }
 

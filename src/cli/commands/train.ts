@@ -1,14 +1,15 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
 import type { ModelKind } from '../../models/model.js';
-import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { makeOutputFolder } from '../../output-paths.js';
+import { listCheckpoints } from '../../run/checkpoints.js';
+import { isRunFolder, readRunConfig } from '../../run/config.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
-import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive } from './train-shared.js';
+import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseInteger, parsePositive, parseThreads } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -52,7 +53,7 @@ export function registerTrain(program: Command): void {
     .option('--resume <dir>', 'continue the run in this folder exactly where it stopped')
     .option('--threads <n>', 'threads for matrix products and the native kernels')
     .action(async (flags: TrainFlags) => {
-      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
+      const threads = parseThreads(flags.threads);
       const stopEpochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
       const stopMinutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
 
@@ -88,9 +89,11 @@ export function registerTrain(program: Command): void {
         const file = flags.config !== undefined ? readConfigFile(flags.config) : null;
         config = buildRunConfig(flags.model as ModelKind, flags.dataset, seed, file, overrides, packageVersion());
         runDir = flags.out ?? join('runs', `${flags.model}-${datasetLabel(flags.dataset)}-${timestamp()}`);
-        if (existsSync(join(runDir, FILES.config))) {
+        makeOutputFolder(runDir);
+        if (listCheckpoints(runDir).length > 0) {
           throw new UserError(`${runDir} already holds a run; use --resume ${runDir} to continue it or choose another --out`);
         }
+        if (isRunFolder(runDir)) console.error(`${runDir} holds a run that stopped before its first checkpoint; starting a new one in its place`);
       }
 
       const ds = loadDataset(config.dataset);
