@@ -14,6 +14,14 @@ export function readMetricsFile(path: string): MetricsLogContent {
   return bytes === null ? { records: [], skippedLines: 0 } : parseMetrics(bytes.toString('utf8'));
 }
 
+/** How many records a log has, and the training loss, frames and time since its last step record. */
+export interface LogPosition {
+  records: number;
+  nllSum: number;
+  frames: number;
+  ms: number;
+}
+
 export class MetricsLog {
   private records: MetricsRecord[] = [];
   /** Training loss, frames and step time since the last step record. */
@@ -27,11 +35,24 @@ export class MetricsLog {
     return new MetricsLog(path);
   }
 
-  /** An existing log, keeping only records up to `maxStep` (later ones belong to work a crash lost). */
-  static resume(path: string, maxStep: number): MetricsLog {
+  /**
+   * An existing log as a checkpoint left it: its first `position.records` records and the counts since
+   * the last step record (later records belong to work a crash lost). Without a position (checkpoints
+   * of earlier versions), the records up to the checkpoint's step.
+   */
+  static resume(path: string, step: number, position?: LogPosition): MetricsLog {
     const log = new MetricsLog(path);
-    log.records = readMetricsFile(path).records.filter((r) => r.step <= maxStep);
+    const records = readMetricsFile(path).records;
+    if (position) {
+      log.records = records.slice(0, position.records);
+      log.sinceStepRecord = { nllSum: position.nllSum, frames: position.frames, ms: position.ms };
+    } else log.records = records.filter((r) => r.step <= step);
     return log;
+  }
+
+  /** Where the log stands, for a checkpoint. */
+  position(): LogPosition {
+    return { records: this.records.length, ...this.sinceStepRecord };
   }
 
   append(record: MetricsRecord): void {

@@ -10,6 +10,7 @@ import { modelToBytes } from '../models/io.js';
 import type { SequenceModel } from '../models/model.js';
 import { commitCheckpoint, publishBest, readLatestCheckpoint } from '../run/checkpoints.js';
 import { CHECKPOINT_FILES } from '../run/files.js';
+import type { LogPosition } from '../run/metrics-log.js';
 import { RUN_FORMAT_VERSION } from './config.js';
 import type { AdamW } from './optimizer.js';
 
@@ -39,6 +40,11 @@ export interface TrainState {
   elapsedMs: number;
   /** Why the run last stopped. */
   stopped: string | null;
+  /**
+   * Where metrics.jsonl stood (records written, and the counts since the last step record), so a
+   * resumed run logs exactly what an uninterrupted one would (absent in checkpoints of earlier versions).
+   */
+  log?: LogPosition;
 }
 
 /** A state loaded from a checkpoint, with where it came from. */
@@ -83,6 +89,10 @@ export function checkTrainState(raw: unknown, path: string): asserts raw is Trai
     if (!isCount(s.bestEpoch) || !isCount(s.bestStep) || s.bestStep > (s.step as number)) bad('bestEpoch/bestStep');
   }
   if (s.stopped !== null && typeof s.stopped !== 'string') bad('stopped');
+  if (s.log !== undefined) {
+    const p = s.log as Record<string, unknown> | null;
+    if (!p || !isCount(p.records) || !isAmount(p.nllSum) || !isCount(p.frames) || !isAmount(p.ms)) bad('log position');
+  }
 }
 
 function optimizerBytes(model: SequenceModel, optimizer: AdamW): Uint8Array {

@@ -104,7 +104,7 @@ function openRun(
       const { statePath, ...st } = loaded;
       rng.setState(st.rng);
       log(`resuming ${o.runDir} at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}, step ${st.step}`);
-      return { st: { ...st, stopped: null }, metrics: MetricsLog.resume(metricsPath, st.step), statePath };
+      return { st: { ...st, stopped: null }, metrics: MetricsLog.resume(metricsPath, st.step, st.log), statePath };
     }
     log(`${o.runDir} stopped before its first checkpoint: starting it from the beginning with its saved settings`);
   } else {
@@ -188,6 +188,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const checkpoint = () => {
     st.rng = rng.getState();
     st.elapsedMs = elapsed();
+    st.log = metrics.position();
     writeCheckpoint(runDir, model, optimizer, st);
     lastCheckpoint = now();
   };

@@ -1,5 +1,6 @@
 /** The studio server's JSON API, as the page uses it. Errors carry the server's message. */
 import type { Frame, FrameTiming } from '../../src/data/pianoroll.js';
+import type { MetricsRecord } from '../../src/run/metrics.js';
 
 export interface ModelInfo {
   id: string;
@@ -28,7 +29,8 @@ export interface PrimerAnswer {
 }
 
 export interface CompareModel extends ModelInfo {
-  metrics: { records: Record<string, unknown>[]; skippedLines: number; totalRecords: number } | null;
+  /** The model's metrics.jsonl as typed records (epochs counted from 1), or null. */
+  metrics: { records: MetricsRecord[]; skippedLines: number; totalRecords: number } | null;
 }
 
 async function request(path: string): Promise<Response> {
