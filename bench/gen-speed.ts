@@ -21,7 +21,7 @@ import { createGemm, defaultGemm, gemmLoadError } from '../src/engine/gemm-defau
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { defaultKernels, kernelsLoadError } from '../src/engine/kernels-default.js';
 import { tsKernels } from '../src/engine/kernels.js';
-import { resolveCheckpoint } from '../src/generate/resolve-checkpoint.js';
+import { resolveModel } from '../src/run/resolve.js';
 import { modelFromBytes } from '../src/models/serialize.js';
 import { browserGeneration, CHROMIUM, studioColdStart } from './browser-gen.js';
 import { formatTiming, timeGeneration, type GenCase, type GenTiming } from './gen-harness.js';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     { batch: 1, length: Number(arg('--length1') ?? 512) },
     { batch: 16, length: Number(arg('--length16') ?? 64) },
   ];
-  const files = new Map(names.map((n) => [n, resolveCheckpoint(n).file]));
+  const files = new Map(names.map((n) => [n, resolveModel(n).file]));
   console.log(`Generation speed (node ${process.version}, ${availableParallelism()} cores, load ${load()})`);
   const gemm = defaultGemm();
   const kernels = defaultKernels();

@@ -15,8 +15,8 @@ import { defaultKernels } from './engine/kernels-default.js';
 import type { Kernels } from './engine/kernels.js';
 import { createModel } from './models/index.js';
 import { loadModelFile } from './models/io.js';
-import { resolveCheckpoint } from './generate/resolve-checkpoint.js';
-import { FILES } from './train/checkpoint.js';
+import { resolveModel } from './run/resolve.js';
+import { RUN_FILES } from './run/files.js';
 import { train, type TrainResult } from './train/loop.js';
 import type { Progress } from './train/progress.js';
 import { buildRunConfig, type ConfigFile } from './train/setup.js';
@@ -26,7 +26,7 @@ export * from './browser.js';
 export { defaultGemm } from './engine/gemm-default.js';
 export { defaultKernels } from './engine/kernels-default.js';
 export { loadModelFile, saveModelFile } from './models/io.js';
-export { bundledModelNames } from './generate/resolve-checkpoint.js';
+export { bundledModelNames } from './run/resolve.js';
 export { readMidiFile } from './midi/read-file.js';
 export { svgToPng } from './render/png.js';
 export { BUNDLED_DATASETS, loadDataset, type Dataset, type SplitName } from './data/dataset.js';
@@ -41,7 +41,7 @@ export type { Progress } from './train/progress.js';
  * a run folder, or a .safetensors file. Computes with Node's fastest backends unless told otherwise.
  */
 export function loadModel(nameOrPath: string, options: { gemm?: Gemm; kernels?: Kernels } = {}): SequenceModel {
-  return loadModelFile(resolveCheckpoint(nameOrPath).file, options);
+  return loadModelFile(resolveModel(nameOrPath).file, options);
 }
 
 export interface TrainModelOptions {
@@ -60,7 +60,7 @@ export interface TrainModelOptions {
 
 /** Trains a new model as `rwkv-music train` does, on Node's fastest backends; the best weights end in runDir/best.safetensors. */
 export async function trainModel(o: TrainModelOptions): Promise<TrainResult> {
-  if (existsSync(join(o.runDir, FILES.config))) throw new UserError(`${o.runDir} already holds a run; choose another folder`);
+  if (existsSync(join(o.runDir, RUN_FILES.config))) throw new UserError(`${o.runDir} already holds a run; choose another folder`);
   const config = buildRunConfig(o.kind, o.dataset, o.seed ?? 1, o.settings ?? null, {}, packageVersion());
   const data = loadDataset(config.dataset);
   const gemm = defaultGemm();

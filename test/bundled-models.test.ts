@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../src/data/dataset.js';
-import { BUNDLED_MODELS_DIR, bundledModelNames, WEIGHTS_FILE } from '../src/generate/resolve-checkpoint.js';
+import { BUNDLED_MODELS_DIR, RUN_FILES } from '../src/run/files.js';
+import { bundledModelNames } from '../src/run/resolve.js';
 import { loadModelFile } from '../src/models/io.js';
 import { evaluateSequences } from '../src/train/evaluate.js';
 
@@ -14,7 +15,7 @@ test('every bundled model loads and scores the Nottingham test split within 0.01
   for (const name of names) {
     const dir = join(BUNDLED_MODELS_DIR, name);
     const card = JSON.parse(readFileSync(join(dir, 'card.json'), 'utf8')) as { testNll: number; testFrames: number; model: { kind: string } };
-    const model = loadModelFile(join(dir, WEIGHTS_FILE));
+    const model = loadModelFile(join(dir, RUN_FILES.best));
     assert.equal(model.config.kind, card.model.kind);
     const r = evaluateSequences(model, test, { batchFrames: 8192, maxLength: Number.MAX_SAFE_INTEGER });
     assert.equal(r.frames, card.testFrames);

@@ -16,8 +16,9 @@ import { defaultGemm } from '../src/engine/gemm-default.js';
 import { defaultKernels } from '../src/engine/kernels-default.js';
 import { loadModelFile, modelFromBytes, modelToBytes } from '../src/models/io.js';
 import { parameterCount } from '../src/report/compare.js';
-import { readRunSummary } from '../src/report/run-curves.js';
-import { readRunConfig } from '../src/train/checkpoint.js';
+import { readRunConfig } from '../src/run/config.js';
+import { RUN_FILES } from '../src/run/files.js';
+import { readRunSummary } from '../src/run/summary.js';
 import { evaluateSequences } from '../src/train/evaluate.js';
 
 function flag(name: string): string | undefined {
@@ -37,7 +38,7 @@ const machine = flag('--machine') ?? `${cpus().length} cores (${cpus()[0]?.model
 
 const outDir = fileURLToPath(new URL(`../../models/${name}/`, import.meta.url));
 const run = readRunConfig(runDir);
-const model = loadModelFile(join(runDir, 'best.safetensors'));
+const model = loadModelFile(join(runDir, RUN_FILES.best));
 const bytes = modelToBytes(model, 'F16');
 const bundled = modelFromBytes(bytes, `${name}/best.safetensors`, { gemm: defaultGemm(), kernels: defaultKernels() });
 const ds = loadDataset(run.dataset);
@@ -47,9 +48,9 @@ const test = evaluateSequences(bundled, ds.test, options);
 const summary = readRunSummary(runDir);
 
 mkdirSync(outDir, { recursive: true });
-writeFileAtomic(join(outDir, 'best.safetensors'), bytes);
-copyFileSync(join(runDir, 'config.json'), join(outDir, 'config.json'));
-copyFileSync(join(runDir, 'metrics.jsonl'), join(outDir, 'metrics.jsonl'));
+writeFileAtomic(join(outDir, RUN_FILES.best), bytes);
+copyFileSync(join(runDir, RUN_FILES.config), join(outDir, RUN_FILES.config));
+copyFileSync(join(runDir, RUN_FILES.metrics), join(outDir, RUN_FILES.metrics));
 const card = {
   name,
   model: run.model,

@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../atomic-write.js';
+import { MAX_DATASET_BYTES } from '../limits.js';
 import { importMidiFolder } from './import.js';
 import { isShardedDataset, readShardedDataset } from './shards.js';
 import { DEFAULT_TIMING, frameProblem, type Frame, type FrameTiming } from './pianoroll.js';
@@ -65,16 +66,22 @@ export function loadDataset(nameOrPath: string): Dataset {
 export function readDatasetFile(path: string, name = path): Dataset {
   let bytes: Buffer;
   try {
+    const size = statSync(path).size;
+    if (size > MAX_DATASET_BYTES) throw new UserError(`${path}: ${size} bytes, more than the ${MAX_DATASET_BYTES} a dataset may have (docs/limits.md)`);
     bytes = readFileSync(path);
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError(`${path}: cannot read file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
   }
   const gzipped = bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
   let text: string;
   if (gzipped) {
     try {
-      text = gunzipSync(bytes).toString('utf8');
+      text = gunzipSync(bytes, { maxOutputLength: MAX_DATASET_BYTES }).toString('utf8');
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new UserError(`${path}: decompresses to more than ${MAX_DATASET_BYTES} bytes, the limit for a dataset (docs/limits.md)`);
+      }
       throw new UserError(`${path}: corrupt gzip data (${(err as Error).message})`);
     }
   } else if (/\.gz$/i.test(path)) {

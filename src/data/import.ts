@@ -1,8 +1,9 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { UserError } from '../errors.js';
 import { Rng } from '../engine/random.js';
-import type { MidiReadOptions } from '../midi/read.js';
+import { MAX_PIECE_FRAMES } from '../limits.js';
+import { checkOptions, type MidiReadOptions } from '../midi/read.js';
 import { readMidiFile } from '../midi/read-file.js';
 import type { Dataset } from './dataset.js';
 import type { Frame, FrameTiming } from './pianoroll.js';
@@ -50,8 +51,12 @@ export interface ImportResult {
   dropped: number;
 }
 
-/** All .mid/.midi files in a folder (and its subfolders unless recursive is false; any letter case), sorted by path. */
-export function findMidiFiles(folder: string, recursive = true): string[] {
+/**
+ * All .mid/.midi files in a folder (and its subfolders unless recursive is false; any letter case),
+ * sorted by path. Symbolic links to files are followed; links to folders are not (they could loop),
+ * and are passed to `onSkip`.
+ */
+export function findMidiFiles(folder: string, recursive = true, onSkip: (path: string, reason: string) => void = () => {}): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
     let entries;
@@ -64,12 +69,31 @@ export function findMidiFiles(folder: string, recursive = true): string[] {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (recursive) walk(path);
-      } else if
-(entry.isFile() && /\.midi?$/i.test(entry.name)) found.push(path);
+      } else if (/\.midi?$/i.test(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && isFileBehindLink(path)))) {
+        found.push(path);
+      } else if (entry.isSymbolicLink() && recursive && isFolderBehindLink(path)) {
+        onSkip(path, 'a symbolic link to a folder (not followed)');
+      }
     }
   };
   walk(folder);
   return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function isFileBehindLink(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true; // a dangling link: reading it reports the problem
+  }
+}
+
+function isFolderBehindLink(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** Checks and normalizes split shares: three finite non-negative numbers with a positive sum. */
@@ -103,12 +127,17 @@ export function importMidiFolder(folder: string, options: ImportOptions = {}): I
   const shares = normalizeSplit(options.split ?? DEFAULT_SPLIT);
   const seed = options.seed ?? DEFAULT_SEED;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UserError(`seed must be an integer in 0..4294967295, got ${seed}`);
-  const files = findMidiFiles(folder, options.recursive ?? true);
+  // Options are checked once here, not once per file.
+  checkOptions(options);
+  if (options.maxFrames !== undefined && options.maxFrames > MAX_PIECE_FRAMES) {
+    throw new UserError(`the frame limit per piece must be at most ${MAX_PIECE_FRAMES} (docs/limits.md), got ${options.maxFrames}`);
+  }
+  const failures: { file: string; reason: string }[] = [];
+  const files = findMidiFiles(folder, options.recursive ?? true, (path, reason) => failures.push({ file: relative(folder, path) || path, reason }));
   if (files.length === 0) throw new UserError(`${folder}: no .mid or .midi files found`);
 
   const pieces: { frames: Frame[]; timing: FrameTiming }[] = [];
   const converted: ImportedPiece[] = [];
-  const failures: { file: string; reason: string }[] = [];
   let dropped = 0;
   files.forEach((file, i) => {
     const name = relative(folder, file) || file;

@@ -177,9 +177,10 @@ function roundBpm(bpm: number): number {
   return Math.round(bpm * 1000) / 1000;
 }
 
-type Quantization = { kind: 'grid'; stepsPerQuarter: number } | { kind: 'seconds'; frameSeconds: number };
+export type Quantization = { kind: 'grid'; stepsPerQuarter: number } | { kind: 'seconds'; frameSeconds: number };
 
-function checkOptions(options: MidiReadOptions): Quantization {
+/** Checks the reading options (frame length, frame limit); a UserError says which is wrong. */
+export function checkOptions(options: MidiReadOptions): Quantization {
   const maxFrames = options.maxFrames ?? DEFAULT_MAX_FRAMES;
   if (!Number.isInteger(maxFrames) || maxFrames < 1) throw new UserError(`frame limit must be a positive integer, got ${maxFrames}`);
   if (options.frameSeconds !== undefined) {

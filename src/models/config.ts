@@ -1,4 +1,5 @@
 import { UserError } from '../errors.js';
+import { MAX_MODEL_PARAMETERS } from '../limits.js';
 import { MAX_KEY_CHAIN } from './key-chain.js';
 import type { ConditionConfig, KeyChainOrder, LstmConfig, ModelConfig, RwkvConfig } from './model.js';
 
@@ -69,7 +70,31 @@ function dropoutRate(v: unknown): number {
   return v;
 }
 
-/** Checks an untrusted config object (e.g. read from a file) and returns a clean copy. */
+/** The number of weights a model of this config has (RWKV-4 or LSTM, input lags, key-chain head). */
+export function configParameterCount(c: ModelConfig): number {
+  const keys = 88;
+  const inputs = keys * (1 + (c.inputLags?.length ?? 0));
+  const chain = (features: number) => (c.keyChain ? c.keyChain * (features + 1 + 2 * keys) + keys * keys : 0);
+  if (c.kind === 'rwkv') {
+    const C = c.nEmbd;
+    const perBlock = 11 * C + 5 * C * C + 2 * C * c.ffn;
+    return C * (inputs + 1) + 2 * C + c.nLayer * perBlock + 2 * C + keys * (C + 1) + chain(C);
+  }
+  const H = c.hidden;
+  const E = c.embed;
+  const lstm = 4 * H * (E + H + 2) + (c.layers - 1) * 4 * H * (2 * H + 2);
+  return E * (inputs + 1) + lstm + keys * (H + 1) + chain(H);
+}
+
+function checkSize(cfg: ModelConfig): ModelConfig {
+  const n = configParameterCount(cfg);
+  if (!(n <= MAX_MODEL_PARAMETERS)) {
+    throw new UserError(`model config: ${n.toExponential(2)} weights, more than the ${MAX_MODEL_PARAMETERS.toLocaleString('en-US')} a model may have (docs/limits.md)`);
+  }
+  return cfg;
+}
+
+/** Checks an untrusted config object (e.g. read from a file), including its size, and returns a clean copy. */
 export function validateConfig(raw: unknown): ModelConfig {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new UserError('model config: not an object');
   const c = raw as Record<string, unknown>;
@@ -82,7 +107,7 @@ export function validateConfig(raw: unknown): ModelConfig {
       dropout: dropoutRate(c.dropout),
     };
     addShared(cfg, c);
-    return cfg;
+    return checkSize(cfg);
   }
   if (c.kind === 'lstm') {
     const cfg: LstmConfig = {
@@ -93,7 +118,7 @@ export function validateConfig(raw: unknown): ModelConfig {
       dropout: dropoutRate(c.dropout),
     };
     addShared(cfg, c);
-    return cfg;
+    return checkSize(cfg);
   }
   throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);
 }

@@ -91,6 +91,9 @@ export class LstmModel implements SequenceModel {
   private readonly layers: LstmParams[];
   private readonly output: OutputStage;
   readonly drawFrame?: SequenceModel['drawFrame'];
+  get outputBias(): Param {
+    return this.output.head.bias;
+  }
   private ws: Workspace | null = null;
 
   constructor(config: LstmConfig, gemm: Gemm, kernels: Kernels) {

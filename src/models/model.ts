@@ -112,5 +112,11 @@ export interface SequenceModel {
    * given) forces key d off (0) or on (1) instead of drawing it (-1: drawn). Writes the probabilities
    * used into probs[D]; returns the indices (0..D-1) of the keys that are on, ascending.
    */
+  /**
+   * The output layer's per-key bias [88], when the model has one: training may start it at each key's
+   * log-odds (output-bias.ts).
+   */
+  readonly outputBias?: Param;
   readonly drawFrame?: (state: RecurrentState, stream: number, temperature: number, rng: Rng, probs: Float64Array, fixed?: Int8Array) => number[];
+
 }

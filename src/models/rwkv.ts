@@ -137,6 +137,9 @@ export class RwkvModel implements SequenceModel {
   private readonly lnOutP: LnParams;
   private readonly output: OutputStage;
   readonly drawFrame?: SequenceModel['drawFrame'];
+  get outputBias(): Param {
+    return this.output.head.bias;
+  }
   private trainWs: Workspace | null = null;
   private inferWs: Workspace | null = null;
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { frameSeconds, type PianoRoll } from '../data/pianoroll.js';
 import { UserError } from '../errors.js';
+import { checkAudioDuration } from './duration.js';
 import { framesToNotes } from './notes.js';
 import type { Audio } from './synth.js';
 
@@ -31,6 +32,7 @@ const BLOCK = 128;
  */
 export async function renderWithSoundFont(roll: PianoRoll, soundFontPath: string, options: SoundFontOptions = {}): Promise<Audio> {
   const { SpessaSynthProcessor, SoundBankLoader } = await import('spessasynth_core');
+  checkAudioDuration(roll.frames.length, roll.timing);
   const sampleRate = options.sampleRate ?? 44100;
   let bank = loaded.get(soundFontPath);
   if (!bank) {

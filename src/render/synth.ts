@@ -1,4 +1,5 @@
 import { frameSeconds, type PianoRoll } from '../data/pianoroll.js';
+import { checkAudioDuration } from './duration.js';
 import { framesToNotes } from './notes.js';
 
 export interface SynthOptions {
@@ -32,6 +33,7 @@ const HARMONICS = 8;
  * The mix is normalised so its peak sits at `peakDb` dBFS.
  */
 export function synthesize(roll: PianoRoll, options: SynthOptions = {}): Audio {
+  checkAudioDuration(roll.frames.length, roll.timing);
   const sampleRate = options.sampleRate ?? 44100;
   const nChannels = options.channels ?? 1;
   const peak = Math.pow(10, (options.peakDb ?? -1) / 20);

@@ -14,7 +14,7 @@ import type { SequenceModel } from '../models/model.js';
 import { defaultBarFrames, rollToSvg } from '../render/pianoroll-image.js';
 import { evaluateSequences } from '../train/evaluate.js';
 import type { Report, ReportModel } from './report.js';
-import type { RunSummary } from './run-curves.js';
+import type { RunSummary } from '../run/summary.js';
 
 export interface ComparedModel {
   name: string;

@@ -3,6 +3,7 @@
  * Type-only, so the page can import it without pulling in any Node module.
  */
 import type { Frame, FrameTiming } from '../data/pianoroll.js';
+import type { MetricsRecord } from '../run/metrics.js';
 
 export interface ModelInfo {
   /** Short id used in URLs: [a-z0-9-], at most 64 characters. */
@@ -43,8 +44,9 @@ export interface SequenceAnswer {
   frames: Frame[];
 }
 
+/** A run's metrics.jsonl as typed records (epochs counted from 1). */
 export interface MetricsLog {
-  records: Record<string, unknown>[];
+  records: MetricsRecord[];
   skippedLines: number;
   totalRecords: number;
 }

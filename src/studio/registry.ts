@@ -3,17 +3,17 @@
  * or model files named on the command line. Each gets a short id; requests name models only by id, so
  * no client-supplied path ever reaches the file system.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { bundledModelNames, WEIGHTS_FILE } from '../generate/resolve-checkpoint.js';
+import { MAX_MODEL_FILE_BYTES, MAX_SMALL_FILE_BYTES } from '../limits.js';
+import { readRegularFile, RUN_FILES } from '../run/files.js';
+import { bundledModelNames, resolveModel } from '../run/resolve.js';
 
 /** Largest model file the studio will serve (the page loads it whole into memory). */
-export const MAX_MODEL_BYTES = 1024 * 1024 * 1024;
+export const MAX_MODEL_BYTES = MAX_MODEL_FILE_BYTES;
 /** Largest safetensors header read when listing a model. */
 const MAX_HEADER_BYTES = 16 * 1024 * 1024;
-/** Largest card.json read. */
-const MAX_CARD_BYTES = 1024 * 1024;
 
 export type ModelSource = 'bundled' | 'checkpoint';
 
@@ -65,6 +65,7 @@ export function readSafetensorsHeader(file: string): { metadata: Record<string, 
     if (header === null || typeof header !== 'object' || Array.isArray(header)) fail('header is not a JSON object');
     const metadata: Record<string, string> = {};
     let parameters = 0;
+    let dataEnd = 0;
     for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
       if (name === '__metadata__') {
         if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -75,23 +76,25 @@ export function readSafetensorsHeader(file: string): { metadata: Record<string, 
       const shape = (value as { shape?: unknown } | null)?.shape;
       if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) fail(`tensor "${name}" has no valid shape`);
       parameters += (shape as number[]).reduce((a, b) => a * b, 1);
+      const offsets = (value as { data_offsets?: unknown }).data_offsets;
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0)) fail(`tensor "${name}" has no valid data offsets`);
+      dataEnd = Math.max(dataEnd, (offsets as number[])[1]);
     }
+    if (8 + n + dataEnd > size) fail(`truncated: its tensors need ${8 + n + dataEnd} bytes, the file has ${size}`);
     return { metadata, parameters };
   } finally {
     closeSync(fd);
   }
 }
 
-/** Model file of a run folder: best.safetensors, else last.safetensors, else its only .safetensors file. */
+/** Model file of a run folder: its best weights, else (no validation finished yet) its newest checkpoint's. */
 function modelFileIn(folder: string): string {
-  for (const name of ['best.safetensors', 'last.safetensors', 'model.safetensors']) {
-    const p = join(folder, name);
-    if (existsSync(p)) return p;
+  try {
+    return resolveModel(folder).file;
+  } catch (err) {
+    if (!(err instanceof UserError) || !existsSync(join(folder, RUN_FILES.checkpoints))) throw err;
+    return resolveModel(folder, { weights: 'latest' }).file;
   }
-  const found = readdirSync(folder).filter((f) => f.endsWith('.safetensors'));
-  if (found.length === 1) return join(folder, found[0]);
-  if (found.length === 0) throw new UserError(`${folder}: no .safetensors model file in this folder`);
-  throw new UserError(`${folder}: several .safetensors files (${found.slice(0, 4).join(', ')}); name the one to use`);
 }
 
 function slug(text: string): string {
@@ -100,18 +103,18 @@ function slug(text: string): string {
 }
 
 function readCard(folder: string): unknown {
-  const p = join(folder, 'card.json');
-  if (!existsSync(p)) return null;
-  const size = statSync(p).size;
-  if (size > MAX_CARD_BYTES) throw new UserError(`${p}: card.json is larger than ${MAX_CARD_BYTES} bytes`);
+  const p = join(folder, RUN_FILES.card);
+  const bytes = readRegularFile(p, MAX_SMALL_FILE_BYTES);
+  if (bytes === null) return null;
   try {
-    return JSON.parse(readFileSync(p, 'utf8'));
+    return JSON.parse(bytes.toString('utf8'));
   } catch (e) {
     throw new UserError(`${p}: not valid JSON (${(e as Error).message})`);
   }
 }
 
-function makeEntry(id: string, name: string, source: ModelSource, file: string): ModelEntry {
+/** `folder` holds the model's card.json and metrics.jsonl, if any. */
+function makeEntry(id: string, name: string, source: ModelSource, file: string, folder = dirname(file)): ModelEntry {
   const bytes = statSync(file).size;
   if (bytes > MAX_MODEL_BYTES) throw new UserError(`${file}: ${bytes} bytes is more than the studio serves (${MAX_MODEL_BYTES})`);
   const { metadata, parameters } = readSafetensorsHeader(file);
@@ -124,8 +127,7 @@ function makeEntry(id: string, name: string, source: ModelSource, file: string):
       throw new UserError(`${file}: the model config in the metadata is not valid JSON`);
     }
   }
-  const folder = dirname(file);
-  const metrics = join(folder, 'metrics.jsonl');
+  const metrics = join(folder, RUN_FILES.metrics);
   return { id, name, source, file, bytes, config, parameters, card: readCard(folder), metricsFile: existsSync(metrics) ? metrics : null };
 }
 
@@ -140,7 +142,7 @@ export function bundledModels(root: string): ModelEntry[] {
   return names.map((name) => {
     const [kind, ...rest] = name.split('-');
     const label = [kind.toUpperCase(), ...rest].join(' ');
-    return makeEntry(name, `${label} (bundled)`, 'bundled', join(root, 'models', name, WEIGHTS_FILE));
+    return makeEntry(name, `${label} (bundled)`, 'bundled', join(root, 'models', name, RUN_FILES.best));
   });
 }
 
@@ -151,14 +153,15 @@ export function checkpointModels(paths: readonly string[], taken: readonly strin
   for (const given of paths) {
     const abs = resolve(given);
     if (!existsSync(abs)) throw new UserError(`${given}: no such file or folder`);
-    const file = statSync(abs).isDirectory() ? modelFileIn(abs) : abs;
+    const isFolder = statSync(abs).isDirectory();
+    const file = isFolder ? modelFileIn(abs) : abs;
     if (!file.endsWith('.safetensors')) throw new UserError(`${given}: expected a run folder or a .safetensors model file`);
     const folderName = basename(dirname(file));
     const name = statSync(abs).isDirectory() ? basename(abs) : `${folderName}/${basename(file)}`;
     let id = slug(statSync(abs).isDirectory() ? basename(abs) : `${folderName}-${basename(file)}`);
     for (let i = 2; used.has(id); i++) id = `${slug(name)}-${i}`;
     used.add(id);
-    out.push(makeEntry(id, name, 'checkpoint', file));
+    out.push(makeEntry(id, name, 'checkpoint', file, isFolder ? abs : dirname(file)));
   }
   return out;
 }

@@ -7,8 +7,11 @@ import { createReadStream, existsSync, readFileSync, realpathSync, statSync } fr
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { loadDataset, BUNDLED_DATASETS, SPLITS, type Dataset, type SplitName } from '../data/dataset.js';
+import { MetricsCache, MetricsTooLarge } from './metrics-cache.js';
 import { ID_PATTERN, type ModelEntry } from './registry.js';
 import type { CompareAnswer, DatasetsAnswer, ErrorAnswer, MetricsAnswer, MetricsLog, ModelInfo, ModelsAnswer, SequenceAnswer } from './api-types.js';
+
+export { MAX_METRIC_RECORDS } from './metrics-cache.js';
 
 export interface StudioOptions {
   /** Folder of the built page (index.html and assets/). */
@@ -23,10 +26,6 @@ export interface StudioOptions {
 export const MAX_URL_LENGTH = 2048;
 /** Longest primer a dataset request may ask for. */
 export const MAX_PRIMER_FRAMES = 4096;
-/** Largest metrics.jsonl read for the Compare tab. */
-export const MAX_METRICS_BYTES = 64 * 1024 * 1024;
-/** Most metric records sent for one model (longer logs are thinned evenly, keeping the last). */
-export const MAX_METRIC_RECORDS = 5000;
 /** Largest static file served. */
 const MAX_STATIC_BYTES = 64 * 1024 * 1024;
 
@@ -98,31 +97,6 @@ function onlyParams(params: URLSearchParams, allowed: readonly string[]): void {
   }
 }
 
-/** Reads metrics.jsonl: one JSON object per line; bad lines are counted, not fatal (a run may be writing). */
-export function readMetrics(file: string): MetricsLog {
-  const size = statSync(file).size;
-  if (size > MAX_METRICS_BYTES) throw new HttpError(413, `metrics log is ${size} bytes, more than the ${MAX_METRICS_BYTES} the studio reads`);
-  const records: Record<string, unknown>[] = [];
-  let skippedLines = 0;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (line.trim() === '') continue;
-    try {
-      const v: unknown = JSON.parse(line);
-      if (v && typeof v === 'object' && !Array.isArray(v)) records.push(v as Record<string, unknown>);
-      else skippedLines++;
-    } catch {
-      skippedLines++;
-    }
-  }
-  const totalRecords = records.length;
-  if (records.length <= MAX_METRIC_RECORDS) return { records, skippedLines, totalRecords };
-  const thinned: Record<string, unknown>[] = [];
-  const stride = records.length / (MAX_METRIC_RECORDS - 1);
-  for (let i = 0; i < MAX_METRIC_RECORDS - 1; i++) thinned.push(records[Math.floor(i * stride)]);
-  thinned.push(records[records.length - 1]);
-  return { records: thinned, skippedLines, totalRecords };
-}
-
 function publicModel(m: ModelEntry): ModelInfo {
   return { id: m.id, name: m.name, source: m.source, bytes: m.bytes, parameters: m.parameters, config: m.config, card: m.card, hasMetrics: m.metricsFile !== null };
 }
@@ -141,12 +115,30 @@ function checkHost(req: IncomingMessage, boundHost: string): void {
   if (!allowed.has(name)) throw new HttpError(403, `Host ${JSON.stringify(header.slice(0, 80))} is not served here; use the address the studio printed`);
 }
 
+/** Answers a request that failed: its HttpError, or 500. */
+function fail(res: ServerResponse, err: unknown, head: boolean): void {
+  if (err instanceof HttpError) return sendJson(res, err.status, { error: { status: err.status, message: err.message } }, head);
+  const message = err instanceof Error && err.name === 'UserError' ? err.message : 'internal error';
+  if (message === 'internal error') console.error('studio:', err);
+  if (!res.headersSent) sendJson(res, 500, { error: { status: 500, message } }, head);
+  else res.destroy();
+}
+
 /** Builds the request handler; exported separately so tests can drive it. */
 export function createStudioHandler(options: StudioOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const staticRoot = existsSync(options.staticDir) ? realpathSync(options.staticDir) : resolve(options.staticDir);
   const modelsById = new Map(options.models.map((m) => [m.id, m]));
   const load = options.loadDataset ?? loadDataset;
   const datasets = new Map<string, Dataset>();
+  const metricsCache = new MetricsCache();
+  const metricsOf = async (m: ModelEntry) => {
+    try {
+      return await metricsCache.get(m.metricsFile!);
+    } catch (err) {
+      if (err instanceof MetricsTooLarge) throw new HttpError(413, err.message);
+      throw err;
+    }
+  };
   const dataset = (name: string): Dataset => {
     let d = datasets.get(name);
     if (!d) {
@@ -182,7 +174,7 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
       onlyParams(params, []);
       const m = model(parts[1]);
       if (!m.metricsFile) throw new HttpError(404, `model "${m.id}" has no metrics.jsonl next to it`);
-      return sendJson(res, 200, { id: m.id, ...readMetrics(m.metricsFile) } satisfies MetricsAnswer, head);
+      return void metricsOf(m).then((metrics) => sendJson(res, 200, { id: m.id, ...metrics } satisfies MetricsAnswer, head)).catch((err) => fail(res, err, head));
     }
     if (route === 'datasets') {
       onlyParams(params, []);
@@ -208,10 +200,12 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
     }
     if (route === 'compare') {
       onlyParams(params, []);
-      const rows = options.models
-        .filter((m) => m.card !== null || m.metricsFile !== null)
-        .map((m) => ({ ...publicModel(m), metrics: m.metricsFile ? readMetrics(m.metricsFile) : null }));
-      return sendJson(res, 200, { models: rows } satisfies CompareAnswer, head);
+      const rows = Promise.all(
+        options.models
+          .filter((m) => m.card !== null || m.metricsFile !== null)
+          .map(async (m) => ({ ...publicModel(m), metrics: m.metricsFile ? await metricsOf(m) : null })),
+      );
+      return void rows.then((models) => sendJson(res, 200, { models } satisfies CompareAnswer, head)).catch((err) => fail(res, err, head));
     }
     throw new HttpError(404, `no API endpoint /api/${route.slice(0, 80)}`);
   }
@@ -268,17 +262,15 @@ export function createStudioHandler(options: StudioOptions): (req: IncomingMessa
       if (/(^|\/)\.\.?(\/|$)/.test(rawUrl.split('?')[0]) || /%2e%2e/i.test(rawUrl)) {
         throw new HttpError(400, 'path segments may not be ".", "..", or contain slashes, backslashes or control characters');
       }
+      // The API answers the page only: a request another site's page makes (a link, an image) is refused.
+      if (parts[0] === 'api' && req.headers['sec-fetch-site'] === 'cross-site') throw new HttpError(403, 'cross-site requests to the studio API are refused');
       if (parts[0] === 'api') api(parts.slice(1), url.searchParams, res, head);
       else {
         if ([...url.searchParams.keys()].length > 0 && parts.length > 0) onlyParams(url.searchParams, []);
         serveStatic(parts, res, head);
       }
     } catch (err) {
-      if (err instanceof HttpError) return sendJson(res, err.status, { error: { status: err.status, message: err.message } } satisfies ErrorAnswer, head);
-      const message = err instanceof Error && err.name === 'UserError' ? err.message : 'internal error';
-      if (message === 'internal error') console.error('studio:', err);
-      if (!res.headersSent) sendJson(res, 500, { error: { status: 500, message } }, head);
-      else res.destroy();
+      fail(res, err, head);
     }
   };
 }

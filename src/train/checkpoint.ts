@@ -1,43 +1,23 @@
 /**
- * A run folder:
- *   config.json            model config, training config, dataset, seed, format version
- *   model.safetensors      latest weights (a model file, loadable by every command)
- *   best.safetensors       weights with the best validation NLL so far
- *   optimizer.safetensors  AdamW moments m.<param>, v.<param>
- *   state.json             position (epoch, batch in epoch, step), RNG state, best validation,
- *                          schedule horizon, and SHA-256 of the two files above
- *   metrics.jsonl          one JSON record per epoch and per logged step
- * Each file is written to a temporary name and renamed into place; the three files of a checkpoint
- * are all written first and renamed together, state.json last, and state.json's hashes tie them
- * together, so a resume never mixes weights from one step with a position from another.
+ * What a training checkpoint holds: the weights, the AdamW moments and step, and the training state
+ * (position, random stream, best validation, schedule horizon). src/run/checkpoints.ts stores them
+ * atomically in the run folder; this file turns them into bytes and back, and checks them.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { validateConfig } from '../models/config.js';
-import { saveModelFile } from '../models/io.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../engine/safetensors.js';
+import { modelToBytes } from '../models/io.js';
 import type { SequenceModel } from '../models/model.js';
-import { writeFileAtomic } from '../atomic-write.js';
-import { temporaryPath } from './atomic.js';
-import type { RunConfig } from './config.js';
-import { RUN_FORMAT_VERSION, trainingConfigProblem } from './config.js';
+import { commitCheckpoint, publishBest, readLatestCheckpoint } from '../run/checkpoints.js';
+import { CHECKPOINT_FILES } from '../run/files.js';
+import type { LogPosition } from '../run/metrics-log.js';
+import { RUN_FORMAT_VERSION } from './config.js';
 import type { AdamW } from './optimizer.js';
-import { readTensorFile, saveWeights, writeTensorFile } from './tensor-io.js';
-
-export const FILES = {
-  config: 'config.json',
-  model: 'model.safetensors',
-  best: 'best.safetensors',
-  optimizer: 'optimizer.safetensors',
-  state: 'state.json',
-  metrics: 'metrics.jsonl',
-} as const;
 
 export interface TrainState {
   format: 'rwkv-music-train-state';
   version: number;
-  /** Current epoch (0-based) and the index of the next batch within it. */
+  /** Epochs completed (so the epoch in progress is epoch + 1, counted from 1) and batches done in it. */
   epoch: number;
   batchInEpoch: number;
   /** Batches consumed so far (including skipped non-finite ones): the schedule's position. */
@@ -47,6 +27,7 @@ export interface TrainState {
   /** Cosine schedule horizon actually in use (0 when the schedule has none or it is not set yet). */
   totalSteps: number;
   bestValid: number | null;
+  /** Epochs completed and step when the best validation was measured. */
   bestEpoch: number | null;
   bestStep: number | null;
   epochsWithoutImprovement: number;
@@ -59,11 +40,16 @@ export interface TrainState {
   elapsedMs: number;
   /** Why the run last stopped. */
   stopped: string | null;
-  hashes: { model: string; optimizer: string };
+  /**
+   * Where metrics.jsonl stood (records written, and the counts since the last step record), so a
+   * resumed run logs exactly what an uninterrupted one would (absent in checkpoints of earlier versions).
+   */
+  log?: LogPosition;
 }
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+/** A state loaded from a checkpoint, with where it came from. */
+export interface LoadedState extends TrainState {
+  statePath: string;
 }
 
 function allFinite(a: Float32Array): boolean {
@@ -78,116 +64,83 @@ export function assertFiniteWeights(model: SequenceModel): void {
   }
 }
 
-export function writeRunConfig(dir: string, config: RunConfig): void {
-  writeFileAtomic(join(dir, FILES.config), JSON.stringify(config, null, 2) + '\n');
-}
+const isCount = (x: unknown): x is number => Number.isInteger(x) && (x as number) >= 0;
+const isAmount = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x) && x >= 0;
 
-export function readRunConfig(dir: string): RunConfig {
-  const path = join(dir, FILES.config);
-  if (!existsSync(path)) throw new UserError(`${path} not found: not a run folder`);
-  let cfg: RunConfig;
-  try {
-    cfg = JSON.parse(readFileSync(path, 'utf8')) as RunConfig;
-  } catch (err) {
-    throw new UserError(`${path} is damaged: ${(err as Error).message}`);
-  }
-  if (!cfg || cfg.format !== 'rwkv-music-run') throw new UserError(`${path} is not a rwkv-music run config`);
-  if (cfg.version !== RUN_FORMAT_VERSION) {
-    throw new UserError(`${path} has format version ${cfg.version}; this version reads ${RUN_FORMAT_VERSION}`);
-  }
-  try {
-    cfg.model = validateConfig(cfg.model);
-  } catch (err) {
-    throw new UserError(`${path}: ${(err as Error).message}`);
-  }
-  if (typeof cfg.dataset !== 'string' || !Number.isInteger(cfg.seed)) throw new UserError(`${path}: missing dataset or seed`);
-  const problem = cfg.training ? trainingConfigProblem(cfg.training) : 'missing training section';
-  if (problem) throw new UserError(`${path}: ${problem}`);
-  return cfg;
-}
-
-/** Writes model weights (a model file) atomically, after checking they are finite. */
-export function writeModelWeights(path: string, model: SequenceModel): void {
-  assertFiniteWeights(model);
-  saveModelFile(path, model);
-}
-
-/** Writes model.safetensors, optimizer.safetensors and state.json as one checkpoint. */
-export function writeCheckpoint(
-  dir: string,
-  model: SequenceModel,
-  optimizer: AdamW,
-  state: Omit<TrainState, 'hashes'>,
-): void {
-  assertFiniteWeights(model);
-  const modelTmp = temporaryPath(join(dir, FILES.model));
-  const optTmp = temporaryPath(join(dir, FILES.optimizer));
-  try {
-    saveWeights(modelTmp, model);
-    const tensors = [];
-    for (const p of model.parameters()) {
-      const m = optimizer.state.m.get(p.name)!;
-      const v = optimizer.state.v.get(p.name)!;
-      if (!allFinite(m) || !allFinite(v)) throw new UserError(`optimizer state of ${p.name} is not finite; refusing to write it`);
-      tensors.push({ name: `m.${p.name}`, shape: p.shape, data: m });
-      tensors.push({ name: `v.${p.name}`, shape: p.shape, data: v });
-    }
-    writeTensorFile(optTmp, tensors, { format: 'rwkv-music-adamw', step: String(optimizer.state.step) });
-    const full: TrainState = { ...state, hashes: { model: sha256(modelTmp), optimizer: sha256(optTmp) } };
-    const stateText = JSON.stringify(full, null, 2) + '\n';
-    renameSync(modelTmp, join(dir, FILES.model));
-    renameSync(optTmp, join(dir, FILES.optimizer));
-    writeFileAtomic(join(dir, FILES.state), stateText);
-  } finally {
-    rmSync(modelTmp, { force: true });
-    rmSync(optTmp, { force: true });
-  }
-}
-
-function readState(dir: string): TrainState {
-  const path = join(dir, FILES.state);
-  if (!existsSync(path)) throw new UserError(`${path} not found: the run has no checkpoint to resume`);
-  let s: TrainState;
-  try {
-    s = JSON.parse(readFileSync(path, 'utf8')) as TrainState;
-  } catch (err) {
-    throw new UserError(`${path} is damaged: ${(err as Error).message}`);
-  }
-  const ints = ['epoch', 'batchInEpoch', 'step', 'totalSteps', 'epochsWithoutImprovement', 'nonFinite'] as const;
-  if (!s || s.format !== 'rwkv-music-train-state' || s.version !== RUN_FORMAT_VERSION) {
+/** Checks every field of a state.json; a UserError names the file and the first bad field. */
+export function checkTrainState(raw: unknown, path: string): asserts raw is TrainState {
+  const bad = (what: string): never => {
+    throw new UserError(`${path} is damaged: bad ${what}`);
+  };
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) bad('content (not a JSON object)');
+  const s = raw as Record<string, unknown>;
+  if (s.format !== 'rwkv-music-train-state' || s.version !== RUN_FORMAT_VERSION) {
     throw new UserError(`${path} is not a rwkv-music training state of format version ${RUN_FORMAT_VERSION}`);
   }
-  for (const k of ints) {
-    if (!Number.isInteger(s[k]) || s[k] < 0) throw new UserError(`${path} is damaged: bad ${k}`);
+  for (const k of ['epoch', 'batchInEpoch', 'step', 'totalSteps', 'epochsWithoutImprovement', 'epochFrames', 'nonFinite']) {
+    if (!isCount(s[k])) bad(k);
   }
-  if (!Array.isArray(s.rng) || s.rng.length !== 4 || !s.rng.every((x) => Number.isInteger(x))) {
-    throw new UserError(`${path} is damaged: bad rng state`);
+  for (const k of ['epochNllSum', 'elapsedMs']) if (!isAmount(s[k])) bad(k);
+  if (!Array.isArray(s.rng) || s.rng.length !== 4 || !s.rng.every((x) => isCount(x) && x <= 0xffffffff)) bad('rng state');
+  if (s.bestValid === null) {
+    if (s.bestEpoch !== null || s.bestStep !== null) bad('bestEpoch/bestStep (set without bestValid)');
+  } else {
+    if (!isAmount(s.bestValid)) bad('bestValid');
+    if (!isCount(s.bestEpoch) || !isCount(s.bestStep) || s.bestStep > (s.step as number)) bad('bestEpoch/bestStep');
   }
-  if (!s.hashes || typeof s.hashes.model !== 'string' || typeof s.hashes.optimizer !== 'string') {
-    throw new UserError(`${path} is damaged: missing file hashes`);
+  if (s.stopped !== null && typeof s.stopped !== 'string') bad('stopped');
+  if (s.log !== undefined) {
+    const p = s.log as Record<string, unknown> | null;
+    if (!p || !isCount(p.records) || !isAmount(p.nllSum) || !isCount(p.frames) || !isAmount(p.ms)) bad('log position');
   }
-  return s;
+}
+
+function optimizerBytes(model: SequenceModel, optimizer: AdamW): Uint8Array {
+  const tensors: NamedTensor[] = [];
+  for (const p of model.parameters()) {
+    const m = optimizer.state.m.get(p.name)!;
+    const v = optimizer.state.v.get(p.name)!;
+    if (!allFinite(m) || !allFinite(v)) throw new UserError(`optimizer state of ${p.name} is not finite; refusing to write it`);
+    tensors.push({ name: `m.${p.name}`, shape: p.shape, data: m });
+    tensors.push({ name: `v.${p.name}`, shape: p.shape, data: v });
+  }
+  return encodeSafetensors(tensors, { format: 'rwkv-music-adamw', step: String(optimizer.state.step) });
 }
 
 /**
- * Loads a checkpoint into a freshly built model and optimizer of the run's configuration; refuses
- * (UserError naming the file) anything damaged, mismatched or incompatible.
+ * Writes a checkpoint (weights, optimizer, state) as one atomic step; when its weights are the best
+ * validated ones (validated at this very step), they become the run's best.safetensors after the commit.
  */
-export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: AdamW): TrainState {
-  const state = readState(dir);
-  const modelPath = join(dir, FILES.model);
-  const optPath = join(dir, FILES.optimizer);
-  for (const [path, hash] of [
-    [modelPath, state.hashes.model],
-    [optPath, state.hashes.optimizer],
-  ] as const) {
-    if (!existsSync(path)) throw new UserError(`${path} not found: the checkpoint is incomplete`);
-    if (sha256(path) !== hash) {
-      throw new UserError(`${path} does not match ${join(dir, FILES.state)} (damaged or from another step)`);
-    }
+export function writeCheckpoint(runDir: string, model: SequenceModel, optimizer: AdamW, state: TrainState): void {
+  assertFiniteWeights(model);
+  const dir = commitCheckpoint(runDir, state.step, { model: modelToBytes(model), optimizer: optimizerBytes(model, optimizer) }, state);
+  if (state.bestStep === state.step) publishBest(runDir, dir);
+}
+
+function decodeChecked(bytes: Uint8Array, path: string): { tensors: Map<string, NamedTensor>; metadata: Record<string, string> } {
+  try {
+    const content = decodeSafetensors(bytes, path);
+    return { tensors: new Map(content.tensors.map((t) => [t.name, t])), metadata: content.metadata };
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    throw new UserError(`${path} is damaged or not a safetensors file: ${(err as Error).message}`);
   }
-  loadWeightsInto(modelPath, model);
-  const opt = readTensorFileChecked(optPath);
+}
+
+/**
+ * Loads the newest whole checkpoint of a run into a freshly built model and optimizer of the run's
+ * configuration; null when the run has none yet. Refuses (UserError naming the file) anything
+ * damaged, mismatched or incompatible.
+ */
+export function loadCheckpoint(runDir: string, model: SequenceModel, optimizer: AdamW, warn: (line: string) => void): LoadedState | null {
+  const loaded = readLatestCheckpoint(runDir, checkTrainState, warn);
+  if (loaded === null) return null;
+  const state = loaded.state as TrainState;
+  const modelPath = join(loaded.dir, CHECKPOINT_FILES.model);
+  const optPath = join(loaded.dir, CHECKPOINT_FILES.optimizer);
+  copyWeights(decodeChecked(loaded.model, modelPath).tensors, modelPath, model);
+  const content = decodeChecked(loaded.optimizer, optPath);
+  const opt = content.tensors;
   const m = new Map<string, Float32Array>();
   const v = new Map<string, Float32Array>();
   for (const p of model.parameters()) {
@@ -195,37 +148,29 @@ export function loadCheckpoint(dir: string, model: SequenceModel, optimizer: Ada
       ['m.', m],
       ['v.', v],
     ] as const) {
-      const t = opt.tensors.get(prefix + p.name);
+      const t = opt.get(prefix + p.name);
       if (!t || t.data.length !== p.data.length) {
         throw new UserError(`${optPath} does not match the model: ${prefix}${p.name} missing or of the wrong size`);
       }
       into.set(p.name, t.data);
     }
   }
-  const step = Number(opt.metadata.step);
+  const step = Number(content.metadata.step);
   if (!Number.isInteger(step) || step < 0) throw new UserError(`${optPath} is damaged: bad step in its metadata`);
   optimizer.load(step, m, v);
-  return state;
+  // A crash between the commit and publishing best.safetensors: publish it now.
+  if (state.bestStep === state.step) publishBest(runDir, loaded.dir);
+  const { hashes: _hashes, ...rest } = state as TrainState & { hashes?: unknown };
+  return { ...rest, statePath: loaded.statePath };
 }
 
-function readTensorFileChecked(path: string): ReturnType<typeof readTensorFile> {
-  try {
-    return readTensorFile(path);
-  } catch (err) {
-    if (err instanceof UserError) throw err;
-    throw new UserError(`${path} is damaged or not a safetensors file: ${(err as Error).message}`);
-  }
-}
-
-/** Copies the weights of a model file into a model built from the same configuration. */
-export function loadWeightsInto(path: string, model: SequenceModel): void {
-  const file = readTensorFileChecked(path);
+function copyWeights(tensors: Map<string, NamedTensor>, path: string, model: SequenceModel): void {
   const names = new Set(model.parameters().map((p) => p.name));
-  for (const name of file.tensors.keys()) {
+  for (const name of tensors.keys()) {
     if (!names.has(name)) throw new UserError(`${path} does not match the model: unexpected tensor ${name}`);
   }
   for (const p of model.parameters()) {
-    const t = file.tensors.get(p.name);
+    const t = tensors.get(p.name);
     if (!t) throw new UserError(`${path} does not match the model: tensor ${p.name} is missing`);
     if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
       throw new UserError(`${path} does not match the model: ${p.name} has shape [${t.shape}] instead of [${p.shape}]`);

@@ -8,19 +8,23 @@
  * position, schedule horizon) is in the checkpoint, so a resumed run repeats exactly what an
  * uninterrupted one would have done.
  */
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeBatch, trainedFrames, trainingPlan, type BatchPlan } from '../data/batching.js';
-import { KEY_COUNT, LOWEST_NOTE, type Frame } from '../data/pianoroll.js';
-import type { Param } from '../engine/tensor.js';
+import { makeBatch, trainedFrames, trainingPlan } from '../data/batching.js';
+import { keyFrequencies } from '../data/key-frequencies.js';
+import type { Frame } from '../data/pianoroll.js';
 import type { Kernels } from '../engine/kernels.js';
 import { Rng } from '../engine/random.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig, SequenceModel } from '../models/model.js';
-import { RUN_FORMAT_VERSION, type RunConfig, type TrainingConfig } from './config.js';
-import { FILES, loadCheckpoint, readRunConfig, writeCheckpoint, writeModelWeights, writeRunConfig, type TrainState } from './checkpoint.js';
+import { initOutputBias } from '../models/output-bias.js';
+import { listCheckpoints, removeTemporaryFiles } from '../run/checkpoints.js';
+import { writeRunConfig } from '../run/config.js';
+import { RUN_FILES } from '../run/files.js';
+import { MetricsLog } from '../run/metrics-log.js';
+import { TimeBudget } from './budget.js';
+import { RUN_FORMAT_VERSION, type RunConfig } from './config.js';
+import { loadCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
 import { evaluateSequences, type EvalResult } from './evaluate.js';
-import { MetricsLog } from './metrics.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from './optimizer.js';
 import { silentProgress, type Progress } from './progress.js';
 import { learningRate, type Schedule } from './schedule.js';
@@ -31,6 +35,7 @@ export interface TrainOptions {
   runDir: string;
   /** The run's configuration (new run), or the one read from runDir/config.json (resume). */
   config: RunConfig;
+  /** Continue from the run's newest checkpoint (a run with none yet starts from the beginning). */
   resume: boolean;
   data: { train: Frame[][]; valid: Frame[][] };
   buildModel: (config: ModelConfig, seed: number) => SequenceModel;
@@ -40,7 +45,7 @@ export interface TrainOptions {
   stop?: { epochs?: number | null; minutes?: number | null; steps?: number | null };
   progress?: Progress;
   log?: (line: string) => void;
-  /** Install a SIGINT handler: the first Ctrl-C stops after the current step, the second aborts. */
+  /** Handle SIGINT and SIGTERM: the first stops after the current step and checkpoints, a second aborts. */
   handleSignals?: boolean;
   /** Clock in ms (tests may replace it). */
   now?: () => number;
@@ -65,111 +70,96 @@ function dropoutSeed(seed: number): number {
   return (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + 0x165667b1) >>> 0;
 }
 
-/** Starts a new run folder (refusing to overwrite a run) or checks and reads an existing one. */
-export function prepareRunFolder(dir: string, config: RunConfig, resume: boolean): RunConfig {
-  if (resume) return readRunConfig(dir);
-  mkdirSync(dir, { recursive: true });
-  writeRunConfig(dir, config);
-  return config;
+function freshState(rng: Rng): TrainState {
+  return {
+    format: 'rwkv-music-train-state',
+    version: RUN_FORMAT_VERSION,
+    epoch: 0,
+    batchInEpoch: 0,
+    step: 0,
+    rng: rng.getState(),
+    totalSteps: 0,
+    bestValid: null,
+    bestEpoch: null,
+    bestStep: null,
+    epochsWithoutImprovement: 0,
+    epochNllSum: 0,
+    epochFrames: 0,
+    nonFinite: 0,
+    elapsedMs: 0,
+    stopped: null,
+  };
 }
 
-/** Logit of a frequency, clamped away from 0 and 1 (as the baseline's probabilities are). */
-const BIAS_CLAMP = 1e-4;
-
 /**
- * Sets the output bias (parameter head.bias of shape [88]) to the log-odds of each key's frequency
- * over the training frames as training will see them: with random transposition by up to `transpose`
- * semitones, averaged over the shifts, so a key that only transposed tunes reach does not start at the
- * floor (a start there cost the LSTM its first epochs). The model then starts at the
- * independent-keys baseline.
+ * Starts the run's folder or resumes its newest checkpoint: the model's weights, the optimizer, the
+ * dropout stream and the position, and the metrics log up to that position.
  */
-export function initHeadBiasFromData(params: readonly Param[], sequences: readonly Frame[][], transpose = 0): boolean {
-  const bias = params.find((p) => p.name === 'head.bias');
-  if (!bias || bias.data.length !== KEY_COUNT) return false;
-  const counts = new Float64Array(KEY_COUNT);
-  const share = 1 / (2 * transpose + 1); // each shift is equally likely
-  let frames = 0;
-  for (const s of sequences) {
-    for (const f of s) {
-      frames++;
-      for (const n of f) {
-        for (let shift = -transpose; shift <= transpose; shift++) {
-          const k = n + shift - LOWEST_NOTE;
-          if (k >= 0 && k < KEY_COUNT) counts[k] += share;
-        }
-      }
+function openRun(
+  o: TrainOptions, model: SequenceModel, optimizer: AdamW, rng: Rng, log: (line: string) => void,
+): { st: TrainState; metrics: MetricsLog; statePath: string | null } {
+  const metricsPath = join(o.runDir, RUN_FILES.metrics);
+  removeTemporaryFiles(o.runDir);
+  if (o.resume) {
+    const loaded = loadCheckpoint(o.runDir, model, optimizer, log);
+    if (loaded) {
+      const { statePath, ...st } = loaded;
+      rng.setState(st.rng);
+      log(`resuming ${o.runDir} at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}, step ${st.step}`);
+      return { st: { ...st, stopped: null }, metrics: MetricsLog.resume(metricsPath, st.step, st.log), statePath };
     }
+    log(`${o.runDir} stopped before its first checkpoint: starting it from the beginning with its saved settings`);
+  } else {
+    if (listCheckpoints(o.runDir).length > 0) throw new UserError(`${o.runDir} already holds a run; resume it or choose another folder`);
+    writeRunConfig(o.runDir, o.config);
   }
-  if (frames === 0) return false;
-  for (let k = 0; k < KEY_COUNT; k++) {
-    const p = Math.min(1 - BIAS_CLAMP, Math.max(BIAS_CLAMP, counts[k] / frames));
-    bias.data[k] = Math.log(p / (1 - p));
-  }
-  return true;
+  const t = o.config.training;
+  const frequencies = t.initHeadBias ? keyFrequencies(o.data.train, t.transpose) : null;
+  if (frequencies) initOutputBias(model, frequencies);
+  o.prepareModel?.(model);
+  return { st: freshState(rng), metrics: MetricsLog.start(metricsPath), statePath: null };
+}
+
+/** SIGINT/SIGTERM: the first asks to stop after the current step; the handlers then remove themselves. */
+function stopOnSignal(enabled: boolean, log: (line: string) => void): { requested: () => boolean; dispose: () => void } {
+  let requested = false;
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const onSignal = (signal: NodeJS.Signals) => {
+    requested = true;
+    for (const s of signals) process.off(s, onSignal);
+    log(`${signal === 'SIGINT' ? 'Ctrl-C: ' : `${signal}: `}stopping after the current step (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to abort)...`);
+  };
+  if (enabled) for (const s of signals) process.on(s, onSignal);
+  return { requested: () => requested, dispose: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { runDir, config, data } = options;
-  const t: TrainingConfig = config.training;
+  const t = config.training;
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
   if (!data.train.some((s) => s.length >= 2)) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
   if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
-  // Model, optimizer, random stream, position.
+  // Model, optimizer, random stream, position, log.
   const model = options.buildModel(config.model, config.seed);
   const params = model.parameters();
   const optimizer = new AdamW(params, t.optimizer, options.kernels);
   const rng = new Rng(dropoutSeed(config.seed));
-  let metrics: MetricsLog;
-  let st: Omit<TrainState, 'hashes'>;
-  if (options.resume) {
-    const loaded = loadCheckpoint(runDir, model, optimizer);
-    rng.setState(loaded.rng);
-    const { hashes: _unused, ...rest } = loaded;
-    st = { ...rest, stopped: null };
-    metrics = MetricsLog.resume(join(runDir, FILES.metrics), st.step);
-    log(`resuming ${runDir} at epoch ${st.epoch + 1}, batch ${st.batchInEpoch}, step ${st.step}`);
-  } else {
-    mkdirSync(runDir, { recursive: true });
-    writeRunConfig(runDir, config);
-    if (t.initHeadBias) initHeadBiasFromData(params, data.train, t.transpose);
-    options.prepareModel?.(model);
-    st = {
-      format: 'rwkv-music-train-state',
-      version: RUN_FORMAT_VERSION,
-      epoch: 0,
-      batchInEpoch: 0,
-      step: 0,
-      rng: rng.getState(),
-      totalSteps: 0,
-      bestValid: null,
-      bestEpoch: null,
-      bestStep: null,
-      epochsWithoutImprovement: 0,
-      epochNllSum: 0,
-      epochFrames: 0,
-      nonFinite: 0,
-      elapsedMs: 0,
-      stopped: null,
-    };
-    metrics = new MetricsLog(join(runDir, FILES.metrics));
-  }
+  const { st, metrics, statePath } = openRun(options, model, optimizer, rng, log);
 
+  // When to stop.
   const maxEpochs = options.stop?.epochs !== undefined ? options.stop.epochs : t.epochs;
   const minutes = options.stop?.minutes !== undefined ? options.stop.minutes : t.minutes;
   const maxSteps = options.stop?.steps ?? null;
-  const budgetMs = minutes !== null ? minutes * 60_000 : Infinity;
   const condition = config.model.condition;
   const batching = { batchFrames: t.batchFrames, maxLength: t.maxLength, transpose: t.transpose, randomPhase: t.randomPhase, condition };
   const evalBatching = { batchFrames: t.batchFrames, maxLength: t.evalMaxLength ?? Number.MAX_SAFE_INTEGER, condition };
 
-  // The cosine horizon, kept in the checkpoint. Set on the first invocation: from the config, or
-  // epochs x batches per epoch; with a time budget, estimated from the measured speed after 13 steps
-  // and refined at each epoch end, as the number of steps that fit in the budget (the smaller of the
-  // two when both are given). A resumed run keeps the stored horizon.
-  let refineHorizon = false;
+  // The cosine horizon, kept in the checkpoint: set on the first invocation from the config, or
+  // epochs x batches per epoch, or estimated from the time budget (budget.ts); a resumed run keeps it.
+  let estimateHorizon = false;
   let epochHorizon = Infinity;
   if (t.schedule.kind === 'cosine' && st.totalSteps === 0) {
     if (t.schedule.totalSteps > 0) st.totalSteps = t.schedule.totalSteps;
@@ -178,84 +168,55 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         epochHorizon = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
         st.totalSteps = epochHorizon;
       }
-      refineHorizon = t.minutes !== null && budgetMs < Infinity;
+      estimateHorizon = t.minutes !== null && minutes !== null;
     }
   }
   const schedule = (): Schedule =>
     t.schedule.kind === 'cosine' ? { ...t.schedule, totalSteps: st.totalSteps > 0 ? st.totalSteps : Infinity } : t.schedule;
 
-  // Ctrl-C: finish the step, checkpoint, exit. The handler removes itself, so a second Ctrl-C gets
-  // the default action and ends the process at once, even in the middle of a step (the files on
-  // disk stay whole: each is replaced by a rename).
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    process.off('SIGINT', onSigint);
-    log('stopping after the current step (Ctrl-C again to abort)...');
-  };
-  if (options.handleSignals) process.on('SIGINT', onSigint);
-
   const start = now();
+  const budget = new TimeBudget({
+    budgetMs: minutes !== null ? minutes * 60_000 : Infinity,
+    start,
+    estimateHorizon,
+    epochHorizon,
+    validFrames: data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0),
+  });
+  const signal = stopOnSignal(options.handleSignals === true, log);
   const elapsedBefore = st.elapsedMs;
+  const elapsed = () => elapsedBefore + (now() - start);
   let lastCheckpoint = start;
   let lastValid: EvalResult | null = null;
-  const timingSteps: number[] = [];
-  let logNll = 0;
-  let logFrames = 0;
-  /** Time spent in training steps since the last step record (validation excluded). */
-  let logMs = 0;
+  let validatedAtStep = -1;
 
-  const elapsed = () => elapsedBefore + (now() - start);
-  let stepsThisRun = 0;
-  /** Seconds to the end of the run: the time budget, or the remaining epochs at the speed so far. */
-  const runEta = (batchesPerEpoch: number, at: number): number | null => {
-    const left = budgetMs - (at - start);
-    let fromEpochs = Infinity;
-    if (maxEpochs !== null && stepsThisRun > 0) {
-      const remaining = (maxEpochs - st.epoch) * batchesPerEpoch - st.batchInEpoch;
-      fromEpochs = (remaining * (at - start)) / stepsThisRun;
-    }
-    const ms = Math.min(left, fromEpochs);
-    return Number.isFinite(ms) ? ms / 1000 : null;
-  };
   const checkpoint = () => {
     st.rng = rng.getState();
     st.elapsedMs = elapsed();
+    st.log = metrics.position();
     writeCheckpoint(runDir, model, optimizer, st);
     lastCheckpoint = now();
   };
-  // Time the last validation took, so a time budget leaves room for the final one.
-  let validationMs: number | null = null;
-  let validatedAtStep = -1;
-  const validFrames = data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0);
-  let trainMs = 0;
-  let trainFrames = 0;
-  let trainSteps = 0;
-  /** Horizon = steps so far + the steps (each with its share of a validation) that fit in the time left. */
-  const setTimeHorizon = (perStepMs: number, validationPerStepMs: number, at: number): void => {
-    const leftMs = budgetMs - (at - start);
-    const fit = Math.max(0, Math.floor((0.95 * leftMs) / Math.max(1e-6, perStepMs + validationPerStepMs)));
-    st.totalSteps = Math.max(1, Math.min(epochHorizon, st.step + fit));
-  };
-  const reserveMs = (): number => {
-    if (validationMs !== null) return validationMs;
-    // Not measured yet: a forward pass costs about a third of forward + backward; allow 40%.
-    return trainFrames > 0 ? (0.4 * validFrames * trainMs) / trainFrames : 0;
-  };
-  const validate = (): EvalResult => {
+  /** Scores the validation split; a new best is recorded (its weights are published with the next checkpoint). */
+  const validate = (): { v: EvalResult; improved: boolean } => {
     const t0 = now();
-    const r = evaluateSequences(model, data.valid, evalBatching);
-    validationMs = now() - t0;
+    const v = evaluateSequences(model, data.valid, evalBatching);
+    budget.validationDone(now() - t0);
     validatedAtStep = st.step;
-    lastValid = r;
-    if (st.bestValid === null || r.nll < st.bestValid) {
-      st.bestValid = r.nll;
+    lastValid = v;
+    if (!Number.isFinite(v.nll)) {
+      metrics.append({ type: 'stop', step: st.step, epoch: st.epoch + 1, reason: 'non-finite validation', wallSeconds: elapsed() / 1000 });
+      throw new UserError(
+        `training stopped: the validation NLL at epoch ${st.epoch + 1}, step ${st.step} is ${v.nll} (the model diverged); ` +
+          `${runDir} keeps its last checkpoint from before; try a lower learning rate`,
+      );
+    }
+    const improved = st.bestValid === null || v.nll < st.bestValid;
+    if (improved) {
+      st.bestValid = v.nll;
       st.bestEpoch = st.epoch;
       st.bestStep = st.step;
-      writeModelWeights(join(runDir, FILES.best), model);
-      return r;
     }
-    return r;
+    return { v, improved };
   };
 
   let stopped: StopReason | null = null;
@@ -265,16 +226,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         stopped = 'epochs';
         break;
       }
-      const plan: BatchPlan = trainingPlan(data.train, batching, config.seed, st.epoch);
+      const plan = trainingPlan(data.train, batching, config.seed, st.epoch);
       const nb = plan.batches.length;
+      if (st.batchInEpoch > nb) {
+        throw new UserError(`${statePath} is damaged: batchInEpoch ${st.batchInEpoch} is past the end of epoch ${st.epoch + 1}, which has ${nb} batches`);
+      }
       const epochStart = now();
       let epochStepFrames = 0;
       progress.startEpoch(st.epoch, nb, st.batchInEpoch);
 
       while (st.batchInEpoch < nb) {
-        if (interrupted) stopped = 'interrupted';
+        if (signal.requested()) stopped = 'interrupted';
         else if (maxSteps !== null && st.step >= maxSteps) stopped = 'steps';
-        else if (now() - start + reserveMs() >= budgetMs) stopped = 'time';
+        else if (budget.exhausted(now())) stopped = 'time';
         if (stopped !== null) break;
 
         const stepStart = now();
@@ -284,17 +248,18 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         zeroGradients(params);
         const loss = model.trainStep(batch, 1 / frames, rng);
         const norm = globalGradNorm(params, options.kernels);
-        if (!Number.isFinite(loss.nllSum) || !Number.isFinite(norm)) {
+        const finite = Number.isFinite(loss.nllSum) && Number.isFinite(norm);
+        if (!finite) {
           st.nonFinite++;
           zeroGradients(params);
           const what = Number.isFinite(loss.nllSum) ? 'gradient' : 'loss';
-          metrics.append({ type: 'skip', step: st.step, epoch: st.epoch, reason: `non-finite ${what}`, lr });
+          metrics.append({ type: 'skip', step: st.step, epoch: st.epoch + 1, reason: `non-finite ${what}`, lr });
           log(`step ${st.step}: non-finite ${what}, step skipped (${st.nonFinite} in a row)`);
           if (st.nonFinite >= t.maxNonFinite) {
             st.step++;
             st.batchInEpoch++;
             checkpoint();
-            metrics.append({ type: 'stop', step: st.step, epoch: st.epoch, reason: 'non-finite' });
+            metrics.append({ type: 'stop', step: st.step, epoch: st.epoch + 1, reason: 'non-finite' });
             throw new UserError(
               `training stopped: ${st.nonFinite} steps in a row had a non-finite loss or gradient (last at step ${st.step - 1}); ` +
                 `the last good weights are checkpointed in ${runDir}; try a lower learning rate`,
@@ -306,82 +271,48 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           optimizer.step(lr);
           st.epochNllSum += loss.nllSum;
           st.epochFrames += loss.frames;
-          logNll += loss.nllSum;
-          logFrames += loss.frames;
         }
         st.step++;
         st.batchInEpoch++;
         epochStepFrames += frames;
         const stepEnd = now();
-        trainMs += stepEnd - stepStart;
-        logMs += stepEnd - stepStart;
-        trainFrames += frames;
-        trainSteps++;
+        metrics.countStep(stepEnd - stepStart, finite ? loss : null);
+        const horizon = budget.stepDone(stepEnd - stepStart, frames, st.step, nb, stepEnd);
+        if (horizon !== null) st.totalSteps = horizon;
 
-        // First horizon from a time budget: the speed of steps 4..13 (the first ones warm up).
-        if (refineHorizon && timingSteps.length < 13) {
-          timingSteps.push(stepEnd - stepStart);
-          if (timingSteps.length === 13) {
-            const perStep = timingSteps.slice(3).reduce((a, b) => a + b, 0) / 10;
-            setTimeHorizon(perStep, reserveMs() / nb, stepEnd);
-          }
-        }
         const fps = epochStepFrames / Math.max(1e-9, (stepEnd - epochStart) / 1000);
-        stepsThisRun++;
-        progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, runEta(nb, stepEnd));
-        if (st.step % t.logEvery === 0 && logFrames > 0) {
-          const secs = logMs / 1000;
-          metrics.append({
-            type: 'step',
-            step: st.step,
-            epoch: st.epoch,
-            lr,
-            trainLoss: logNll / logFrames,
-            framesPerSec: logFrames / Math.max(1e-9, secs),
-            wallSeconds: elapsed() / 1000,
-          });
-          logNll = 0;
-          logFrames = 0;
-          logMs = 0;
-        }
+        const batchesLeft = maxEpochs !== null ? (maxEpochs - st.epoch) * nb - st.batchInEpoch : null;
+        progress.update(st.batchInEpoch, loss.nllSum / loss.frames, fps, budget.runEtaSeconds(batchesLeft, stepEnd));
+        metrics.stepRecordIfDue({ step: st.step, epoch: st.epoch + 1, lr, wallSeconds: elapsed() / 1000 }, t.logEvery);
         if (stepEnd - lastCheckpoint >= t.checkpointMinutes * 60_000) checkpoint();
         // Let signal handlers run between steps.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       progress.stopEpoch();
       const fps = epochStepFrames / Math.max(1e-9, (now() - epochStart) / 1000);
+      const trainLoss = st.epochFrames > 0 ? st.epochNllSum / st.epochFrames : null;
 
       if (stopped !== null) {
         if (stopped === 'time' && validatedAtStep !== st.step) {
           // Out of time mid-epoch: still validate, so the run ends with a score and a best checkpoint.
-          const v = validate();
-          metrics.append({
-            type: 'final',
-            step: st.step,
-            epoch: st.epoch,
-            trainLoss: st.epochFrames > 0 ? st.epochNllSum / st.epochFrames : null,
-            validNll: v.nll,
-            validBce: v.bce,
-            framesPerSec: fps,
-            wallSeconds: elapsed() / 1000,
-          });
+          const { v } = validate();
+          const wallSeconds = elapsed() / 1000;
+          metrics.append({ type: 'final', step: st.step, epoch: st.epoch + 1, trainLoss, validNll: v.nll, validBce: v.bce, framesPerSec: fps, wallSeconds });
           log(`time budget reached at epoch ${st.epoch + 1}, step ${st.step}: valid ${v.nll.toFixed(4)} nats/frame`);
         }
         break;
       }
 
       // End of epoch: validate, keep the best, checkpoint, maybe stop early.
-      const trainLoss = st.epochFrames > 0 ? st.epochNllSum / st.epochFrames : NaN;
       const lr = learningRate(schedule(), { step: Math.max(0, st.step - 1), batchInEpoch: nb - 1, batchesInEpoch: nb });
-      const previousBest = st.bestValid;
-      const v = validate();
-      if (refineHorizon && trainSteps > 0) setTimeHorizon(trainMs / trainSteps, (validationMs ?? 0) / nb, now());
-      const improved = previousBest === null || v.nll < previousBest;
+      const { v, improved } = validate();
+      const horizon = budget.epochDone(st.step, nb, now());
+      if (horizon !== null) st.totalSteps = horizon;
       st.epochsWithoutImprovement = improved ? 0 : st.epochsWithoutImprovement + 1;
       metrics.append({
         type: 'epoch',
         step: st.step,
-        epoch: st.epoch,
+        epoch: st.epoch + 1,
         lr,
         trainLoss,
         validNll: v.nll,
@@ -392,7 +323,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         best: improved,
       });
       log(
-        `epoch ${st.epoch + 1}${maxEpochs !== null ? `/${maxEpochs}` : ''}: train ${trainLoss.toFixed(4)}, ` +
+        `epoch ${st.epoch + 1}${maxEpochs !== null ? `/${maxEpochs}` : ''}: train ${(trainLoss ?? NaN).toFixed(4)}, ` +
           `valid ${v.nll.toFixed(4)} nats/frame${improved ? ' (best)' : ''}, ${Math.round(fps)} frames/s, step ${st.step}, ` +
           `${(elapsed() / 60_000).toFixed(1)} min`,
       );
@@ -405,10 +336,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     st.stopped = stopped;
     checkpoint();
-    metrics.append({ type: 'stop', step: st.step, epoch: st.epoch, reason: stopped, wallSeconds: elapsed() / 1000 });
+    metrics.append({ type: 'stop', step: st.step, epoch: st.epoch + 1, reason: stopped, wallSeconds: elapsed() / 1000 });
   } finally {
     progress.stopEpoch();
-    if (options.handleSignals) process.off('SIGINT', onSigint);
+    signal.dispose();
   }
   return { stopped: stopped!, step: st.step, epoch: st.epoch, batchInEpoch: st.batchInEpoch, bestValid: st.bestValid, lastValid, model, elapsedMs: st.elapsedMs };
 }

@@ -1,5 +1,6 @@
 /** Helpers for training-loop tests: a small run configuration and a temporary run folder. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { listCheckpoints } from '../../src/run/checkpoints.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunConfig, TrainingConfig } from '../../src/train/config.js';
@@ -38,4 +39,16 @@ export function tinyRunConfig(training: Partial<TrainingConfig> = {}, model: Mod
       ...training,
     },
   };
+}
+
+/** The newest complete checkpoint folder of a run. */
+export function latestCheckpoint(runDir: string): string {
+  const dir = listCheckpoints(runDir)[0];
+  if (!dir) throw new Error(`${runDir} has no checkpoint`);
+  return dir;
+}
+
+/** The state.json of a run's newest checkpoint. */
+export function latestState(runDir: string): Record<string, any> {
+  return JSON.parse(readFileSync(join(latestCheckpoint(runDir), 'state.json'), 'utf8'));
 }

@@ -20,6 +20,9 @@ export class TinyModel implements SequenceModel {
   readonly inputSize = 88;
   readonly w: Param;
   readonly b: Param;
+  get outputBias(): Param {
+    return this.b;
+  }
 
   constructor(
     readonly config: ModelConfig,

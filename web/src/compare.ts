@@ -1,14 +1,22 @@
 /**
  * The Compare tab: loss curves from each model's metrics.jsonl and a results table from its card.json.
- * The files' fields are read as they come: every numeric field whose name mentions nll or loss becomes
- * a chart (one line per model), plotted against step, epoch or wall-clock seconds, as chosen.
+ * The validation NLL (epoch and final records) and the training loss (step records, else epoch
+ * records) each become a chart, one line per model, plotted against step, epoch or wall-clock seconds.
  */
+import type { MetricsRecord } from '../../src/run/metrics.js';
 import type { CompareModel } from './api.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const PALETTE = ['#f2a03d', '#6f8fb8', '#7cc47f', '#d46a8c', '#b39ddb', '#4dd0e1'];
-const X_KEYS = ['step', 'epoch', 'wallSeconds', 'seconds', 'frames'];
-const CURVE_KEY = /nll|loss/i;
+const X_KEYS = ['step', 'epoch', 'wallSeconds'];
+/** The curves a training log has, validation first: they are what the models are compared on. */
+const CURVES = ['validNll', 'trainLoss'] as const;
+
+/** A record's numeric field by name (undefined when it has none). */
+function field(r: MetricsRecord, key: string): number | undefined {
+  const v = (r as unknown as Record<string, unknown>)[key];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, cls?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -31,15 +39,15 @@ interface Series {
 
 /** The x fields that the records of every plotted model carry, in preference order. */
 function xKeysOf(models: CompareModel[]): string[] {
-  return X_KEYS.filter((k) => models.some((m) => (m.metrics?.records ?? []).some((r) => typeof r[k] === 'number')));
+  return X_KEYS.filter((k) => models.some((m) => (m.metrics?.records ?? []).some((r) => field(r, k) !== undefined)));
 }
 
 /**
  * Records holding `metric`. When the log mixes record types (e.g. per-step and per-epoch lines that both
  * report a training loss), the type that reports it most often is used, so the line does not zig-zag.
  */
-function recordsFor(records: Record<string, unknown>[], metric: string): Record<string, unknown>[] {
-  const having = records.filter((r) => typeof r[metric] === 'number' && Number.isFinite(r[metric]));
+function recordsFor(records: MetricsRecord[], metric: string): MetricsRecord[] {
+  const having = records.filter((r) => field(r, metric) !== undefined);
   const counts = new Map<unknown, number>();
   for (const r of having) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
   if (counts.size <= 1) return having;
@@ -200,12 +208,7 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
     host.append(trained);
   }
 
-  const metricNames: string[] = [];
-  for (const m of models)
-    for (const r of m.metrics?.records ?? [])
-      for (const [k, v] of Object.entries(r)) if (CURVE_KEY.test(k) && typeof v === 'number' && !metricNames.includes(k)) metricNames.push(k);
-  // Validation curves first: they are what the models are compared on.
-  metricNames.sort((a, b) => Number(/valid/i.test(b)) - Number(/valid/i.test(a)));
+  const metricNames = CURVES.filter((k) => models.some((m) => (m.metrics?.records ?? []).some((r) => field(r, k) !== undefined)));
   host.append(el('h2', 'Loss curves'));
   if (metricNames.length === 0) {
     host.append(el('p', 'No metrics.jsonl with loss values next to these models.', 'hint'));
@@ -224,9 +227,9 @@ export function renderCompare(host: HTMLElement, models: CompareModel[]): void {
     for (const metric of metricNames) {
       const series: Series[] = [];
       models.forEach((m, i) => {
-        const records = recordsFor(m.metrics?.records ?? [], metric).filter((r) => xKey === 'record' || typeof r[xKey] === 'number');
+        const records = recordsFor(m.metrics?.records ?? [], metric).filter((r) => xKey === 'record' || field(r, xKey) !== undefined);
         if (records.length === 0) return;
-        const points = records.map((r, j): [number, number] => [xKey === 'record' ? j : (r[xKey] as number), r[metric] as number]);
+        const points = records.map((r, j): [number, number] => [xKey === 'record' ? j : field(r, xKey)!, field(r, metric)!]);
         series.push({ label: m.name, color: PALETTE[i % PALETTE.length], points });
       });
       if (series.length > 0) grid.append(chart(`${metric} (nats/frame)`, xKey, series));

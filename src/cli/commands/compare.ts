@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { defaultGemm } from '../../engine/gemm-default.js';
@@ -7,9 +6,12 @@ import { UserError } from '../../errors.js';
 import { loadModelFile } from '../../models/io.js';
 import type { ModelKind } from '../../models/model.js';
 import { buildComparison, type ComparedModel } from '../../report/compare.js';
-import { readRunSummary } from '../../report/run-curves.js';
 import { writeReport } from '../../report/write-report.js';
-import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { makeOutputFolder } from '../../output-paths.js';
+import { listCheckpoints } from '../../run/checkpoints.js';
+import { readRunConfig } from '../../run/config.js';
+import { runModelFile } from '../../run/resolve.js';
+import { readRunSummary } from '../../run/summary.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig } from '../../train/setup.js';
@@ -29,8 +31,9 @@ const KINDS: ModelKind[] = ['lstm', 'rwkv'];
 
 /** Trains (or resumes) one model with its default settings in runDir. */
 async function trainDefault(kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }): Promise<void> {
-  const resume = existsSync(join(runDir, FILES.config));
+  const resume = listCheckpoints(runDir).length > 0;
   const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, packageVersion());
+  makeOutputFolder(runDir);
   const ds = loadDataset(config.dataset);
   console.error(`${resume ? 'resuming' : 'training'} ${kind} on ${config.dataset} -> ${runDir}`);
   await train({
@@ -58,6 +61,7 @@ export function registerCompare(program: Command): void {
   addReportOptions(cmd);
   cmd.action(async (flags: CompareFlags) => {
     const report = reportOptionsFrom(flags);
+    makeOutputFolder(flags.out);
     const epochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
     const minutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
     let runDirs: { name: string; dir: string; command: string }[];
@@ -83,8 +87,7 @@ export function registerCompare(program: Command): void {
     const datasetName = flags.runs !== undefined ? readRunConfig(runDirs[0].dir).dataset : flags.dataset;
     const dataset = loadDataset(datasetName);
     const models: ComparedModel[] = runDirs.map((r) => {
-      const best = join(r.dir, FILES.best);
-      if (!existsSync(best)) throw new UserError(`${r.dir}: no ${FILES.best} yet (the run has not finished a validation)`);
+      const best = runModelFile(r.dir, 'best');
       return { name: r.name, model: loadModelFile(best, { gemm: defaultGemm() }), run: readRunSummary(r.dir), command: r.command };
     });
     const built = await buildComparison({

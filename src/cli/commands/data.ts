@@ -8,6 +8,8 @@ import { importMidiFolderSharded } from '../../data/shards.js';
 import { datasetStats, P_CLAMP, type SplitStats } from '../../data/stats.js';
 import { noteName, type FrameTiming } from '../../data/pianoroll.js';
 import { DEFAULT_MAX_FRAMES } from '../../midi/read.js';
+import { MAX_PIECE_FRAMES } from '../../limits.js';
+import { prepareOutputFile } from '../../output-paths.js';
 
 export function registerData(program: Command): void {
   const data = program.command('data').description('Dataset tools: stats, import');
@@ -47,7 +49,8 @@ export function registerData(program: Command): void {
     .option('--no-recursive', 'only the files directly in the folder, not in its subfolders')
     .option('--max-frames <n>', 'skip pieces longer than this many frames', String(DEFAULT_MAX_FRAMES))
     .option('--shard-frames <n>', 'write a sharded dataset: --out is a new folder of shards of about n frames each (for collections bigger than memory)')
-    .action((folder: string, opts: { out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean; shardFrames?: string }) => {
+    .option('--overwrite', 'replace the --out file if it exists')
+    .action((folder: string, opts: { overwrite?: boolean; out: string; split: string; seed: string; stepsPerQuarter?: string; frameSeconds?: string; maxFrames: string; recursive: boolean; keepLeadingSilence?: boolean; shardFrames?: string }) => {
       if (opts.stepsPerQuarter !== undefined && opts.frameSeconds !== undefined) {
         throw new UserError('give either --steps-per-quarter or --frame-seconds, not both');
       }
@@ -56,8 +59,9 @@ export function registerData(program: Command): void {
       const seed = parseInteger(opts.seed, '--seed', 0, 0xffffffff);
       const stepsPerQuarter = opts.stepsPerQuarter === undefined ? undefined : parseInteger(opts.stepsPerQuarter, '--steps-per-quarter', 1);
       const frameSeconds = opts.frameSeconds === undefined ? undefined : parsePositive(opts.frameSeconds, '--frame-seconds');
-      const maxFrames = parseInteger(opts.maxFrames, '--max-frames', 1);
+      const maxFrames = parseInteger(opts.maxFrames, '--max-frames', 1, MAX_PIECE_FRAMES);
       const shardFrames = opts.shardFrames === undefined ? undefined : parseInteger(opts.shardFrames, '--shard-frames', 1);
+      prepareOutputFile(opts.out, { inputs: [folder], overwrite: opts.overwrite === true });
 
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(

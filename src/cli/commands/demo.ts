@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { defaultGemm } from '../../engine/gemm-default.js';
 import { UserError } from '../../errors.js';
-import { BUNDLED_MODELS_DIR, bundledModelNames, WEIGHTS_FILE } from '../../generate/resolve-checkpoint.js';
+import { MAX_SMALL_FILE_BYTES } from '../../limits.js';
 import { loadModelFile } from '../../models/io.js';
+import { makeOutputFolder } from '../../output-paths.js';
 import { buildComparison, type ComparedModel } from '../../report/compare.js';
-import { readRunSummary } from '../../report/run-curves.js';
+import { BUNDLED_MODELS_DIR, readRegularFile, RUN_FILES } from '../../run/files.js';
+import { bundledModelNames } from '../../run/resolve.js';
+import { readRunSummary } from '../../run/summary.js';
 import { writeReport } from '../../report/write-report.js';
 import { addReportOptions, printResults, reportOptionsFrom, type ReportFlags } from './report-shared.js';
 
@@ -17,9 +19,14 @@ interface DemoFlags extends ReportFlags {
 
 /** A bundled model's card: how it was trained (shown under "Reproduce") and its validation score. */
 function readCard(dir: string): { command?: string; validNll?: number } {
-  const path = join(dir, 'card.json');
-  if (!existsSync(path)) return {};
-  return JSON.parse(readFileSync(path, 'utf8')) as { command?: string; validNll?: number };
+  const path = join(dir, RUN_FILES.card);
+  const bytes = readRegularFile(path, MAX_SMALL_FILE_BYTES);
+  if (bytes === null) return {};
+  try {
+    return JSON.parse(bytes.toString('utf8')) as { command?: string; validNll?: number };
+  } catch (err) {
+    throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
+  }
 }
 
 export function registerDemo(program: Command): void {
@@ -29,6 +36,8 @@ export function registerDemo(program: Command): void {
     .option('--out <dir>', 'report folder', 'out');
   addReportOptions(cmd);
   cmd.action(async (flags: DemoFlags) => {
+    const options = reportOptionsFrom(flags);
+    makeOutputFolder(flags.out);
     const names = bundledModelNames();
     if (names.length === 0) throw new UserError(`no bundled models found in ${BUNDLED_MODELS_DIR}`);
     const order = ['rwkv', 'lstm'];
@@ -38,7 +47,7 @@ export function registerDemo(program: Command): void {
       const card = readCard(dir);
       return {
         name,
-        model: loadModelFile(join(dir, WEIGHTS_FILE), { gemm: defaultGemm() }),
+        model: loadModelFile(join(dir, RUN_FILES.best), { gemm: defaultGemm() }),
         run: readRunSummary(dir),
         command: card.command,
         knownValidNll: card.validNll,
@@ -46,7 +55,7 @@ export function registerDemo(program: Command): void {
     });
     const started = Date.now();
     const report = await buildComparison({
-      ...reportOptionsFrom(flags),
+      ...options,
       title: 'Bundled models: RWKV-4 vs LSTM on Nottingham',
       datasetName: 'nottingham',
       dataset: loadDataset('nottingham'),

@@ -1,14 +1,12 @@
 import type { Command } from 'commander';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadDataset, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
-import { BUNDLED_MODELS_DIR, bundledModelNames } from '../../generate/resolve-checkpoint.js';
 import { loadModelFile } from '../../models/io.js';
-import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { isRunFolder, readRunConfig } from '../../run/config.js';
+import { resolveModel } from '../../run/resolve.js';
 import { evaluateFirstFrames, evaluateGivenMelody, evaluateSequences } from '../../train/evaluate.js';
 import { parseInteger } from '../parse.js';
-import { gemmFor, kernelsFor } from './train-shared.js';
+import { gemmFor, kernelsFor, parseThreads } from './train-shared.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -40,32 +38,20 @@ export function registerEval(program: Command): void {
         throw new UserError(`--split must be test, valid or train, got "${flags.split}"`);
       }
       if (flags.weights !== 'best' && flags.weights !== 'latest') throw new UserError(`--weights must be best or latest, got "${flags.weights}"`);
-      if (!existsSync(flags.checkpoint)) {
-        const bundled = join(BUNDLED_MODELS_DIR, flags.checkpoint);
-        if (!/^[a-z0-9][a-z0-9_-]*$/i.test(flags.checkpoint) || !existsSync(join(bundled, FILES.config))) {
-          const names = bundledModelNames();
-          throw new UserError(`${flags.checkpoint}: no such run folder, model file or bundled model${names.length ? ` (bundled: ${names.join(', ')})` : ''}`);
-        }
-        flags.checkpoint = bundled;
-      }
-      let modelPath = flags.checkpoint;
+      const resolved = resolveModel(flags.checkpoint, { weights: flags.weights });
+      const modelPath = resolved.file;
       let dataset = flags.dataset;
-      if (statSync(flags.checkpoint).isDirectory()) {
-        const run = readRunConfig(flags.checkpoint);
-        modelPath = join(flags.checkpoint, flags.weights === 'best' ? FILES.best : FILES.model);
-        if (!existsSync(modelPath)) {
-          throw new UserError(`${modelPath} not found${flags.weights === 'best' ? ' (no validation has finished yet; try --weights latest)' : ''}`);
-        }
-        dataset ??= run.dataset;
-      } else if (dataset === undefined) {
-        throw new UserError('--dataset is required when --checkpoint is a model file');
-      }
+      if (resolved.runDir !== null && isRunFolder(resolved.runDir)) dataset ??= readRunConfig(resolved.runDir).dataset;
+      if (dataset === undefined) throw new UserError('--dataset is required when --checkpoint is a model file');
       const batchFrames = parseInteger(flags.batchFrames, '--batch-frames', 1);
       const maxLength = flags.maxLength === undefined ? Number.MAX_SAFE_INTEGER : parseInteger(flags.maxLength, '--max-length', 2);
-      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
-      const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
+      const threads = parseThreads(flags.threads);
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
+      if (!ds[split].some((s) => s.length >= 2)) {
+        throw new UserError(`${dataset} ${split}: no frame to score (every sequence of the split is shorter than 2 frames)`);
+      }
+      const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
       if (flags.givenMelody && model.config.keyChainOrder !== 'down') {
         throw new UserError(`--given-melody needs a model whose key chain runs from the highest key down; ${flags.checkpoint}'s runs upwards`);
       }

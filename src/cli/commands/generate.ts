@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DEFAULT_TIMING, type Frame, type FrameTiming, type PianoRoll } from '../../data/pianoroll.js';
 import { renderWithSoundFont } from '../../render/soundfont.js';
 import { encodeWav } from '../../render/wav.js';
 import { loadModelFile } from '../../models/io.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
-import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
+import { resolveModel } from '../../run/resolve.js';
+import { MAX_GENERATED_FRAMES, MAX_SAMPLE_COUNT } from '../../limits.js';
+import { makeOutputFolder } from '../../output-paths.js';
+import { checkAudioDuration } from '../../render/duration.js';
 import { sample } from '../../generate/sampler.js';
 import { ADVENTUROUS_TEMPERATURE, CONSERVATIVE_TEMPERATURE, parseTemperature } from '../../generate/temperature.js';
 import { takeProblem } from '../../generate/take-check.js';
@@ -89,17 +92,30 @@ export function registerGenerate(program: Command): void {
     .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
-      const length = parseInteger(o.length, '--length', 1, 1_000_000);
+      const length = parseInteger(o.length, '--length', 1, MAX_GENERATED_FRAMES);
       const temperature = parseTemperature(o.temperature);
       const keyTemperature = parsePositive(o.keyTemperature ?? '1', '--key-temperature');
       const seed = parseInteger(o.seed, '--seed', 0, 0xffffffff);
-      const count = parseInteger(o.count, '--count', 1, 10_000);
+      const count = parseInteger(o.count, '--count', 1, MAX_SAMPLE_COUNT);
       const maxPolyphony = o.maxPolyphony !== undefined ? parseInteger(o.maxPolyphony, '--max-polyphony', 1, 88) : undefined;
       const formats = parseFormats(o.format);
-      const checkpoint = resolveCheckpoint(o.checkpoint);
+      const checkpoint = resolveModel(o.checkpoint);
       const primer = loadPrimer(o);
       if (o.soundfont !== undefined && !(existsSync(o.soundfont) && statSync(o.soundfont).isFile()))
         throw new UserError(`--soundfont: ${o.soundfont} is not a file`);
+      const timing = primer?.timing ?? DEFAULT_TIMING;
+      if (formats.includes('wav')) checkAudioDuration((primer?.frames.length ?? 0) + length, timing);
+      const outDir = resolve(o.out);
+      const width = String(count).length < 2 ? 2 : String(count).length;
+      const stemOf = (index: number) => `${checkpoint.name}-seed${seed}-${String(index + 1).padStart(width, '0')}`;
+      const inputs = new Set([checkpoint.file, o.primer, o.soundfont].filter((p): p is string => p !== undefined).map((p) => resolve(p)));
+      for (let i = 0; i < count; i++) {
+        for (const f of formats) {
+          const path = join(outDir, `${stemOf(i)}.${f}`);
+          if (inputs.has(path)) throw new UserError(`--out ${o.out}: ${path} would overwrite an input; choose another --out`);
+        }
+      }
+      makeOutputFolder(outDir);
 
       const model = loadModelFile(checkpoint.file);
       const keyShift = o.key === undefined ? 0 : parseKey(o.key, model.config.condition?.keyShifts);
@@ -107,7 +123,6 @@ export function registerGenerate(program: Command): void {
       const started = performance.now();
       const samples = sample(model, { length, temperature, keyTemperature, seed, count, primer: primer?.frames, maxPolyphony, keyShift });
       const seconds = (performance.now() - started) / 1000;
-      const timing = primer?.timing ?? DEFAULT_TIMING;
       const settings: SampleSettings = {
         model: checkpoint.name,
         checkpoint: checkpoint.file,
@@ -126,18 +141,17 @@ export function registerGenerate(program: Command): void {
           `${keyTemperature !== 1 ? `, key temperature ${keyTemperature}` : ''}${settings.key ? `, key ${settings.key}` : ''}, seed ${seed}` +
           ` (sampled in ${seconds.toFixed(1)} s)`,
       );
-      const outDir = resolve(o.out);
-      const width = String(count).length < 2 ? 2 : String(count).length;
       for (const s of samples) {
-        const stem = `${checkpoint.name}-seed${seed}-${String(s.index + 1).padStart(width, '0')}`;
+        const stem = stemOf(s.index);
         const channels = o.mono ? 1 : 2;
         let wav: ((roll: PianoRoll) => Uint8Array) | undefined;
         if (o.soundfont && formats.includes('wav')) {
           const bytes = encodeWav(await renderWithSoundFont({ frames: s.frames, timing }, o.soundfont, { channels }));
           wav = () => bytes;
         }
+        const existed = new Set(formats.map((f) => join(outDir, `${stem}.${f}`)).filter((p) => existsSync(p)));
         const written = writeSample(s, { outDir, stem, formats, timing, settings, midi: (roll) => rollToMidi(roll), channels, wav });
-        for (const path of written) console.log(`wrote ${path}`);
+        for (const path of written) console.log(`wrote ${path}${existed.has(path) ? ' (replacing the earlier file)' : ''}`);
         const problem = takeProblem(s.frames, s.primerLength);
         if (problem) {
           console.error(`warning: ${stem} is ${problem.kind === 'silent' ? 'silent' : 'nearly silent'}: ${problem.message}`);

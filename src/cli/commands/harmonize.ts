@@ -7,7 +7,7 @@ import { canHarmonize, harmonizeInKey, melodyFromFrames, type Melody } from '../
 import { keyName, parseKey } from '../../generate/key.js';
 import { parseFormats, writeSample, type SampleSettings } from '../../generate/outputs.js';
 import { openDataset } from '../../generate/pieces.js';
-import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
+import { resolveModel } from '../../run/resolve.js';
 import { takeProblem } from '../../generate/take-check.js';
 import { parseTemperature } from '../../generate/temperature.js';
 import { readMidiFile, rollToMidi } from '../../midi/index.js';
@@ -66,7 +66,7 @@ export function registerHarmonize(program: Command): void {
       const seed = parseInteger(flags.seed, '--seed', 0, 0xffffffff);
       const formats = parseFormats(flags.format);
       const { melody, timing, label } = loadMelody(flags);
-      const checkpoint = resolveCheckpoint(flags.checkpoint);
+      const checkpoint = resolveModel(flags.checkpoint);
       const model = loadModelFile(checkpoint.file);
       if (!canHarmonize(model)) {
         throw new UserError(`${checkpoint.name}: this model's key chain runs from the lowest key up, so it cannot condition on a melody exactly; use --checkpoint harmonizer`);

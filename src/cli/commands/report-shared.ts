@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { resultsTable, type Report } from '../../report/report.js';
+import { MAX_GENERATED_FRAMES } from '../../limits.js';
+import { UserError } from '../../errors.js';
 import { parseInteger, parsePositive } from '../parse.js';
 
 export interface ReportFlags {
@@ -18,11 +20,13 @@ export function addReportOptions(cmd: Command): Command {
 }
 
 export function reportOptionsFrom(flags: ReportFlags) {
+  const length = parseInteger(flags.length, '--length', 1);
+  if (length > MAX_GENERATED_FRAMES) throw new UserError(`--length must be at most ${MAX_GENERATED_FRAMES} frames (docs/limits.md), got ${flags.length}`);
   return {
     seed: parseInteger(flags.seed, '--seed', 0, 0xffffffff),
     listenCount: parseInteger(flags.samples, '--samples', 0),
     metricCount: 16,
-    length: parseInteger(flags.length, '--length', 1),
+    length,
     primerFrames: 16,
     temperature: parsePositive(flags.temperature, '--temperature'),
   };

@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 /** Small helpers shared by the train and eval commands. */
+import { MAX_THREADS } from '../../limits.js';
+import { parseInteger } from '../parse.js';
 import { createGemm, defaultGemm } from '../../engine/gemm-default.js';
 import type { Gemm } from '../../engine/gemm.js';
 import { createKernels, defaultKernels, kernelsLoadError } from '../../engine/kernels-default.js';
 import { tsKernels, type Kernels } from '../../engine/kernels.js';
 import { createModel } from '../../models/index.js';
 import type { ModelConfig, SequenceModel } from '../../models/model.js';
+
+/** --threads: undefined when not given, else a whole number in 1..MAX_THREADS (docs/limits.md). */
+export function parseThreads(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseInteger(value, '--threads', 1, MAX_THREADS);
+}
 
 /** The matrix-product backend: the default one, or ONNX Runtime with this many threads. */
 export function gemmFor(threads: number | undefined): Gemm {

@@ -1,18 +1,19 @@
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
-import { resolveCheckpoint } from '../../generate/resolve-checkpoint.js';
+import { resolveModel } from '../../run/resolve.js';
 import { loadModelFile } from '../../models/io.js';
 import type { ModelKind, SequenceModel } from '../../models/model.js';
 import { warmStart } from '../../train/warm-start.js';
-import { FILES, readRunConfig } from '../../train/checkpoint.js';
+import { makeOutputFolder } from '../../output-paths.js';
+import { listCheckpoints } from '../../run/checkpoints.js';
+import { isRunFolder, readRunConfig } from '../../run/config.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig, datasetLabel, readConfigFile, type FlagOverrides } from '../../train/setup.js';
 import { parseInteger, parsePositive } from '../parse.js';
-import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion } from './train-shared.js';
+import { describeKernels, gemmFor, kernelsFor, modelBuilder, packageVersion, parseThreads } from './train-shared.js';
 
 interface TrainFlags {
   model?: string;
@@ -58,7 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--threads <n>', 'threads for matrix products and the native kernels')
     .option('--init-from <model>', 'start from the weights of a bundled model, run folder or .safetensors file (fine-tuning)')
     .action(async (flags: TrainFlags) => {
-      const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
+      const threads = parseThreads(flags.threads);
       const stopEpochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
       const stopMinutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
 
@@ -94,16 +95,18 @@ export function registerTrain(program: Command): void {
         const file = flags.config !== undefined ? readConfigFile(flags.config) : null;
         config = buildRunConfig(flags.model as ModelKind, flags.dataset, seed, file, overrides, packageVersion());
         runDir = flags.out ?? join('runs', `${flags.model}-${datasetLabel(flags.dataset)}-${timestamp()}`);
-        if (existsSync(join(runDir, FILES.config))) {
+        makeOutputFolder(runDir);
+        if (listCheckpoints(runDir).length > 0) {
           throw new UserError(`${runDir} already holds a run; use --resume ${runDir} to continue it or choose another --out`);
         }
+        if (isRunFolder(runDir)) console.error(`${runDir} holds a run that stopped before its first checkpoint; starting a new one in its place`);
       }
 
       const ds = loadDataset(config.dataset);
       const gemm = gemmFor(threads);
       const kernels = kernelsFor(threads);
       const buildModel = modelBuilder(threads, gemm, kernels);
-      const initFrom = flags.initFrom === undefined ? null : resolveCheckpoint(flags.initFrom);
+      const initFrom = flags.initFrom === undefined ? null : resolveModel(flags.initFrom);
       const prepareModel = initFrom
         ? (model: SequenceModel) => {
           for (const line of warmStart(model, loadModelFile(initFrom.file), initFrom.name)) console.error(line);
