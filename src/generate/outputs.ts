@@ -33,6 +33,8 @@ export interface SampleSettings {
   count: number;
   maxPolyphony: number | null;
   primer: string | null;
+  /** The style file the model started from (generate --style). */
+  style?: string;
 }
 
 /** The .json form of a sample: frames, timing, primer length and settings. */

@@ -16,6 +16,7 @@
  */
 import type { Batch } from '../engine/batch.js';
 import { WKV_PP_START } from '../engine/layers/wkv.js';
+import { bceLoss, maskSum } from '../engine/layers/bce.js';
 import { KEYS } from './common.js';
 import type { LstmState } from './lstm.js';
 import type { LossSum, RecurrentState, SequenceModel } from './model.js';
@@ -192,4 +193,29 @@ function tensorGetter(tensors: readonly StartTensor[]): (name: string) => Float3
     if (!t) throw new Error(`start state: no tensor ${name}`);
     return t;
   };
+}
+
+/**
+ * The model with every piece starting from `start` instead of zeros: evaluation, logits and RNN-mode
+ * sampling (everything but training) see the start state, so it works wherever a model does.
+ */
+export function startingFrom(model: StartStateModel, start: readonly StartTensor[]): SequenceModel {
+  const logits = (batch: Batch) => model.logitsFrom(batch, stateFromStart(model, start, batch.B));
+  const styled: SequenceModel = {
+    config: model.config,
+    inputSize: model.inputSize,
+    parameters: () => model.parameters(),
+    trainStep: () => {
+      throw new Error('a model with a start state is for evaluation and generation; train the model itself');
+    },
+    evaluate: (batch) => {
+      const N = batch.B * batch.T;
+      return { nllSum: bceLoss(logits(batch), batch.targets, batch.mask, N, KEYS), frames: maskSum(batch.mask, N) };
+    },
+    logits,
+    initialState: (batch) => stateFromStart(model, start, batch),
+    step: (state, frames) => model.step(state, frames),
+  };
+  const draw = model.drawFrame;
+  return draw ? { ...styled, drawFrame: (state, stream, temperature, rng, probs) => draw(state, stream, temperature, rng, probs) } : styled;
 }

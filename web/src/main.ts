@@ -8,6 +8,7 @@ import { Player } from './audio.js';
 import { renderCompare } from './compare.js';
 import type { FromWorker, GenerateSettings, ToWorker } from './protocol.js';
 import { RollView } from './roll-view.js';
+import { mountTunePanel } from './tune-panel.js';
 
 const MAX_LENGTH = 2048;
 const MAX_PRIMER_FRAMES = 4096;
@@ -370,6 +371,8 @@ for (const tab of document.querySelectorAll<HTMLButtonElement>('[data-tab]')) {
 }
 
 // ---- start ----
+
+mountTunePanel($('panel-tune'));
 
 async function start(): Promise<void> {
   models = await api.models();

@@ -8,6 +8,7 @@ import { loadModelFile } from '../../models/io.js';
 import { FILES, readRunConfig } from '../../train/checkpoint.js';
 import { evaluateSequences } from '../../train/evaluate.js';
 import { gemmFor, kernelsFor, parseInteger } from './train-shared.js';
+import { withStyleFile } from '../../tune/files.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -18,6 +19,7 @@ interface EvalFlags {
   maxLength?: string;
   json?: boolean;
   threads?: string;
+  style?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -31,6 +33,7 @@ export function registerEval(program: Command): void {
     .option('--batch-frames <n>', 'frames per evaluation batch', '4096')
     .option('--max-length <n>', 'cut sequences into chunks of at most n frames (default: whole sequences)')
     .option('--threads <n>', 'threads for matrix products')
+    .option('--style <file>', 'start every piece from this style (made by `tune` for this model)')
     .option('--json', 'print the result as JSON')
     .action((flags: EvalFlags) => {
       if (flags.split !== 'test' && flags.split !== 'valid' && flags.split !== 'train') {
@@ -60,15 +63,16 @@ export function registerEval(program: Command): void {
       const batchFrames = parseInteger(flags.batchFrames, '--batch-frames', 1);
       const maxLength = flags.maxLength === undefined ? Number.MAX_SAFE_INTEGER : parseInteger(flags.maxLength, '--max-length', 2);
       const threads = flags.threads === undefined ? undefined : parseInteger(flags.threads, '--threads', 1);
-      const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
+      let model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
+      if (flags.style !== undefined) model = withStyleFile(model, flags.style);
       const ds = loadDataset(dataset);
       const split = flags.split as SplitName;
       const r = evaluateSequences(model, ds[split], { batchFrames, maxLength });
       if (flags.json) {
-        console.log(JSON.stringify({ model: modelPath, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length }));
+        console.log(JSON.stringify({ model: modelPath, style: flags.style ?? null, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length }));
         return;
       }
-      console.log(`${modelPath} on ${dataset} ${split} (${ds[split].length} sequences)`);
+      console.log(`${modelPath}${flags.style ? ` with style ${flags.style}` : ''} on ${dataset} ${split} (${ds[split].length} sequences)`);
       console.log(`NLL ${r.nll.toFixed(4)} nats/frame, per-key BCE ${r.bce.toFixed(5)}, over ${r.frames} frames`);
     });
 }

@@ -12,6 +12,7 @@ import { parseFormats, writeSample, type SampleSettings } from '../../generate/o
 import { openDataset } from '../../generate/pieces.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
+import { withStyleFile } from '../../tune/files.js';
 
 interface GenerateOptions {
   checkpoint: string;
@@ -27,6 +28,7 @@ interface GenerateOptions {
   format: string;
   mono?: boolean;
   soundfont?: string;
+  style?: string;
 }
 
 /** Parses a whole-number flag value in [min, max]; one clear line otherwise. */
@@ -82,6 +84,7 @@ export function registerGenerate(program: Command): void {
     .option('--out <dir>', 'output folder', 'out')
     .option('--format <list>', 'comma-separated: mid, wav, png, svg, json', 'mid,wav,png,json')
     .option('--mono', 'write mono WAV files (default stereo)')
+    .option('--style <file>', 'start from this style (made by `tune` for this model)')
     .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
@@ -98,7 +101,8 @@ export function registerGenerate(program: Command): void {
       if (o.soundfont !== undefined && !(existsSync(o.soundfont) && statSync(o.soundfont).isFile()))
         throw new UserError(`--soundfont: ${o.soundfont} is not a file`);
 
-      const model = loadModelFile(checkpoint.file);
+      let model = loadModelFile(checkpoint.file);
+      if (o.style !== undefined) model = withStyleFile(model, o.style);
       const started = performance.now();
       const samples = sample(model, { length, temperature, seed, count, primer: primer?.frames, maxPolyphony });
       const seconds = (performance.now() - started) / 1000;
@@ -112,6 +116,7 @@ export function registerGenerate(program: Command): void {
         count,
         maxPolyphony: maxPolyphony ?? null,
         primer: primer?.label ?? null,
+        ...(o.style !== undefined ? { style: o.style } : {}),
       };
       console.log(
         `${checkpoint.name} (${checkpoint.file}): ${count} sample${count > 1 ? 's' : ''} x ${length} frames` +

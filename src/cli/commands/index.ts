@@ -7,6 +7,7 @@ import { registerGenerate } from './generate.js';
 import { registerMetrics } from './metrics.js';
 import { registerStudio } from './studio.js';
 import { registerTrain } from './train.js';
+import { registerTune } from './tune.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
 export function registerCommands(program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands(program: Command): void {
   registerCompare(program);
   registerDemo(program);
   registerStudio(program);
+  registerTune(program);
 }
