@@ -2,7 +2,8 @@
  * The state-tuning measurement of docs/results.md: from a bundled model, for each k, tune on the
  * first k pieces of a dataset's train split and score its test split: test NLL before, after state
  * tuning (a time budget), and after fine-tuning every weight for the same wall-clock budget (the
- * trainer, warm-started from the bundled weights). One thread for everything. Writes the style files
+ * trainer, warm-started from the bundled weights, constant learning rate, one run per --finetune-lr).
+ * One thread for everything. Writes the style files
  * and a JSON summary into --out.
  *
  *   node dist/tools/tune-measure.js --model rwkv --dataset jsb-chorales --k 1,5,20 --seconds 60 --out /tmp/tune-rwkv
@@ -30,7 +31,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '1,5,20' },
     seconds: { type: 'string', default: '60' },
     lr: { type: 'string', default: String(DEFAULT_TUNE.lr) },
-    'finetune-lr': { type: 'string', default: '3e-4' },
+    'finetune-lr': { type: 'string', default: '3e-4,1e-3' },
     out: { type: 'string', default: 'tune-measure' },
   },
 });
@@ -59,22 +60,26 @@ for (const k of ks) {
   log(`k=${k}: state tuning ${r.steps} steps in ${r.seconds.toFixed(1)} s, tuning-piece NLL ${r.nllZero.toFixed(3)} -> ${r.nllFinal.toFixed(3)}; test ${afterState.toFixed(3)}; ${bytes} bytes`);
 
   // full fine-tuning for the same wall-clock budget, warm-started from the bundled weights
-  const runDir = mkdtempSync(join(tmpdir(), 'tune-measure-'));
-  const run = readRunConfig(join(checkpoint.file, '..'));
-  const config = {
-    ...run,
-    dataset: values.dataset!,
-    training: {
-      ...run.training, epochs: null, minutes: seconds / 60, initHeadBias: false, transpose: 0, patience: null,
-      schedule: { kind: 'constant' as const, lr: Number(values['finetune-lr']) }, checkpointMinutes: 1e9,
-    },
-  };
-  const started = performance.now();
-  const ft = await train({ runDir, config, resume: false, data: { train: pieces, valid: pieces }, buildModel: () => load(), kernels, log: () => {} });
-  const ftSeconds = (performance.now() - started) / 1000;
-  const afterFull = evaluateSequences(ft.model, ds.test, evalOpts).nll;
-  rmSync(runDir, { recursive: true, force: true });
-  log(`k=${k}: full fine-tuning ${ft.step} steps in ${ftSeconds.toFixed(1)} s; test ${afterFull.toFixed(3)}`);
-  rows.push({ k, before, afterState, afterFull, tuneSteps: r.steps, tuneSeconds: r.seconds, styleBytes: bytes, fullSteps: ft.step, fullSeconds: ftSeconds, tuningPieceNll: [r.nllZero, r.nllInit, r.nllFinal] });
+  const full = [];
+  for (const lr of values['finetune-lr']!.split(',').map(Number)) {
+    const runDir = mkdtempSync(join(tmpdir(), 'tune-measure-'));
+    const run = readRunConfig(join(checkpoint.file, '..'));
+    const config = {
+      ...run,
+      dataset: values.dataset!,
+      training: {
+        ...run.training, epochs: null, minutes: seconds / 60, initHeadBias: false, transpose: 0, patience: null,
+        schedule: { kind: 'constant' as const, lr }, checkpointMinutes: 1e9,
+      },
+    };
+    const started = performance.now();
+    const ft = await train({ runDir, config, resume: false, data: { train: pieces, valid: pieces }, buildModel: () => load(), kernels, log: () => {} });
+    const ftSeconds = (performance.now() - started) / 1000;
+    const test = evaluateSequences(ft.model, ds.test, evalOpts).nll;
+    rmSync(runDir, { recursive: true, force: true });
+    log(`k=${k}: full fine-tuning at lr ${lr}: ${ft.step} steps in ${ftSeconds.toFixed(1)} s; test ${test.toFixed(3)}`);
+    full.push({ lr, steps: ft.step, seconds: ftSeconds, test });
+  }
+  rows.push({ k, before, afterState, full, tuneSteps: r.steps, tuneSeconds: r.seconds, styleBytes: bytes, tuningPieceNll: [r.nllZero, r.nllInit, r.nllFinal] });
   writeFileSync(join(values.out!, `${checkpoint.name}.json`), JSON.stringify({ model: checkpoint.name, dataset: values.dataset, seconds, rows }, null, 2));
 }

@@ -35,7 +35,7 @@ export interface TuneOptions {
   now?: () => number;
 }
 
-export const DEFAULT_TUNE: Omit<TuneOptions, 'seed'> = { steps: 200, lr: 0.02, maxLength: 256, batchFrames: 4096 };
+export const DEFAULT_TUNE: Omit<TuneOptions, 'seed'> = { steps: 200, lr: 0.1, maxLength: 256, batchFrames: 4096 };
 
 export interface TuneResult {
   start: StartTensor[];

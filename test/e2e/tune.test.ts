@@ -2,7 +2,8 @@
  * End to end in headless Chromium: the studio's "Make it yours" panel tunes a small model's start
  * state on two uploaded MIDI files in its worker (TypeScript kernels), the NLL of those files goes
  * down, the before/after pair with one seed is what the sampler gives in Node without and with the
- * downloaded style, and a file that is not MIDI is refused with a message.
+ * downloaded style, a file that is not MIDI is refused with a message, and so is the style when it is
+ * loaded for another model.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,12 +41,15 @@ test('the "Make it yours" panel tunes a start state in the browser, lowers the N
   mkdirSync(folder);
   const modelFile = join(folder, 'best.safetensors');
   saveModelFile(modelFile, createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 16, ffn: 32, dropout: 0, inputLags: [1, 4], keyChain: 8 }, { seed: 5 }));
+  const other = join(dir, 'tiny-lstm');
+  mkdirSync(other);
+  saveModelFile(join(other, 'best.safetensors'), createModel({ kind: 'lstm', layers: 1, hidden: 8, embed: 8, dropout: 0 }, { seed: 6 }));
   const files = [join(dir, 'one.mid'), join(dir, 'two.mid')];
   writeFileSync(files[0], rollToMidi({ frames: piece(60, 24), timing: DEFAULT_TIMING }));
   writeFileSync(files[1], rollToMidi({ frames: piece(55, 32), timing: DEFAULT_TIMING }));
   const pieces = files.map((f) => midiToRoll(new Uint8Array(readFileSync(f)), {}, f).roll.frames);
 
-  const studio = await startStudio({ staticDir: DEFAULT_STATIC_DIR, models: checkpointModels([folder], []), host: '127.0.0.1', port: 0 });
+  const studio = await startStudio({ staticDir: DEFAULT_STATIC_DIR, models: checkpointModels([folder, other], []), host: '127.0.0.1', port: 0 });
   let context: BrowserContext | null = null;
   try {
     context = await chromium.launchPersistentContext(join(dir, 'profile'), {
@@ -74,9 +78,10 @@ test('the "Make it yours" panel tunes a start state in the browser, lowers the N
     assert.ok(nll.after < nll.before, `the tuned state lowers the NLL of the two files (${nll.before} -> ${nll.after})`);
 
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#tune-download')]);
+    const stylePath = (await download.path())!;
     const model = loadModelFile(modelFile);
     assert.ok(hasStartState(model));
-    const { start } = decodeStyle(new Uint8Array(readFileSync((await download.path())!)), 'downloaded style', model);
+    const { start } = decodeStyle(new Uint8Array(readFileSync(stylePath)), 'downloaded style', model);
     const all = pieces.map((p, seq) => ({ seq, start: 0, end: p.length, shift: 0 }));
     const nodeNll = meanNll(model, pieces, all, start, 4096);
     assert.ok(Math.abs(nodeNll - nll.after) < 1e-3 * nll.before, `the downloaded style gives the page's NLL in Node (${nodeNll} vs ${nll.after})`);
@@ -93,6 +98,13 @@ test('the "Make it yours" panel tunes a start state in the browser, lowers the N
     assert.notDeepEqual(after.frames, before.frames, 'generation uses the tuned state');
     await page.click('#tune-play-after');
     await page.waitForSelector('#tune-stop:not([disabled])', { timeout: 30_000 });
+    await page.click('#tune-stop');
+
+    // the style is refused by another model
+    await page.selectOption('#tune-model', 'tiny-lstm');
+    await page.setInputFiles('#tune-style-file', { name: 'mine.safetensors', mimeType: 'application/octet-stream', buffer: readFileSync(stylePath) });
+    await page.waitForSelector('#panel-tune[data-tune-state="error"]', { timeout: 60_000 });
+    assert.match((await page.textContent('#tune-status')) ?? '', /mine\.safetensors: this style was tuned for another model/);
     assert.deepEqual(problems, []);
   } finally {
     await context?.close();

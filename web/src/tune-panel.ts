@@ -2,7 +2,8 @@
  * The studio's "Make it yours" panel: the user drops a few MIDI files, the chosen model's start state
  * is tuned on them in a worker (progress shown, cancellable), a before/after pair is sampled with the
  * same seed and can be played, and the style file can be downloaded for `rwkv-music --style`.
- * The panel builds its own elements inside the given section and runs its own worker.
+ * A style file made before (here or by `rwkv-music tune`) can be loaded instead of tuning; one made
+ * for another model is refused. The panel builds its own elements inside the given section and runs its own worker.
  */
 import type { Frame } from '../../src/data/pianoroll.js';
 import { midiToRoll } from '../../src/midi/read.js';
@@ -19,11 +20,12 @@ const MARKUP = `
       <label class="wide">Model <select id="tune-model"></select></label>
       <label class="wide">Your pieces <input id="tune-files" type="file" multiple accept=".mid,.midi,audio/midi" /></label>
       <p id="tune-files-info" class="hint"></p>
+      <label class="wide">Or a style file <input id="tune-style-file" type="file" accept=".safetensors" /></label>
     </fieldset>
     <fieldset>
       <legend>Tuning</legend>
       <label>Steps <input id="tune-steps" type="number" min="1" max="2000" step="1" value="60" /></label>
-      <label>Learning rate <input id="tune-lr" type="number" min="0.0001" max="1" step="0.001" value="0.02" /></label>
+      <label>Learning rate <input id="tune-lr" type="number" min="0.0001" max="1" step="0.001" value="0.1" /></label>
       <label>Seed <input id="tune-seed" type="number" min="0" max="4294967295" step="1" value="1" /></label>
     </fieldset>
     <div class="buttons">
@@ -54,6 +56,7 @@ export function mountTunePanel(section: HTMLElement): void {
     form: section.querySelector('form')!,
     model: el<HTMLSelectElement>('tune-model'),
     files: el<HTMLInputElement>('tune-files'),
+    styleFile: el<HTMLInputElement>('tune-style-file'),
     filesInfo: el('tune-files-info'),
     steps: el<HTMLInputElement>('tune-steps'),
     lr: el<HTMLInputElement>('tune-lr'),
@@ -105,6 +108,7 @@ export function mountTunePanel(section: HTMLElement): void {
     ui.cancel.disabled = !on;
     ui.model.disabled = on;
     ui.files.disabled = on;
+    ui.styleFile.disabled = on;
   };
 
   ui.files.addEventListener('change', async () => {
@@ -121,6 +125,39 @@ export function mountTunePanel(section: HTMLElement): void {
     } catch (err) {
       pieces = [];
       ui.filesInfo.textContent = (err as Error).message;
+    }
+  });
+
+  /** Loads the chosen model into the worker unless it is there already. */
+  async function ensureModel(): Promise<void> {
+    const id = ui.model.value;
+    if (loadedId === id) return;
+    setStatus('loading', `Loading ${id}…`);
+    const bytes = await api.weights(id);
+    const loaded = next('loaded');
+    send({ type: 'load', modelId: id, bytes }, [bytes]);
+    await loaded;
+    loadedId = id;
+  }
+
+  ui.styleFile.addEventListener('change', async () => {
+    const file = ui.styleFile.files?.[0];
+    if (!file) return;
+    busy(true);
+    try {
+      await ensureModel();
+      const bytes = await file.arrayBuffer();
+      const done = next('styled');
+      send({ type: 'style', name: file.name, bytes }, [bytes]);
+      await done;
+      style = null;
+      ui.pair.disabled = false;
+      ui.download.disabled = true;
+      setStatus('tuned', `Loaded the style ${file.name}. Sample a before/after pair.`);
+    } catch (err) {
+      setStatus('error', (err as Error).message);
+    } finally {
+      busy(false);
     }
   });
 
@@ -146,15 +183,7 @@ export function mountTunePanel(section: HTMLElement): void {
     pair = null;
     for (const b of [ui.pair, ui.playBefore, ui.playAfter, ui.download]) b.disabled = true;
     try {
-      const id = ui.model.value;
-      if (loadedId !== id) {
-        setStatus('loading', `Loading ${id}…`);
-        const bytes = await api.weights(id);
-        const loaded = next('loaded');
-        send({ type: 'load', modelId: id, bytes }, [bytes]);
-        await loaded;
-        loadedId = id;
-      }
+      await ensureModel();
       setStatus('tuning', `Tuning on ${pieces.length} piece${pieces.length > 1 ? 's' : ''}…`);
       ui.progress.max = steps;
       ui.progress.value = 0;
@@ -198,7 +227,7 @@ export function mountTunePanel(section: HTMLElement): void {
     } catch (err) {
       setStatus('error', (err as Error).message);
     } finally {
-      ui.pair.disabled = style === null;
+      ui.pair.disabled = false;
     }
   });
 

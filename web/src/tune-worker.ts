@@ -10,7 +10,7 @@ import { hasStartState, startingFrom, type StartStateModel, type StartTensor } f
 import { modelFromBytes } from '../../src/models/serialize.js';
 import { synthesize } from '../../src/render/synth.js';
 import { encodeWav } from '../../src/render/wav.js';
-import { encodeStyle } from '../../src/tune/style.js';
+import { decodeStyle, encodeStyle } from '../../src/tune/style.js';
 import { tuneStart } from '../../src/tune/tune.js';
 import type { FromTuneWorker, PairSettings, ToTuneWorker, TuneSettings } from './tune-protocol.js';
 
@@ -67,6 +67,10 @@ scope.onmessage = (event) => {
       scope.postMessage({ type: 'loaded', modelId: msg.modelId });
     } else if (msg.type === 'tune') {
       tune(msg.pieces, msg.settings).catch(fail);
+    } else if (msg.type === 'style') {
+      if (!model) throw new Error('no model is loaded');
+      style = decodeStyle(new Uint8Array(msg.bytes), msg.name, model).start;
+      scope.postMessage({ type: 'styled', name: msg.name });
     } else if (msg.type === 'cancel') {
       cancelled = true;
     } else if (msg.type === 'pair') {
