@@ -67,7 +67,14 @@ napi_value wkv_backward_js(napi_env env, napi_callback_info info) {
   const bool gate = !a.is_null(15);
   const float* r = a.f32(15, "gate.r", n, !gate);
   float* dpre = a.f32(16, "gate.dpre", n, !gate);
-  if (a.ok()) wkv_backward(dk, dv, dtd, dtf, dy, v, y, decay, ek, g, cu, td, B, T, C, r, dpre);
+  const i64 s = static_cast<i64>(B) * C;
+  const bool start = !a.is_null(17);
+  const double* aa0 = a.f64(17, "start.aa", s, !start);
+  const double* bb0 = a.f64(18, "start.bb", s, !start);
+  double* daa = a.f64(19, "startGrad.aa", s, !start);
+  double* dbb = a.f64(20, "startGrad.bb", s, !start);
+  double* dpp = a.f64(21, "startGrad.pp", s, !start);
+  if (a.ok()) wkv_backward(dk, dv, dtd, dtf, dy, v, y, decay, ek, g, cu, td, B, T, C, r, dpre, aa0, bb0, daa, dbb, dpp);
   return undefined(env);
 }
 

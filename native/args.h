@@ -24,8 +24,8 @@ class Args {
   float* f32(size_t i, const char* name, int64_t min_len, bool nullable = false) {
     return static_cast<float*>(array(i, name, min_len, nullable, napi_float32_array, "Float32Array"));
   }
-  double* f64(size_t i, const char* name, int64_t min_len) {
-    return static_cast<double*>(array(i, name, min_len, false, napi_float64_array, "Float64Array"));
+  double* f64(size_t i, const char* name, int64_t min_len, bool nullable = false) {
+    return static_cast<double*>(array(i, name, min_len, nullable, napi_float64_array, "Float64Array"));
   }
 
   // The element count of a typed array (0 after a failed check).

@@ -9,10 +9,12 @@ namespace rm {
 void wkv_forward(float* y, const float* k, const float* v, const float* time_decay, const float* time_first,
                  double* aa, double* bb, double* pp, int B, int T, int C,
                  float* decay, float* ek, float* g, float* cu, float* r, float* rw);
-// Gate (r, dpre) nullable as a group.
+// Gate (r, dpre) nullable as a group; the start state (aa0, bb0) and its gradient (daa, dbb, dpp)
+// nullable as a group.
 void wkv_backward(float* dk, float* dv, float* d_time_decay, float* d_time_first, const float* dy,
                   const float* v, const float* y, const float* decay, const float* ek, const float* g,
-                  const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre);
+                  const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre,
+                  const double* aa0, const double* bb0, double* daa, double* dbb, double* dpp);
 
 // tokenshift.cc: J = 2 or 3 mixes; prev nullable.
 void token_shift_mix_forward(int J, float* const* outs, const float* x, const float* const* mus,

@@ -84,6 +84,8 @@ struct Bwd {
   int T, C;
   double* gw;  // [B,C] partial sums per batch row
   double* gu;
+  const double *aa0, *bb0;  // the start state (null: zero)
+  double *daa, *dbb, *dpp;  // its gradient
 };
 
 template <bool Gate>
@@ -120,6 +122,15 @@ void backward_block(const Bwd& a, int b, int c0, int c1) {
       Q[j] = e * Qc + gg * yt;
     }
   }
+  if (a.aa0 != nullptr) {  // the start state as one extra step before t = 0 (see wkv.ts)
+    for (int j = 0; j < n; j++) {
+      const long si = static_cast<long>(b) * C + c0 + j;
+      a.daa[si] = P[j];
+      a.dbb[si] = -Q[j];
+      a.dpp[si] = a.aa0[si] * P[j] - a.bb0[si] * Q[j];
+      gw[j] += a.aa0[si] * P1[j] - a.bb0[si] * Q1[j];
+    }
+  }
   for (int j = 0; j < n; j++) {
     a.gw[static_cast<long>(b) * C + c0 + j] = gw[j];
     a.gu[static_cast<long>(b) * C + c0 + j] = gu[j];
@@ -152,9 +163,11 @@ void wkv_forward(float* y, const float* k, const float* v, const float* time_dec
 
 void wkv_backward(float* dk, float* dv, float* d_time_decay, float* d_time_first, const float* dy,
                   const float* v, const float* y, const float* decay, const float* ek, const float* g,
-                  const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre) {
+                  const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre,
+                  const double* aa0, const double* bb0, double* daa, double* dbb, double* dpp) {
   double* partial = scratch_f64(2 * static_cast<size_t>(B) * C);
-  const Bwd a{dk, dv, dy, v, y, decay, ek, g, cu, r, dpre, T, C, partial, partial + static_cast<long>(B) * C};
+  const Bwd a{dk, dv, dy, v, y, decay, ek, g, cu, r, dpre, T, C, partial, partial + static_cast<long>(B) * C,
+              aa0, bb0, daa, dbb, dpp};
   const int blocks = (C + kBlock - 1) / kBlock;
   parallel_for(B * blocks, static_cast<size_t>(B) * T * C * 4, [&](int item) {
     const int b = item / blocks;

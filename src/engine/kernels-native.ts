@@ -25,7 +25,8 @@ interface Addon {
   wkvForward(y: F32, k: F32, v: F32, td: F32, tf: F32, aa: F64, bb: F64, pp: F64, B: number, T: number, C: number,
     decay: Opt<F32>, ek: Opt<F32>, g: Opt<F32>, cu: Opt<F32>, r: Opt<F32>, rw: Opt<F32>): void;
   wkvBackward(dk: F32, dv: F32, dtd: F32, dtf: F32, dy: F32, v: F32, y: F32, decay: F32, ek: F32, g: F32, cu: F32,
-    td: F32, B: number, T: number, C: number, r: Opt<F32>, dpre: Opt<F32>): void;
+    td: F32, B: number, T: number, C: number, r: Opt<F32>, dpre: Opt<F32>,
+    aa0: Opt<F64>, bb0: Opt<F64>, daa: Opt<F64>, dbb: Opt<F64>, dpp: Opt<F64>): void;
   tokenShiftMixForward(o0: F32, o1: F32, o2: Opt<F32>, x: F32, m0: F32, m1: F32, m2: Opt<F32>, prev: Opt<F32>,
     B: number, T: number, C: number): void;
   tokenShiftMixBackward(dx: F32, accumulate: boolean, dm0: F32, dm1: F32, dm2: Opt<F32>, d0: F32, d1: F32, d2: Opt<F32>,
@@ -87,9 +88,10 @@ export function loadNativeKernels(threads: number): Kernels {
     wkvForward: (y, k, v, td, tf, state, B, T, C, save, _scratch, gate = null) =>
       n.wkvForward(y, k, v, td, tf, state.aa, state.bb, state.pp, B, T, C,
         save?.decay ?? null, save?.ek ?? null, save?.g ?? null, save?.cu ?? null, gate?.r ?? null, gate?.rw ?? null),
-    wkvBackward: (dk, dv, dtd, dtf, dy, v, y, saved, td, B, T, C, _scratch, gate = null) =>
+    wkvBackward: (dk, dv, dtd, dtf, dy, v, y, saved, td, B, T, C, _scratch, gate = null, start = null) =>
       n.wkvBackward(dk, dv, dtd, dtf, dy, v, y, saved.decay, saved.ek, saved.g, saved.cu, td, B, T, C,
-        gate?.r ?? null, gate?.dpre ?? null),
+        gate?.r ?? null, gate?.dpre ?? null, start?.start.aa ?? null, start?.start.bb ?? null,
+        start?.grad.aa ?? null, start?.grad.bb ?? null, start?.grad.pp ?? null),
     tokenShiftMixForward: (outs, x, mus, prev, B, T, C) => {
       mixCount(outs.length, 'tokenShiftMixForward');
       n.tokenShiftMixForward(outs[0], outs[1], outs[2] ?? null, x, mus[0], mus[1], mus[2] ?? null, prev, B, T, C);

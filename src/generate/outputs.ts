@@ -39,6 +39,8 @@ export interface SampleSettings {
   key?: string | null;
   /** Per-key temperature, when not 1. */
   keyTemperature?: number;
+  /** The style file the model started from (generate --style). */
+  style?: string;
 }
 
 /** The .json form of a sample: frames, timing, primer length and settings. */

@@ -57,3 +57,28 @@ export function expandLaggedInputs(
     history.seen += T;
   }
 }
+
+/**
+ * Backward of expandLaggedInputs into the history it read from, for one stream b: dRows [M, D*(1+lags)]
+ * is the gradient of that stream's first M lagged input rows, and the parts that came from `history`
+ * (as it was before the forward) are added into grad [B, span, D] (the history's ring layout).
+ */
+export function lagHistoryBackward(
+  grad: Float32Array, dRows: Float32Array, b: number, M: number, D: number, lags: readonly number[], history: LagHistory,
+  W = (1 + lags.length) * D,
+): void {
+  const { span, seen } = history;
+  for (let t = 0; t < M; t++) {
+    for (let j = 0; j < lags.length; j++) {
+      const src = t - lags[j];
+      if (src >= 0 || seen + src < 0) continue;
+      const at = (b * span + ((seen + src) % span)) * D;
+      const from = t * W + (j + 1) * D;
+      for (let d = 0; d < D; d++) grad[at + d] += dRows[from + d];
+    }
+  }
+}
+
+export function cloneLagHistory(h: LagHistory): LagHistory {
+  return { frames: h.frames.slice(), span: h.span, seen: h.seen };
+}

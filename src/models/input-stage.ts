@@ -15,7 +15,7 @@
 import type { Batch } from '../engine/batch.js';
 import { UserError } from '../errors.js';
 import { KEYS } from './common.js';
-import { expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
+import { cloneLagHistory, expandLaggedInputs, newLagHistory, type LagHistory } from './input-lags.js';
 import { conditionWidth, writeCondition, type ConditionConfig } from '../engine/condition.js';
 import type { ModelConfig, StreamCondition } from './model.js';
 
@@ -43,6 +43,10 @@ export interface InputState {
   readonly keyShift: number;
 }
 
+export function cloneInputState(s: InputState): InputState {
+  return { lagHistory: cloneLagHistory(s.lagHistory), condition: s.condition.slice(), atStart: s.atStart, keyShift: s.keyShift };
+}
+
 export class InputStage {
   readonly lags: readonly number[];
   readonly condition: ConditionConfig | undefined;
@@ -68,15 +72,18 @@ export class InputStage {
     return this.direct ? 0 : rows * this.width;
   }
 
-  /** Embedding input rows [B*T, width] of a batch: `batch.inputs` itself, or written into `out`. */
-  batchRows(out: Float32Array, batch: Batch): Float32Array {
+  /**
+   * Embedding input rows [B*T, width] of a batch: `batch.inputs` itself, or written into `out`. With
+   * `history` (a forward from a given state) the lags before the first frame read it, and it advances.
+   */
+  batchRows(out: Float32Array, batch: Batch, history: LagHistory | null = null): Float32Array {
     if (this.direct) return batch.inputs;
     const { B, T } = batch;
     const N = B * T;
     if (this.conditionWidth > 0 && (!batch.condition || batch.condition.length < N * this.conditionWidth)) {
       throw new Error(`batch: the model reads ${this.conditionWidth} conditioning columns per position; make the batch for this model's config`);
     }
-    this.frames(out, batch.inputs, B, T, null);
+    this.frames(out, batch.inputs, B, T, history);
     if (this.conditionWidth > 0) this.copyCondition(out, batch.condition!, N);
     return out;
   }

@@ -15,7 +15,8 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
-import { InputStage, type InputState } from './input-stage.js';
+import { InputStage, cloneInputState, type InputState } from './input-stage.js';
+import { lagHistoryBackward, type LagHistory } from './input-lags.js';
 import { uniformInit } from './init.js';
 import type { ChainStepState, KeyChainScratch } from './key-chain.js';
 import type { LossSum, LstmConfig, RecurrentState, SequenceModel, StreamCondition } from './model.js';
@@ -157,7 +158,7 @@ export class LstmModel implements SequenceModel {
    * Forward over time-major ws.x [T,B,88]; logits into ws.logits. A key-chain head conditions on the
    * targets in ws.y (training, evaluation) or keeps its inputs in the state (RNN mode).
    */
-  private forward(ws: Workspace, B: number, T: number, rng: Rng | null, state: LstmState | null): void {
+  private forward(ws: Workspace, B: number, T: number, rng: Rng | null, state: LstmState | null, targets = state === null): void {
     const { layers: L, hidden: H, embed: E, dropout } = this.config;
     const TB = T * B;
     const gemm = this.gemm;
@@ -180,15 +181,18 @@ export class LstmModel implements SequenceModel {
         inp = ws.dropped[k];
       }
     }
-    if (state) this.output.step(gemm, state.chain, ws.logits, inp, B, ws.chain);
-    else this.output.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain);
+    if (targets) this.output.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain);
+    else this.output.step(gemm, state!.chain, ws.logits, inp, B, ws.chain);
   }
 
-  private backward(ws: Workspace, B: number, T: number): void {
-    const { layers: L, hidden: H, embed: E, dropout } = this.config;
+  /**
+   * Backward from ws.dlogits (`drop`: the forward drew dropout). With `start` the forward began from
+   * start.state; the gradient with respect to it goes to start.grad.
+   */
+  private backward(ws: Workspace, B: number, T: number, drop: boolean, start: { state: LstmState; grad: LstmState } | null = null): void {
+    const { layers: L, hidden: H, embed: E } = this.config;
     const TB = T * B;
     const gemm = this.gemm;
-    const drop = dropout > 0;
     const last = ws.acts[L - 1].h.subarray(B * H, (T + 1) * B * H);
     this.output.backward(gemm, ws.dh, ws.dlogits, last, ws.y, TB, ws.chain);
     for (let k = L - 1; k >= 0; k--) {
@@ -196,19 +200,36 @@ export class LstmModel implements SequenceModel {
       let x: Float32Array;
       if (k === 0) x = ws.emb;
       else x = drop ? ws.dropped[k - 1] : ws.acts[k - 1].h.subarray(B * H, (T + 1) * B * H);
-      lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc);
+      lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc,
+        start ? { dh0: start.grad.h[k], dc0: start.grad.c[k] } : null);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
         if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
       }
     }
     linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, this.embInputs, E);
+    if (start && this.input.lags.length > 0) this.lagHistoryBackward(ws.dIn, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
+  }
+
+  /** The start history's gradient from d(embedding output) dEmb [T,B,E]: only the first steps read it. */
+  private lagHistoryBackward(dEmb: Float32Array, B: number, T: number, history: LagHistory, grad: LagHistory): void {
+    const E = this.config.embed;
+    const W = this.embInputs;
+    const M = Math.min(T, history.span);
+    const rows = new Float32Array(M * B * W); // time-major [M,B,W]
+    this.gemm.gemm({ transA: false, transB: false, M: M * B, N: W, K: E, A: dEmb, B: this.embed.weight.data, C: rows, beta: 0 });
+    const own = new Float32Array(M * W);
+    grad.frames.fill(0);
+    for (let b = 0; b < B; b++) {
+      for (let t = 0; t < M; t++) own.set(rows.subarray((t * B + b) * W, (t * B + b + 1) * W), t * W);
+      lagHistoryBackward(grad.frames, own, b, M, KEYS, this.input.lags, history, W);
+    }
   }
 
   /** Embedding inputs, targets and the mask of the loss (`training`: the training mask) into ws, time-major. */
-  private load(ws: Workspace, batch: Batch, training: boolean): void {
+  private load(ws: Workspace, batch: Batch, training: boolean, history: LagHistory | null = null): void {
     const { B, T } = batch;
-    transposeBT(ws.x, this.input.batchRows(ws.rows, batch), B, T, this.embInputs, true);
+    transposeBT(ws.x, this.input.batchRows(ws.rows, batch, history), B, T, this.embInputs, true);
     transposeBT(ws.y, batch.targets, B, T, KEYS, true);
     transposeBT(ws.m, training ? (batch.trainMask ?? batch.mask) : batch.mask, B, T, 1, true);
   }
@@ -220,8 +241,43 @@ export class LstmModel implements SequenceModel {
     this.load(ws, batch, true);
     this.forward(ws, B, T, rng, null);
     const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
-    this.backward(ws, B, T);
+    this.backward(ws, B, T, this.config.dropout > 0);
     return { nllSum, frames: maskSum(batch.trainMask ?? batch.mask, B * T) };
+  }
+
+  // Start-state tuning (src/tune): the parallel forward and backward from a given RNN-mode state.
+
+  /** As RwkvModel.trainFrom: evaluation mode, from `start` (not modified), d/d(start) written into `grad`. */
+  trainFrom(batch: Batch, start: RecurrentState, grad: RecurrentState, lossScale: number): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const s = this.ownState(start, B);
+    const run = cloneLstmState(s);
+    const ws = this.workspace(T, B);
+    this.load(ws, batch, false, run.input.lagHistory);
+    this.forward(ws, B, T, null, run, true);
+    const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
+    this.backward(ws, B, T, false, { state: s, grad: this.ownState(grad, B) });
+    return { nllSum, frames: maskSum(batch.mask, B * T) };
+  }
+
+  /** Logits [B,T,88] in evaluation mode from `state`, which is advanced past the batch's T frames. */
+  logitsFrom(batch: Batch, state: RecurrentState): Float32Array {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const s = this.ownState(state, B);
+    const ws = this.workspace(T, B);
+    this.load(ws, batch, false, s.input.lagHistory);
+    this.forward(ws, B, T, null, s, true);
+    const out = new Float32Array(B * T * KEYS);
+    transposeBT(out, ws.logits, B, T, KEYS, false);
+    return out;
+  }
+
+  private ownState(state: RecurrentState, B: number): LstmState {
+    const s = state as LstmState;
+    if (!s.h || s.h.length !== this.config.layers || s.batch !== B) throw new Error(`the state does not belong to this LSTM model or has not ${B} rows`);
+    return s;
   }
 
   evaluate(batch: Batch): LossSum {
@@ -273,4 +329,14 @@ export class LstmModel implements SequenceModel {
     if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, 0, this.output.scratch(B, false));
     return this.stepWs;
   }
+}
+
+export function cloneLstmState(s: LstmState): LstmState {
+  return {
+    batch: s.batch,
+    h: s.h.map((x) => x.slice()),
+    c: s.c.map((x) => x.slice()),
+    input: cloneInputState(s.input),
+    chain: { base: s.chain.base.slice(), context: s.chain.context.slice() },
+  };
 }

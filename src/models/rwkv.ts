@@ -22,7 +22,9 @@ import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMas
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
-import { InputStage, type InputState } from './input-stage.js';
+import { InputStage, cloneInputState, type InputState } from './input-stage.js';
+import { lagHistoryBackward, type LagHistory } from './input-lags.js';
+import type { MixStartGrad } from '../engine/layers/timemix.js';
 import type { ChainStepState, KeyChainScratch } from './key-chain.js';
 import type { LossSum, RecurrentState, RwkvConfig, SequenceModel, StreamCondition } from './model.js';
 import { OutputStage } from './output-stage.js';
@@ -311,18 +313,25 @@ export class RwkvModel implements SequenceModel {
       K.addLayerNormForward(xsAt(l + 1), nextOut, ws.lnMean[nextStat], ws.lnRstd[nextStat], ws.xm[li], ws.branch, mask(2 + 2 * l),
         nextLn.weight.data, nextLn.bias.data, N, C);
     }
-    if (state) this.output.step(gemm, state.chain, ws.logits, ws.lnOut, B, ws.chain);
-    else this.output.forward(gemm, ws.logits, ws.lnOut, targets!, N, ws.chain);
+    if (targets) this.output.forward(gemm, ws.logits, ws.lnOut, targets, N, ws.chain);
+    else this.output.step(gemm, state!.chain, ws.logits, ws.lnOut, B, ws.chain);
   }
 
-  /** Backward from ws.dlogits through everything kept by a training forward. */
-  private backward(ws: Workspace, embIn: Float32Array, targets: Float32Array, B: number, T: number): void {
-    const { nLayer: L, nEmbd: C, ffn: F, dropout } = this.config;
+  /**
+   * Backward from ws.dlogits through everything kept by a training forward (`drop`: it drew dropout).
+   * With `start` the forward began from start.state; the gradient with respect to it goes to start.grad.
+   */
+  private backward(ws: Workspace, embIn: Float32Array, targets: Float32Array, B: number, T: number, drop: boolean,
+    start: { state: RwkvState; grad: RwkvState } | null = null): void {
+    const { nLayer: L, nEmbd: C, ffn: F } = this.config;
     const N = B * T;
     const n = N * C;
     const gemm = this.gemm;
     const K = this.kernels;
-    const drop = dropout > 0;
+    const mixStart = (l: number, att: boolean): MixStartGrad | null => !start ? null : {
+      prev: (att ? start.state.attXx : start.state.ffnXx)[l], dprev: (att ? start.grad.attXx : start.grad.ffnXx)[l],
+      wkv: att ? { start: start.state.wkv[l], grad: start.grad.wkv[l] } : null,
+    };
     const { dx, dbr, dln } = ws;
     this.output.backward(gemm, dln, ws.dlogits, ws.lnOut, targets, N, ws.chain);
     K.layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xs[L], ws.lnMean[2 * L], ws.lnRstd[2 * L], this.lnOutP.weight.data, N, C, ws.lnScratch);
@@ -338,7 +347,7 @@ export class RwkvModel implements SequenceModel {
       channelMixBackward(gemm, K, dx, true, dout, ws.ln2[l], blk.ffn, ws.ffn[l], B, T, C, F, ws.scr, ws.fs, {
         inp: ws.xm[l], mean: ws.lnMean[2 * l + 1], rstd: ws.lnRstd[2 * l + 1],
         weight: blk.ln2.weight.data, dweight: blk.ln2.weight.grad, dbias: blk.ln2.bias.grad,
-      });
+      }, mixStart(l, false));
       // xm = x_l + drop(att(ln1(x_l)))
       dout = dx;
       if (drop) {
@@ -349,11 +358,24 @@ export class RwkvModel implements SequenceModel {
       timeMixBackward(gemm, K, dx, true, dout, ws.ln1[l], blk.att, ws.att[l], B, T, C, ws.scr, {
         inp: ws.xs[l], mean: ws.lnMean[2 * l], rstd: ws.lnRstd[2 * l],
         weight: blk.ln1.weight.data, dweight: blk.ln1.weight.grad, dbias: blk.ln1.bias.grad,
-      });
+      }, mixStart(l, true));
     }
     if (drop) applyDropout(dx, ws.drop[0], n);
     K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0Mean, ws.ln0Rstd, this.ln0.weight.data, N, C, ws.lnScratch);
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, embIn, this.emb.weight.data, N, this.embInputs, C);
+    if (start && this.input.lags.length > 0) this.lagHistoryBackward(dln, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
+  }
+
+  /** The start history's gradient from d(embedding output) dln: only the first rows of each stream read it. */
+  private lagHistoryBackward(dln: Float32Array, B: number, T: number, history: LagHistory, grad: LagHistory): void {
+    const C = this.config.nEmbd;
+    const M = Math.min(T, history.span);
+    const rows = new Float32Array(M * this.embInputs);
+    grad.frames.fill(0);
+    for (let b = 0; b < B; b++) {
+      this.gemm.gemm({ transA: false, transB: false, M, N: this.embInputs, K: C, A: dln, aOffset: b * T * C, B: this.emb.weight.data, C: rows, beta: 0 });
+      lagHistoryBackward(grad.frames, rows, b, M, KEYS, this.input.lags, history, this.embInputs);
+    }
   }
 
   trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
@@ -365,8 +387,45 @@ export class RwkvModel implements SequenceModel {
     this.forward(ws, embIn, batch.targets, B, T, rng, null);
     const trainMask = batch.trainMask ?? batch.mask;
     const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, trainMask, N, KEYS, lossScale);
-    this.backward(ws, embIn, batch.targets, B, T);
+    this.backward(ws, embIn, batch.targets, B, T, this.config.dropout > 0);
     return { nllSum, frames: maskSum(trainMask, N) };
+  }
+
+  // Start-state tuning (src/tune): the parallel forward and backward from a given RNN-mode state.
+
+  /**
+   * Forward and backward over a batch in evaluation mode (no dropout), row b starting from row b of
+   * `start` (not modified). Writes d(lossScale * nllSum)/d(start) into `grad` (a state of the same
+   * shape) and adds the parameter gradients into every param.grad.
+   */
+  trainFrom(batch: Batch, start: RecurrentState, grad: RecurrentState, lossScale: number): LossSum {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const N = B * T;
+    const s = this.ownState(start, B);
+    const ws = this.workspace(N, B, true);
+    const run = cloneRwkvState(s);
+    const embIn = this.input.batchRows(ws.embIn, batch, run.input.lagHistory);
+    this.forward(ws, embIn, batch.targets, B, T, null, run);
+    const nllSum = bceLossBackward(ws.dlogits, ws.logits, batch.targets, batch.mask, N, KEYS, lossScale);
+    this.backward(ws, embIn, batch.targets, B, T, false, { state: s, grad: this.ownState(grad, B) });
+    return { nllSum, frames: maskSum(batch.mask, N) };
+  }
+
+  /** Logits [B,T,88] in evaluation mode from `state`, which is advanced past the batch's T frames. */
+  logitsFrom(batch: Batch, state: RecurrentState): Float32Array {
+    checkBatch(batch, KEYS);
+    const { B, T } = batch;
+    const s = this.ownState(state, B);
+    const ws = this.workspace(B * T, B, false);
+    this.forward(ws, this.input.batchRows(ws.embIn, batch, s.input.lagHistory), batch.targets, B, T, null, s);
+    return ws.logits.slice(0, B * T * KEYS);
+  }
+
+  private ownState(state: RecurrentState, B: number): RwkvState {
+    const s = state as RwkvState;
+    if (!s.attXx || s.attXx.length !== this.config.nLayer || s.batch !== B) throw new Error(`the state does not belong to this RWKV model or has not ${B} rows`);
+    return s;
   }
 
   evaluate(batch: Batch): LossSum {
@@ -409,6 +468,17 @@ export class RwkvModel implements SequenceModel {
     this.forward(ws, this.input.stepRows(ws.embIn, frames, B, s.input), null, B, 1, null, s);
     return ws.logits.slice(0, B * KEYS);
   }
+}
+
+export function cloneRwkvState(s: RwkvState): RwkvState {
+  return {
+    batch: s.batch,
+    attXx: s.attXx.map((x) => x.slice()),
+    ffnXx: s.ffnXx.map((x) => x.slice()),
+    wkv: s.wkv.map((w) => ({ aa: w.aa.slice(), bb: w.bb.slice(), pp: w.pp.slice() })),
+    input: cloneInputState(s.input),
+    chain: { base: s.chain.base.slice(), context: s.chain.context.slice() },
+  };
 }
 
 /** state[b] = x[b, T-1] for every row b (x is [B,T,C], state [B,C]). */

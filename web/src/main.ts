@@ -14,6 +14,7 @@ import { readSource, type SourceKind } from './source.js';
 import { setUpTabs } from './tabs.js';
 import { takeTitle, TakesList, type Recipe, type Take } from './takes.js';
 import { timingOf, Transport } from './transport.js';
+import { mountTunePanel } from './tune-panel.js';
 
 const MAX_LENGTH = 2048;
 const DEFAULT_STEPS_PER_QUARTER = 2;
@@ -494,6 +495,8 @@ setUpTabs($('tab-generate').parentElement!, (name) => {
 });
 
 // ---- start ----
+
+mountTunePanel($('panel-tune'));
 
 async function start(): Promise<void> {
   models = await api.models();

@@ -7,6 +7,7 @@ import { resolveModel } from '../../run/resolve.js';
 import { evaluateFirstFrames, evaluateGivenMelody, evaluateSequences } from '../../train/evaluate.js';
 import { parseInteger } from '../parse.js';
 import { gemmFor, kernelsFor, parseThreads } from './train-shared.js';
+import { withStyleFile } from '../../tune/files.js';
 
 interface EvalFlags {
   checkpoint: string;
@@ -18,6 +19,7 @@ interface EvalFlags {
   json?: boolean;
   threads?: string;
   givenMelody?: boolean;
+  style?: string;
 }
 
 export function registerEval(program: Command): void {
@@ -32,6 +34,7 @@ export function registerEval(program: Command): void {
     .option('--max-length <n>', 'cut sequences into chunks of at most n frames (default: whole sequences)')
     .option('--threads <n>', 'threads for matrix products')
     .option('--given-melody', 'also split the NLL into the top voice and the accompaniment given it (models whose key chain runs downwards)')
+    .option('--style <file>', 'start every piece from this style (made by `tune` for this model)')
     .option('--json', 'print the result as JSON')
     .action((flags: EvalFlags) => {
       if (flags.split !== 'test' && flags.split !== 'valid' && flags.split !== 'train') {
@@ -51,7 +54,8 @@ export function registerEval(program: Command): void {
       if (!ds[split].some((s) => s.length >= 2)) {
         throw new UserError(`${dataset} ${split}: no frame to score (every sequence of the split is shorter than 2 frames)`);
       }
-      const model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
+      let model = loadModelFile(modelPath, { gemm: gemmFor(threads), kernels: kernelsFor(threads) });
+      if (flags.style !== undefined) model = withStyleFile(model, flags.style);
       if (flags.givenMelody && model.config.keyChainOrder !== 'down') {
         throw new UserError(`--given-melody needs a model whose key chain runs from the highest key down; ${flags.checkpoint}'s runs upwards`);
       }
@@ -60,13 +64,13 @@ export function registerEval(program: Command): void {
       const given = flags.givenMelody ? evaluateGivenMelody(model, ds[split], { batchFrames, maxLength }) : null;
       if (flags.json) {
         console.log(JSON.stringify({
-          model: modelPath, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length,
+          model: modelPath, style: flags.style ?? null, dataset, split, nll: r.nll, bce: r.bce, frames: r.frames, sequences: ds[split].length,
           ...(first ? { firstFrameNll: first.nll } : {}),
           ...(given ? { melodyNll: given.melody, accompanimentNll: given.accompaniment } : {}),
         }));
         return;
       }
-      console.log(`${modelPath} on ${dataset} ${split} (${ds[split].length} sequences)`);
+      console.log(`${modelPath}${flags.style ? ` with style ${flags.style}` : ''} on ${dataset} ${split} (${ds[split].length} sequences)`);
       console.log(`NLL ${r.nll.toFixed(4)} nats/frame, per-key BCE ${r.bce.toFixed(5)}, over ${r.frames} frames`);
       if (first) console.log(`first frames (not in the NLL above): ${first.nll.toFixed(4)} nats/frame over ${first.frames} sequences`);
       if (given) console.log(`top voice ${given.melody.toFixed(4)} + accompaniment given the top voice ${given.accompaniment.toFixed(4)} nats/frame`);

@@ -20,6 +20,7 @@ import { openDataset } from '../../generate/pieces.js';
 import { SPLITS, type SplitName } from '../../data/dataset.js';
 import { UserError } from '../../errors.js';
 import { parseInteger, parsePositive } from '../parse.js';
+import { withStyleFile } from '../../tune/files.js';
 
 interface GenerateOptions {
   checkpoint: string;
@@ -37,6 +38,7 @@ interface GenerateOptions {
   soundfont?: string;
   key?: string;
   keyTemperature?: string;
+  style?: string;
 }
 
 /** Exit status of a generate run that wrote files but whose takes include a (nearly) silent one. */
@@ -89,6 +91,7 @@ export function registerGenerate(program: Command): void {
     .option('--out <dir>', 'output folder', 'out')
     .option('--format <list>', 'comma-separated: mid, wav, png, svg, json', 'mid,wav,png,json')
     .option('--mono', 'write mono WAV files (default stereo)')
+    .option('--style <file>', 'start from this style (made by `tune` for this model)')
     .option('--soundfont <file.sf2>', 'render the WAV files with this SoundFont instead of the built-in synthesiser')
     .action(async (o: GenerateOptions) => {
       // Check every argument before the (slower) model load, so mistakes fail fast.
@@ -117,7 +120,8 @@ export function registerGenerate(program: Command): void {
       }
       makeOutputFolder(outDir);
 
-      const model = loadModelFile(checkpoint.file);
+      let model = loadModelFile(checkpoint.file);
+      if (o.style !== undefined) model = withStyleFile(model, o.style);
       const keyShift = o.key === undefined ? 0 : parseKey(o.key, model.config.condition?.keyShifts);
       checkKeyShift(model.config.condition, keyShift);
       const started = performance.now();
@@ -134,6 +138,7 @@ export function registerGenerate(program: Command): void {
         primer: primer?.label ?? null,
         key: model.config.condition?.keyShifts ? keyName(keyShift) : null,
         keyTemperature,
+        ...(o.style !== undefined ? { style: o.style } : {}),
       };
       console.log(
         `${checkpoint.name} (${checkpoint.file}): ${count} sample${count > 1 ? 's' : ''} x ${length} frames` +

@@ -8,6 +8,7 @@ import { registerHarmonize } from './harmonize.js';
 import { registerMetrics } from './metrics.js';
 import { registerStudio } from './studio.js';
 import { registerTrain } from './train.js';
+import { registerTune } from './tune.js';
 
 /** Each command lives in its own file and adds itself to the program here. */
 export function registerCommands(program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands(program: Command): void {
   registerCompare(program);
   registerDemo(program);
   registerStudio(program);
+  registerTune(program);
 }

@@ -7,8 +7,8 @@ import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import type { Kernels } from '../kernels.js';
-import type { InputLayerNorm } from './tokenshift.js';
-import type { MixScratch } from './timemix.js';
+import { tokenShiftStartBackward, type InputLayerNorm } from './tokenshift.js';
+import type { MixScratch, MixStartGrad } from './timemix.js';
 
 export interface ChannelMixParams {
   mixK: Param; // [1,1,C]
@@ -55,12 +55,13 @@ export function channelMixForward(
 /**
  * dx[N,C] = (or +=, accumulate) the input gradient; parameter gradients are added. dout is not modified
  * (it may be dx itself: it is read before dx is written).
- * With `ln` (the LayerNorm that produced x), its backward is fused in as in timeMixBackward.
+ * With `ln` (the LayerNorm that produced x), its backward is fused in as in timeMixBackward; with
+ * `start` (its `wkv` unused) the gradient with respect to the token-shift start as there.
  */
 export function channelMixBackward(
   gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: ChannelMixParams, acts: ChannelMixActs, B: number, T: number, C: number, F: number,
-  scr: MixScratch, fs: FfnScratch, ln: InputLayerNorm | null = null,
+  scr: MixScratch, fs: FfnScratch, ln: InputLayerNorm | null = null, start: MixStartGrad | null = null,
 ): void {
   const N = B * T;
   const n = N * C;
@@ -71,11 +72,12 @@ export function channelMixBackward(
   const dpre = fs.f1;
   linearBackward(gemm, dpre, false, P.value.grad, null, s3, acts.kk, P.value.data, N, F, C); // d(kk)
   K.reluSquareBackward(dpre, kr, nf); // d(kk)/d(pre) = 2 relu(pre)
-  K.tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], null, B, T, C);
+  K.tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], start?.prev ?? null, B, T, C);
   linearBackward(gemm, s1, false, P.key.grad, null, dpre, s1, P.key.data, N, C, F);
   linearBackward(gemm, s2, false, P.receptance.grad, null, s4, s2, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixR.data];
+  if (start) tokenShiftStartBackward(start.dprev, dmus, [s1, s2], mus, start.prev, B, T, C);
   if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s2], x, mus, ln, B, T, C, scr.d);
   else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s2], x, mus, B, T, C, scr.d);
 }

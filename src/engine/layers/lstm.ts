@@ -130,14 +130,16 @@ function tanh(x: number): number {
 }
 
 /**
- * Backpropagation through time from a zero initial state.
+ * Backpropagation through time (from the initial state the forward put in slot 0 of acts.h, acts.c).
  * dh [T,B,H]: gradient of the loss w.r.t. the outputs; it is used as workspace (the recurrent
  * gradient is added into it step by step). dG [T,B,4H] and dc [B,H] are scratch.
  * dx [T,B,I] is assigned (skipped when null); parameter gradients are added.
+ * With `start`, the gradients with respect to the initial h and c [B,H] are assigned to it.
  */
 export function lstmBackward(
   gemm: Gemm, cells: Kernels, dx: Float32Array | null, dh: Float32Array, x: Float32Array, P: LstmParams, acts: LstmActs,
   T: number, B: number, I: number, H: number, dG: Float32Array, dc: Float32Array,
+  start: { dh0: Float32Array; dc0: Float32Array } | null = null,
 ): void {
   const G = 4 * H;
   const BH = B * H;
@@ -149,6 +151,10 @@ export function lstmBackward(
     if (t > 0) {
       gemm.gemm({ transA: false, transB: false, M: B, N: H, K: G, A: dG, aOffset: t * B * G, B: Whh, C: dh, cOffset: (t - 1) * BH, beta: 1 });
     }
+  }
+  if (start) {
+    gemm.gemm({ transA: false, transB: false, M: B, N: H, K: G, A: dG, B: Whh, C: start.dh0, beta: 0 });
+    start.dc0.set(dc.subarray(0, BH));
   }
   const TB = T * B;
   // dW_hh += dG^T @ h_{t-1} over all steps (slots 0..T-1 of acts.h)

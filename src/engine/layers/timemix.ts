@@ -8,8 +8,8 @@ import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import type { Kernels } from '../kernels.js';
-import type { InputLayerNorm } from './tokenshift.js';
-import { allocWkvSaved, type WkvSaved, type WkvState } from './wkv.js';
+import { tokenShiftStartBackward, type InputLayerNorm } from './tokenshift.js';
+import { allocWkvSaved, type WkvSaved, type WkvStartGrad, type WkvState } from './wkv.js';
 
 export interface TimeMixParams {
   timeDecay: Param; // [C]
@@ -40,6 +40,13 @@ export function allocTimeMixActs(N: number, C: number, forBackward = true): Time
     k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
     wkv: allocWkvSaved(forBackward ? n : 0),
   };
+}
+
+/** A mix's start state (token-shift input `prev`, for TimeMix also the WKV state) and its gradient. */
+export interface MixStartGrad {
+  prev: Float32Array; // [B,C]
+  dprev: Float32Array; // [B,C], assigned
+  wkv: WkvStartGrad | null;
 }
 
 /** Scratch shared by every block: seven [N,C] buffers and 8*C doubles. */
@@ -77,11 +84,13 @@ export function timeMixForward(
  * (it may be dx itself: it is read before dx is written).
  * With `ln` (the LayerNorm that produced x), its backward is fused in: dx is then the gradient of the
  * LayerNorm's input, always added to, and the LayerNorm's parameter gradients are added too.
+ * With `start` the forward started from a state (token-shift input `prev` [B,C], WKV state): the
+ * gradient with respect to it is assigned to `start.dprev` and `start.wkv.grad`.
  */
 export function timeMixBackward(
   gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
-  ln: InputLayerNorm | null = null,
+  ln: InputLayerNorm | null = null, start: MixStartGrad | null = null,
 ): void {
   const N = B * T;
   const [s1, s2, s3, s4, s5, s6, s7] = scr.s;
@@ -89,15 +98,16 @@ export function timeMixBackward(
   linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
   // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
   K.wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
-    acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 });
+    acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 }, start?.wkv ?? null);
   // projections (recompute the mixed inputs)
-  K.tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], null, B, T, C);
+  K.tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], start?.prev ?? null, B, T, C);
   // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
   linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
   linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
   linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixV.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixV.data, P.mixR.data];
+  if (start) tokenShiftStartBackward(start.dprev, dmus, [s1, s6, s7], mus, start.prev, B, T, C);
   if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s6, s7], x, mus, ln, B, T, C, scr.d);
   else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s6, s7], x, mus, B, T, C, scr.d);
 }

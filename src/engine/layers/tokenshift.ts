@@ -262,3 +262,26 @@ function layerNormRowBackward(
   shx /= C;
   for (let c = 0; c < C; c++) dinp[row + c] += rs * (g[c] * weight[c] - sh - (inp[row + c] - m) * rs * shx);
 }
+
+/**
+ * The part of the token-shift backward that involves a non-zero start `prev` [B,C] (the backward
+ * kernels above take xx = 0 at t = 0): dprev[b] = sum_j (1 - mu_j) dout_j[b,0] is assigned, and
+ * dmu_j -= sum_b dout_j[b,0] prev[b] turns their x - 0 at t = 0 into x - prev.
+ */
+export function tokenShiftStartBackward(
+  dprev: Float32Array, dmus: readonly Float32Array[], douts: readonly Float32Array[], mus: readonly Float32Array[],
+  prev: Float32Array, B: number, T: number, C: number,
+): void {
+  for (let b = 0; b < B; b++) {
+    const row = b * T * C;
+    for (let c = 0; c < C; c++) {
+      let g = 0;
+      for (let j = 0; j < douts.length; j++) {
+        const d = douts[j][row + c];
+        g += (1 - mus[j][c]) * d;
+        dmus[j][c] -= d * prev[b * C + c];
+      }
+      dprev[b * C + c] = g;
+    }
+  }
+}

@@ -156,8 +156,17 @@ export function wkvForward(
 }
 
 /**
- * Backward over whole sequences that started from the zero state: one pass backward in time per
- * row, carrying, for each channel,
+ * The state a forward pass started from, and where the gradient with respect to it goes.
+ * `start` is read (aa, bb; the scale pp is not needed); `grad` is assigned, all [B,C]:
+ *   grad.aa = dL/d(aa), grad.bb = dL/d(bb), grad.pp = dL/d(pp), for a_0 = aa e^{pp}, b_0 = bb e^{pp}.
+ */
+export interface WkvStartGrad {
+  start: WkvState;
+  grad: WkvState;
+}
+
+/**
+ * Backward over whole sequences: one pass backward in time per row, carrying, for each channel,
  *   P_t  = sum_{s>t} e^{(s-1-t)w} gy_s / D_s          P_{t-1}  = e^w P_t + gy_t / D_t
  *   Q_t  = sum_{s>t} e^{(s-1-t)w} gy_s y_s / D_s      Q_{t-1}  = e^w Q_t + gy_t y_t / D_t
  *   P1_t = sum_{s>t} (s-1-t) e^{(s-1-t)w} gy_s / D_s  P1_{t-1} = e^w (P1_t + P_t)
@@ -173,13 +182,18 @@ export function wkvForward(
  * dk, dv are assigned; dTimeDecay, dTimeFirst are added to.
  * With `gate` (r = sigmoid output, dpre = output), dy is the gradient of r ⊙ y: then
  * gy = dy ⊙ r and dpre = dy ⊙ y ⊙ r (1 - r), in the same pass.
+ * Without `start` the sequences are taken to start from the zero state. With it, the start state acts
+ * as one extra step before t = 0 whose e^{k} v is a_0 and e^{k} is b_0, so after the last fold
+ * (scaled by e^{pp_0}, the start state's own scale):
+ *   dL/d(aa) = P^_{-1},  dL/d(bb) = -Q^_{-1},  dL/d(pp) = aa P^_{-1} - bb Q^_{-1},
+ *   gw += aa P1^_{-1} - bb Q1^_{-1}.
  * `scratch` holds 6*C doubles.
  */
 export function wkvBackward(
   dk: Float32Array, dv: Float32Array, dTimeDecay: Float32Array, dTimeFirst: Float32Array,
   dy: Float32Array, v: Float32Array, y: Float32Array, saved: WkvSaved,
   timeDecay: Float32Array, B: number, T: number, C: number, scratch: Float64Array,
-  gate: { r: Float32Array; dpre: Float32Array } | null = null,
+  gate: { r: Float32Array; dpre: Float32Array } | null = null, start: WkvStartGrad | null = null,
 ): void {
   const P = scratch.subarray(0, C);
   const Q = scratch.subarray(C, 2 * C);
@@ -225,6 +239,17 @@ export function wkvBackward(
         Q1[c] = e * (Q1[c] + Qc);
         P[c] = e * Pc + gg;
         Q[c] = e * Qc + gg * yt;
+      }
+    }
+    if (start) {
+      const { aa, bb } = start.start;
+      const gs = start.grad;
+      for (let c = 0; c < C; c++) {
+        const si = b * C + c;
+        gs.aa[si] = P[c];
+        gs.bb[si] = -Q[c];
+        gs.pp[si] = aa[si] * P[c] - bb[si] * Q[c];
+        gw[c] += aa[si] * P1[c] - bb[si] * Q1[c];
       }
     }
   }
