@@ -61,7 +61,7 @@ export function registerData(program: Command): void {
       const frameSeconds = opts.frameSeconds === undefined ? undefined : parsePositive(opts.frameSeconds, '--frame-seconds');
       const maxFrames = parseInteger(opts.maxFrames, '--max-frames', 1, MAX_PIECE_FRAMES);
       const shardFrames = opts.shardFrames === undefined ? undefined : parseInteger(opts.shardFrames, '--shard-frames', 1);
-      prepareOutputFile(opts.out, { inputs: [folder], overwrite: opts.overwrite === true });
+      if (shardFrames === undefined) prepareOutputFile(opts.out, { inputs: [folder], overwrite: opts.overwrite === true });
 
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar(
