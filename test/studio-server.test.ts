@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,8 +45,10 @@ before(async () => {
   mkdirSync(join(dir, 'models', 'rwkv'), { recursive: true });
   writeFileSync(join(dir, 'models', 'rwkv', 'best.safetensors'), safetensorsBytes({ kind: 'rwkv', nLayer: 1, nEmbd: 4, ffn: 8, dropout: 0 }));
   writeFileSync(join(dir, 'models', 'rwkv', 'card.json'), JSON.stringify({ dataset: 'nottingham', results: { testNll: 3.5 } }));
-  const metrics = Array.from({ length: MAX_METRIC_RECORDS + 10 }, (_, i) => JSON.stringify({ step: i, trainNll: 10 - i / 1000 }));
-  writeFileSync(join(dir, 'models', 'rwkv', 'metrics.jsonl'), metrics.join('\n') + '\n{"step": broken\n');
+  const metrics = Array.from({ length: MAX_METRIC_RECORDS + 10 }, (_, i) =>
+    JSON.stringify({ type: 'step', step: i, epoch: 1, lr: 1e-3, trainLoss: 10 - i / 1000, framesPerSec: 100, wallSeconds: i }),
+  );
+  writeFileSync(join(dir, 'models', 'rwkv', 'metrics.jsonl'), [JSON.stringify({ format: 'rwkv-music-metrics', version: 2 }), ...metrics].join('\n') + '\n{"step": broken\n');
   // A run folder given as a checkpoint.
   mkdirSync(join(dir, 'runs', 'My LSTM run'), { recursive: true });
   writeFileSync(join(dir, 'runs', 'My LSTM run', 'best.safetensors'), safetensorsBytes({ kind: 'lstm', layers: 1, hidden: 4, embed: 4, dropout: 0 }));
@@ -152,6 +154,14 @@ test('metrics and the comparison: long logs are thinned to the cap, keeping the 
   assert.equal(m.records[m.records.length - 1].step, MAX_METRIC_RECORDS + 9);
   const c = (await call('/api/compare')).json();
   assert.deepEqual(c.models.map((x: any) => x.id), ['rwkv'], 'only models with a card or metrics are compared');
+  assert.equal(m.records[0].type, 'step');
+  // Parallel requests share one parse; a changed file is read again.
+  const answers = await Promise.all(Array.from({ length: 10 }, () => call('/api/models/rwkv/metrics')));
+  for (const a of answers) assert.deepEqual(a.json(), m);
+  appendFileSync(join(dir, 'models', 'rwkv', 'metrics.jsonl'), JSON.stringify({ type: 'stop', step: 99999, epoch: 2, reason: 'epochs' }) + '\n');
+  const changed = (await call('/api/models/rwkv/metrics')).json();
+  assert.equal(changed.totalRecords, MAX_METRIC_RECORDS + 11);
+  assert.equal(changed.records[changed.records.length - 1].type, 'stop');
   const none = await call('/api/models/my-lstm-run/metrics');
   assert.equal(none.status, 404);
   assert.match(none.json().error.message, /no metrics\.jsonl/);
@@ -192,6 +202,11 @@ test('refuses other methods, bodies, long URLs, foreign Host headers and unknown
   assert.equal(rebind.status, 403);
   assert.match(rebind.json().error.message, /Host "attacker\.example:8080" is not served here/);
   assert.equal((await call('/api/models', { headers: { Host: `localhost:${port}` } })).status, 200);
+  // Another site's page (a link or an image pointing here) does not reach the API.
+  const crossSite = await call('/api/compare', { headers: { 'Sec-Fetch-Site': 'cross-site' } });
+  assert.equal(crossSite.status, 403);
+  assert.match(crossSite.json().error.message, /cross-site/);
+  assert.equal((await call('/api/models', { headers: { 'Sec-Fetch-Site': 'same-origin' } })).status, 200);
   const unknown = await call('/api/train');
   assert.equal(unknown.status, 404);
   assert.match(unknown.json().error.message, /no API endpoint \/api\/train/);
@@ -212,7 +227,16 @@ test('the registry refuses damaged model files and missing checkpoints, naming t
   assert.throws(() => readSafetensorsHeader(bad), /header is not JSON/);
   assert.throws(() => checkpointModels([join(dir, 'no-such-run')], []), /no-such-run: no such file or folder/);
   mkdirSync(join(dir, 'empty-run'));
-  assert.throws(() => checkpointModels([join(dir, 'empty-run')], []), /no \.safetensors model file in this folder/);
+  assert.throws(() => checkpointModels([join(dir, 'empty-run')], []), /empty-run: this folder has no best\.safetensors/);
+  // A truncated file is refused when listed, not when the page downloads it.
+  const whole = safetensorsBytes({ kind: 'lstm', layers: 1, hidden: 4, embed: 4, dropout: 0 });
+  writeFileSync(bad, whole.subarray(0, whole.length - 4));
+  assert.throws(() => readSafetensorsHeader(bad), /bad\.safetensors: .*truncated/);
+  // A card.json that is no regular file (here a link to a device) is refused at once instead of read forever.
+  mkdirSync(join(dir, 'linked-card'));
+  writeFileSync(join(dir, 'linked-card', 'best.safetensors'), whole);
+  symlinkSync('/dev/zero', join(dir, 'linked-card', 'card.json'));
+  assert.throws(() => checkpointModels([join(dir, 'linked-card')], []), /card\.json: not a regular file/);
   const ids = checkpointModels([join(dir, 'runs', 'My LSTM run'), join(dir, 'runs', 'My LSTM run', 'best.safetensors')], ['rwkv']).map((m) => m.id);
   assert.equal(new Set(ids).size, 2, `ids are unique: ${ids}`);
 });
