@@ -17,8 +17,8 @@ const [piece] = sample(model, {
   temperature: 0.9,
   seed: 7,
   count: 1,
-  // called after every model step: each primer frame, then each drawn frame fed back (not the last)
-  onStep: (step) => process.stdout.write(step % 16 === 15 ? '|' : '.'),
+  // called with every frame as soon as it is drawn (t counts the generated frames from 0)
+  onFrame: (t) => process.stdout.write(t % 16 === 15 ? '|' : '.'),
 });
 process.stdout.write('\n');
 

@@ -43,7 +43,7 @@ test('examples/generate.mjs, run in another project, continues a tune and writes
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /80 frames \(16 from the primer\)/);
     // 79 model steps: the 16 primer frames, then 63 of the 64 drawn ones (the last is not fed back)
-    assert.equal((r.out.match(/\|/g) ?? []).length, 4, 'the per-step callback ran at steps 15, 31, 47 and 63');
+    assert.equal((r.out.match(/\|/g) ?? []).length, 4, 'the per-frame callback ran at frames 15, 31, 47 and 63');
     // The same piece, sampled here from the same model file, seed and primer, renders to the same bytes.
     const dataset = loadDataset('nottingham');
     const [piece] = sample(loadModelFile(join(root, 'models', 'lstm', 'best.safetensors')), {
@@ -84,7 +84,8 @@ test('from code: train a model, load the run, continue a primer, MIDI <-> piano 
     assert.equal(out.stopped, 'epochs');
     assert.equal(out.epoch, 2);
     assert.ok(Number.isFinite(out.bestValid) && out.bestValid < 88 * Math.log(2), `best valid NLL ${out.bestValid}`);
-    assert.equal(out.parameters, 88 * 8 + 8 + 4 * 8 * (8 + 8 + 2) + 8 * 88 + 88 + (8 * 4 + 4 + 4 * 88 + 88 * 4 + 88 * 88));
+    // the embedding reads the frame and 8 conditioning columns (a start flag, the key as a one-hot over ±3)
+    assert.equal(out.parameters, (88 + 8) * 8 + 8 + 4 * 8 * (8 + 8 + 2) + 8 * 88 + 88 + (8 * 4 + 4 + 4 * 88 + 88 * 4 + 88 * 88));
     assert.ok(existsSync(join(dir, 'runs', 'tiny', 'best.safetensors')));
     assert.equal(out.frames.length, 12);
     assert.equal(out.primerLength, 2);

@@ -9,6 +9,8 @@ import { saveDataset } from '../src/data/dataset.js';
 import { DEFAULT_TIMING } from '../src/data/pianoroll.js';
 import { main } from '../src/cli/main.js';
 import { train } from '../src/train/loop.js';
+import { listCheckpoints } from '../src/run/checkpoints.js';
+import { CHECKPOINT_FILES } from '../src/run/files.js';
 import { syntheticSequences } from './helpers/data.js';
 import { tempRunDir, tinyRunConfig } from './helpers/run.js';
 
@@ -35,7 +37,8 @@ for (const modelConfig of tinyModels) {
       const pa = a.model.parameters();
       const pb = b.model.parameters();
       for (let i = 0; i < pa.length; i++) assert.deepEqual(pb[i].data, pa[i].data, pa[i].name);
-      assert.deepEqual(readFileSync(join(split, 'optimizer.safetensors')), readFileSync(join(full, 'optimizer.safetensors')));
+      const optimizerOf = (run: string) => readFileSync(join(listCheckpoints(run)[0], CHECKPOINT_FILES.optimizer));
+      assert.deepEqual(optimizerOf(split), optimizerOf(full));
     } finally {
       rmSync(dirname(full), { recursive: true, force: true });
       rmSync(dirname(split), { recursive: true, force: true });
@@ -65,7 +68,7 @@ test('train, resume and eval commands end to end on a small dataset file', async
     assert.ok(out.some((l) => l.includes('stopped (epochs)')));
     assert.equal(await main(['train', '--resume', runDir, '--epochs', '2']), 0, err.join('\n'));
     const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(metrics.filter((m) => m.type === 'epoch').map((m) => m.epoch), [0, 1]);
+    assert.deepEqual(metrics.filter((m) => m.type === 'epoch').map((m) => m.epoch), [1, 2]);
     assert.equal(await main(['train', '--resume', runDir, '--lr', '1']), 1);
     assert.ok(err.some((l) => l.includes('--lr')));
     out.length = 0;
@@ -74,7 +77,7 @@ test('train, resume and eval commands end to end on a small dataset file', async
     const testFrames = syntheticSequences(5, 23, 5, 60).reduce((n, s) => n + s.length - 1, 0);
     assert.equal(r.frames, testFrames);
     assert.ok(r.nll > 0 && Math.abs(r.bce * 88 - r.nll) < 1e-9);
-    assert.equal(await main(['eval', '--checkpoint', join(runDir, 'state.json'), '--dataset', datasetPath]), 1);
+    assert.equal(await main(['eval', '--checkpoint', join(runDir, 'config.json'), '--dataset', datasetPath]), 1);
   } finally {
     console.log = log;
     console.error = error;
