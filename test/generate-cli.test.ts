@@ -3,28 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { run } from './helpers/cli.js';
 import { createModel } from '../src/models/index.js';
 import { saveModelFile } from '../src/models/io.js';
-
-/** Runs the CLI in-process, capturing what it prints. */
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  const saved = process.exitCode;
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.exitCode = saved;
-  }
-}
 
 test('generate writes every requested file, the same seed gives the same files, metrics read them', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gen-cli-'));

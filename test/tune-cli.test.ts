@@ -8,29 +8,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { main } from '../src/cli/main.js';
+import { run } from './helpers/cli.js';
 import { DEFAULT_TIMING, type Frame } from '../src/data/pianoroll.js';
 import { rollToMidi } from '../src/midi/write.js';
 import { createModel } from '../src/models/index.js';
 import { saveModelFile } from '../src/models/io.js';
-
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  const saved = process.exitCode;
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.exitCode = saved;
-  }
-}
 
 function piece(root: number, frames: number): Frame[] {
   const chords = [[0, 4, 7], [0, 4, 7], [5, 9], [7, 11, 14], [], [2, 5, 9]];
