@@ -55,7 +55,7 @@ test('audio, lengths, frames per piece and threads have upper bounds', () => {
   const flags = { seed: '1', samples: '1', temperature: '1' };
   assert.throws(() => reportOptionsFrom({ ...flags, length: String(MAX_GENERATED_FRAMES + 1) }), userError(/--length must be at most/));
   assert.equal(reportOptionsFrom({ ...flags, length: '128' }).length, 128);
-  assert.throws(() => parseThreads('1000000'), userError(/--threads must be at most 256/));
+  assert.throws(() => parseThreads('1000000'), userError(/--threads must be a whole number from 1 to 256/));
   assert.equal(parseThreads(String(MAX_THREADS)), MAX_THREADS);
   const saved = process.env.RWKV_MUSIC_THREADS;
   try {
