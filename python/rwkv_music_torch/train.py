@@ -16,6 +16,7 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -146,14 +147,34 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def latest_weights(run_dir):
+    """A run folder's newest weights: model.safetensors at the top (this trainer's layout), else the
+    newest complete checkpoint folder checkpoints/<n>-step-<step>/ (rwkv-music train's), else None."""
+    top = os.path.join(run_dir, FILES["model"])
+    if os.path.exists(top):
+        return top
+    root = os.path.join(run_dir, "checkpoints")
+    if os.path.isdir(root):
+        found = []
+        for name in os.listdir(root):
+            m = re.fullmatch(r"(\d+)-step-(\d+)", name)
+            if m and os.path.exists(os.path.join(root, name, FILES["model"])):
+                found.append((int(m.group(1)), os.path.join(root, name, FILES["model"])))
+        if found:
+            return max(found)[1]
+    return None
+
+
 def _init_weights(args):
     """(model config, tensors, source) of --init-from: a model file or a run folder's weights."""
     path = args.init_from
     if os.path.isdir(path):
-        for name in (FILES["model"], FILES["best"]):
-            if os.path.exists(os.path.join(path, name)):
-                path = os.path.join(path, name)
-                break
+        latest = latest_weights(path)
+        best = os.path.join(path, FILES["best"])
+        if latest is not None:
+            path = latest
+        elif os.path.exists(best):
+            path = best
         else:
             raise UserError(f"{args.init_from}: this folder has no {FILES['model']} or {FILES['best']}")
     config, tensors = read_model_file(path)

@@ -33,8 +33,11 @@ export function bundledModelNames(dir = BUNDLED_MODELS_DIR): string[] {
 export function runModelFile(dir: string, weights: WhichWeights): string {
   const checkpoints = listCheckpoints(dir);
   if (weights === 'latest') {
-    if (checkpoints.length === 0) throw new UserError(`${dir}: the run has no checkpoint yet`);
-    return join(checkpoints[0], CHECKPOINT_FILES.model);
+    if (checkpoints.length > 0) return join(checkpoints[0], CHECKPOINT_FILES.model);
+    // a run written by the PyTorch trainer (python/) keeps its latest weights at the top
+    const top = join(dir, CHECKPOINT_FILES.model);
+    if (existsSync(top)) return top;
+    throw new UserError(`${dir}: the run has no checkpoint yet`);
   }
   const best = join(dir, RUN_FILES.best);
   if (existsSync(best)) return best;
