@@ -57,3 +57,10 @@ test('writeReport writes a self-contained page, a README with the same table, an
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('durations round once: 1199.97 s is 20 min 0 s', async () => {
+  const { fmtDuration } = await import('../src/report/report.js');
+  assert.equal(fmtDuration(1199.97), '20 min 0 s');
+  assert.equal(fmtDuration(59.6), '1 min 0 s');
+  assert.equal(fmtDuration(42.2), '42 s');
+});

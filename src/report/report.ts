@@ -67,8 +67,9 @@ export function fmtInt(value: number | undefined): string {
 
 export function fmtDuration(seconds: number | undefined): string {
   if (seconds === undefined) return '–';
-  const m = Math.floor(seconds / 60);
-  const s = Math.round(seconds % 60);
+  const total = Math.round(seconds); // round once, so 1199.97 s reads 20 min 0 s, not 19 min 60 s
+  const m = Math.floor(total / 60);
+  const s = total % 60;
   return m > 0 ? `${m} min ${s} s` : `${s} s`;
 }
 
