@@ -17,7 +17,7 @@ import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type MixScratch, type TimeMixActs, type TimeMixParams } from '../engine/layers/timemix.js';
 import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixActs, type ChannelMixParams, type FfnScratch } from '../engine/layers/channelmix.js';
-import { newWkvState, resetWkvState, type WkvState } from '../engine/layers/wkv.js';
+import { newWkvState, resetWkvState, WKV_PP_START, type WkvState } from '../engine/layers/wkv.js';
 import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS, ParamList } from './common.js';
@@ -50,9 +50,6 @@ export interface RwkvState extends RecurrentState {
   input: InputState; // input lags and conditioning of the next step
   chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
-
-/** RNN-mode pp start value. */
-export const RWKV_STATE_PP_START = -1e30;
 
 /**
  * Buffers for up to `cap` rows (N = B*T <= cap), allocated once and reused.
@@ -448,7 +445,7 @@ export class RwkvModel implements SequenceModel {
   initialState(batch: number, condition?: StreamCondition): RwkvState {
     const { nLayer: L, nEmbd: C } = this.config;
     const wkv = Array.from({ length: L }, () => newWkvState(batch, C));
-    for (const s of wkv) s.pp.fill(RWKV_STATE_PP_START);
+    for (const s of wkv) s.pp.fill(WKV_PP_START);
     return {
       batch,
       attXx: Array.from({ length: L }, () => new Float32Array(batch * C)),
