@@ -421,3 +421,22 @@ test('the output bias can start at the log-odds of each key in the training fram
   assert.ok(Math.abs(model.b.data[1] - logit(1 / 15)) < 1e-6);
   assert.ok(Math.abs(model.b.data[2] - logit(1e-4)) < 1e-5);
 });
+
+test('publishing the same best weights twice leaves no temporary link behind (rename of two links to one file does nothing)', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { publishBest } = await import('../src/run/checkpoints.js');
+  const run = mkdtempSync(join(tmpdir(), 'rwkv-music-best-'));
+  try {
+    const ckpt = join(run, 'checkpoints', '000001-step-3');
+    mkdirSync(ckpt, { recursive: true });
+    writeFileSync(join(ckpt, 'model.safetensors'), 'weights');
+    publishBest(run, ckpt);
+    publishBest(run, ckpt);
+    assert.deepEqual(readdirSync(run).filter((n) => n.endsWith('.tmp')), []);
+    assert.equal(readFileSync(join(run, 'best.safetensors'), 'utf8'), 'weights');
+  } finally {
+    rmSync(run, { recursive: true, force: true });
+  }
+});

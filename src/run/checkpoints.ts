@@ -10,7 +10,7 @@
  * config.json); it is read as the oldest checkpoint, and removed once a newer one is committed.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeRename, TEMPORARY_SUFFIX } from '../atomic-write.js';
 import { UserError } from '../errors.js';
@@ -160,6 +160,9 @@ export function readLatestCheckpoint(
 export function publishBest(runDir: string, checkpointDir: string): void {
   const from = join(checkpointDir, CHECKPOINT_FILES.model);
   const to = join(runDir, RUN_FILES.best);
+  // Already published (a resume repairing a best that survived): rename() of two hard links to one
+  // file does nothing and would leave the temporary link behind.
+  if (existsSync(to) && sameFile(to, from)) return;
   const tmp = `${to}.${process.pid}.0${TEMPORARY_SUFFIX}`;
   rmSync(tmp, { force: true });
   try {
@@ -169,4 +172,11 @@ export function publishBest(runDir: string, checkpointDir: string): void {
   }
   beforeRename();
   renameSync(tmp, to);
+  rmSync(tmp, { force: true });
+}
+
+function sameFile(a: string, b: string): boolean {
+  const x = statSync(a);
+  const y = statSync(b);
+  return x.ino === y.ino && x.dev === y.dev;
 }
