@@ -95,7 +95,7 @@ function piecePositions(p: Piece, startStep: boolean): number {
 }
 
 /** Greedy grouping of pieces already in the desired order into batches within the frame budget. */
-function groupPieces(pieces: Piece[], batchFrames: number, startStep: boolean): Piece[][] {
+export function groupPieces(pieces: Piece[], batchFrames: number, startStep: boolean): Piece[][] {
   const batches: Piece[][] = [];
   let current: Piece[] = [];
   let longest = 0;

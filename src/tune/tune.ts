@@ -10,7 +10,7 @@
  * they do not fit one batch; a time limit can only end the run earlier.
  */
 import { Rng } from '../engine/random.js';
-import { makeBatch, type Piece } from '../data/batching.js';
+import { groupPieces, makeBatch, type Piece } from '../data/batching.js';
 import type { Frame } from '../data/pianoroll.js';
 import { UserError } from '../errors.js';
 import { addStartGradient, startFromState, stateFromStart, zeroStart, type StartStateModel, type StartTensor } from '../models/start-state.js';
@@ -87,7 +87,7 @@ export async function tuneStart(model: StartStateModel, pieces: readonly Frame[]
     for (const g of grad) g.data.fill(0);
     const frames = totalFrames(chosen);
     let nllSum = 0;
-    for (const group of groupByBudget(chosen, options.batchFrames)) {
+    for (const group of groupByBudget(chosen, options.batchFrames, model.config.condition?.start ?? false)) {
       const batch = makeBatch(seqs, group, model.config.condition);
       const g = model.initialState(batch.B);
       nllSum += model.trainFrom(batch, stateFromStart(model, start, batch.B), g, 1 / frames).nllSum;
@@ -108,7 +108,7 @@ export async function tuneStart(model: StartStateModel, pieces: readonly Frame[]
 export function meanNll(model: StartStateModel, seqs: readonly Frame[][], pieces: readonly Piece[], start: readonly StartTensor[], batchFrames: number): number {
   let sum = 0;
   let frames = 0;
-  for (const group of groupByBudget(pieces, batchFrames)) {
+  for (const group of groupByBudget(pieces, batchFrames, model.config.condition?.start ?? false)) {
     const batch = makeBatch(seqs, group, model.config.condition);
     const g = model.initialState(batch.B);
     // lossScale 0: the forward and loss only (the backward adds nothing)
@@ -140,24 +140,10 @@ function totalFrames(pieces: readonly Piece[]): number {
   return n;
 }
 
-/** Consecutive groups whose padded size (count x longest) stays within the budget. */
-function groupByBudget(pieces: readonly Piece[], budget: number): Piece[][] {
+/** Longest first, in consecutive groups whose padded size stays within the budget (batching.ts's rule). */
+function groupByBudget(pieces: readonly Piece[], budget: number, startStep: boolean): Piece[][] {
   const sorted = [...pieces].sort((a, b) => b.end - b.start - (a.end - a.start) || a.seq - b.seq);
-  const groups: Piece[][] = [];
-  let cur: Piece[] = [];
-  let longest = 0;
-  for (const p of sorted) {
-    const len = p.end - p.start - 1;
-    if (cur.length > 0 && (cur.length + 1) * Math.max(longest, len) > budget) {
-      groups.push(cur);
-      cur = [];
-      longest = 0;
-    }
-    cur.push(p);
-    longest = Math.max(longest, len);
-  }
-  if (cur.length > 0) groups.push(cur);
-  return groups;
+  return groupPieces(sorted, budget, startStep);
 }
 
 /** Pieces in a seeded random order, as many as fit the budget (at least one). */
