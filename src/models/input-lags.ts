@@ -22,15 +22,14 @@ export function newLagHistory(batch: number, lags: readonly number[], D: number)
 }
 
 /**
- * out [B*T, D*(1+lags.length)] from inputs [B,T,D]. Frames before the first are taken from
- * `history` (RNN mode) where it has them, else zeros; the history is then advanced by T frames.
+ * out [B*T, D*(1+lags.length)] from inputs [B,T,D] (rows W apart when wider, e.g. to leave room for
+ * conditioning columns after them). Frames before the first are taken from `history` (RNN mode)
+ * where it has them, else zeros; the history is then advanced by T frames.
  */
 export function expandLaggedInputs(
   out: Float32Array, inputs: Float32Array, B: number, T: number, D: number,
-  lags: readonly number[], history: LagHistory | null,
+  lags: readonly number[], history: LagHistory | null, W = (1 + lags.length) * D,
 ): void {
-  const K = 1 + lags.length;
-  const W = K * D;
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * W;

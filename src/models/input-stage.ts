@@ -113,29 +113,15 @@ export class InputStage {
   }
 
   private frames(out: Float32Array, inputs: Float32Array, B: number, T: number, history: LagHistory | null): void {
-    const N = B * T;
-    if (this.lags.length > 0 && this.conditionWidth === 0) {
-      expandLaggedInputs(out, inputs, B, T, KEYS, this.lags, history);
+    if (this.lags.length > 0) {
+      expandLaggedInputs(out, inputs, B, T, KEYS, this.lags, history, this.width);
       return;
     }
-    if (this.lags.length === 0) {
-      for (let i = 0; i < N; i++) out.set(inputs.subarray(i * KEYS, (i + 1) * KEYS), i * this.width);
-      return;
-    }
-    // lags and conditioning: expand into a scratch then widen each row
-    const scratch = this.scratch(N * this.frameWidth);
-    expandLaggedInputs(scratch, inputs, B, T, KEYS, this.lags, history);
-    for (let i = 0; i < N; i++) out.set(scratch.subarray(i * this.frameWidth, (i + 1) * this.frameWidth), i * this.width);
+    for (let i = 0; i < B * T; i++) out.set(inputs.subarray(i * KEYS, (i + 1) * KEYS), i * this.width);
   }
 
   private copyCondition(out: Float32Array, condition: Float32Array, N: number): void {
     const w = this.conditionWidth;
     for (let i = 0; i < N; i++) out.set(condition.subarray(i * w, (i + 1) * w), i * this.width + this.frameWidth);
-  }
-
-  private lagScratch = new Float32Array(0);
-  private scratch(n: number): Float32Array {
-    if (this.lagScratch.length < n) this.lagScratch = new Float32Array(n);
-    return this.lagScratch;
   }
 }
