@@ -7,8 +7,9 @@ import { makeParam, type Param } from '../src/engine/tensor.js';
 import { linearBackward, linearForward } from '../src/engine/layers/linear.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from '../src/engine/layers/layernorm.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from '../src/engine/layers/tokenshift.js';
-import { allocMixScratch, allocTimeMixActs, timeMixBackward, timeMixForward, type TimeMixParams } from '../src/engine/layers/timemix.js';
-import { allocChannelMixActs, allocFfnScratch, channelMixBackward, channelMixForward, type ChannelMixParams } from '../src/engine/layers/channelmix.js';
+import { allocTimeMixActs, timeMixBackward, timeMixForward, timeMixScratch, type TimeMixParams } from '../src/engine/layers/timemix.js';
+import { allocChannelMixActs, channelMixBackward, channelMixForward, channelMixScratch, type ChannelMixParams } from '../src/engine/layers/channelmix.js';
+import { ScratchPool } from '../src/engine/layers/scratch.js';
 import { newWkvState } from '../src/engine/layers/wkv.js';
 import { allocLstmActs, lstmBackward, lstmForward, type LstmParams } from '../src/engine/layers/lstm.js';
 import { applyDropout, drawDropout, dropFactor, dropoutInto, newDropoutMask } from '../src/engine/layers/dropout.js';
@@ -172,7 +173,7 @@ test('TimeMix: gradients of every parameter and the input match finite differenc
   const x = randn(N * C, rng);
   const G = randn(N * C, rng);
   const acts = allocTimeMixActs(N, C);
-  const scr = allocMixScratch(N, C);
+  const scr = timeMixScratch(new ScratchPool(N, C), true);
   const out = new Float32Array(N * C);
   const f = () => {
     timeMixForward(gemm, tsKernels, out, x, P, acts, null, newWkvState(B, C), B, T, C, true, scr);
@@ -185,30 +186,34 @@ test('TimeMix: gradients of every parameter and the input match finite differenc
   for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad);
 });
 
-test('ChannelMix: gradients of every parameter and the input match finite differences', () => {
+test('ChannelMix: gradients of every parameter and the input match finite differences (scratch shared with TimeMix)', () => {
   const rng = new Rng(25);
-  const [B, T, C, F] = [2, 4, 3, 5];
+  const [B, T, C] = [2, 4, 3];
   const N = B * T;
-  const P: ChannelMixParams = {
-    mixK: param('mk', [1, 1, C], rng, 0.2, 0.5), mixR: param('mr', [1, 1, C], rng, 0.2, 0.5),
-    key: param('k', [F, C], rng), value: param('v', [C, F], rng), receptance: param('r', [C, C], rng),
-  };
-  const x = randn(N * C, rng);
-  const G = randn(N * C, rng);
-  const acts = allocChannelMixActs(N, C, F);
-  const scr = allocMixScratch(N, C);
-  const fs = allocFfnScratch(N, F);
-  const out = new Float32Array(N * C);
-  const f = () => {
-    channelMixForward(gemm, tsKernels, out, x, P, acts, null, B, T, C, F, scr, fs);
-    return dot64(out, G);
-  };
-  f();
-  const dx = new Float32Array(N * C).fill(1);
-  channelMixBackward(gemm, tsKernels, dx, true, G, x, P, acts, B, T, C, F, scr, fs);
-  for (let i = 0; i < dx.length; i++) dx[i] -= 1;
-  checkGrad('x', f, x, dx, { maxEntries: 24 });
-  for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad);
+  // F = C too: the F-wide scratch must not be one of the [N,C] buffers it is used beside
+  for (const F of [5, C]) {
+    const P: ChannelMixParams = {
+      mixK: param('mk', [1, 1, C], rng, 0.2, 0.5), mixR: param('mr', [1, 1, C], rng, 0.2, 0.5),
+      key: param('k', [F, C], rng), value: param('v', [C, F], rng), receptance: param('r', [C, C], rng),
+    };
+    const x = randn(N * C, rng);
+    const G = randn(N * C, rng);
+    const acts = allocChannelMixActs(N, C, F);
+    const pool = new ScratchPool(N, C);
+    timeMixScratch(pool, true);
+    const scr = channelMixScratch(pool, F, true);
+    const out = new Float32Array(N * C);
+    const f = () => {
+      channelMixForward(gemm, tsKernels, out, x, P, acts, null, B, T, C, F, scr);
+      return dot64(out, G);
+    };
+    f();
+    const dx = new Float32Array(N * C).fill(1);
+    channelMixBackward(gemm, tsKernels, dx, true, G, x, P, acts, B, T, C, F, scr);
+    for (let i = 0; i < dx.length; i++) dx[i] -= 1;
+    checkGrad('x', f, x, dx, { maxEntries: 24 });
+    for (const p of Object.values(P)) checkGrad(p.name, f, p.data, p.grad);
+  }
 });
 
 test('LSTM layer (gate order i, f, g, o): forward definition and BPTT gradients', () => {

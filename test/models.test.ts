@@ -159,12 +159,18 @@ test('trainStep adds lossScale-scaled gradients; evaluate matches the logits', (
 
 test('the inference path (one shared layer slot) gives the training forward\'s loss, for odd and even depths', () => {
   const rng = new Rng(38);
-  for (const nLayer of [1, 2, 3]) {
-    const model = createModel({ kind: 'rwkv', nLayer, nEmbd: 8, ffn: 12, dropout: 0 }, { seed: nLayer, rwkvInit: 'pytorch' });
-    const batch = makeBatch(rng, 2, 6, [6, 5]);
-    const train = model.trainStep(batch, 1, new Rng(1)).nllSum;
-    const ev = model.evaluate(batch).nllSum;
-    assert.ok(Math.abs(train - ev) < 1e-9 * Math.abs(train), `L=${nLayer}: ${train} vs ${ev}`);
+  for (const depth of [1, 2, 3]) {
+    const configs: ModelConfig[] = [
+      { kind: 'rwkv', nLayer: depth, nEmbd: 8, ffn: 12, dropout: 0 },
+      { kind: 'lstm', layers: depth, hidden: 6, embed: 5, dropout: 0 },
+    ];
+    for (const config of configs) {
+      const model = createModel(config, { seed: depth, rwkvInit: 'pytorch' });
+      const batch = makeBatch(rng, 2, 6, [6, 5]);
+      const train = model.trainStep(batch, 1, new Rng(1)).nllSum;
+      const ev = model.evaluate(batch).nllSum;
+      assert.ok(Math.abs(train - ev) < 1e-9 * Math.abs(train), `${config.kind} with ${depth} layers: ${train} vs ${ev}`);
+    }
   }
 });
 

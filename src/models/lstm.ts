@@ -3,6 +3,7 @@
  *   Embed: Linear(88 -> E)  ->  L-layer LSTM(H), dropout between layers  ->  Head: Linear(H -> 88)
  * Gate order in weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k} is i, f, g, o (PyTorch's).
  * Internally everything runs time-major [T,B,.] so that each recurrent step is one GEMM over the B rows.
+ * The input and output stages and the SequenceModel methods are shared (staged-model.ts).
  */
 import type { Batch } from '../engine/batch.js';
 import type { Gemm } from '../engine/gemm.js';
@@ -10,119 +11,44 @@ import type { Kernels } from '../engine/kernels.js';
 import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
-import { allocLstmActs, lstmBackward, lstmForward, type LstmActs, type LstmParams } from '../engine/layers/lstm.js';
-import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
-import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
+import { lstmBackward, lstmForward, type LstmParams } from '../engine/layers/lstm.js';
+import { applyDropout, drawDropout, dropoutInto } from '../engine/layers/dropout.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
-import { checkBatch, KEYS, ParamList } from './common.js';
-import { InputStage, cloneInputState, type InputState } from './input-stage.js';
+import { KEYS, ParamList } from './common.js';
+import { InputStage } from './input-stage.js';
 import { lagHistoryBackward, type LagHistory } from './input-lags.js';
 import { uniformInit } from './init.js';
-import type { ChainStepState, KeyChainScratch } from './key-chain.js';
-import type { LossSum, LstmConfig, RecurrentState, SequenceModel, StreamCondition } from './model.js';
+import type { LstmConfig, RecurrentState } from './model.js';
 import { OutputStage } from './output-stage.js';
+import { LstmWorkspace } from './lstm-workspace.js';
+import { StagedModel, type CoreBatch, type Pass, type StageState, type StartGrad } from './staged-model.js';
 
-/** RNN-mode state: h and c of every layer. */
-export interface LstmState extends RecurrentState {
-  readonly batch: number;
+/** RNN-mode state: h and c of every layer (and the stages' fields). */
+export interface LstmState extends StageState {
   h: Float32Array[]; // [L][B,H]
   c: Float32Array[]; // [L][B,H]
-  input: InputState; // input lags and conditioning of the next step
-  chain: ChainStepState; // the key-chain head's inputs after the last step (empty without)
 }
 
-/**
- * Buffers for any T, B with T*B <= capN and B <= capB: a time-major [T,B,.] tensor is just the first
- * T*B rows, so one allocation serves every shape that fits.
- */
-class Workspace {
-  readonly capN: number;
-  readonly capB: number;
-  readonly x: Float32Array; // [T,B,W] embedding inputs, time-major (W = 88, or wider: input-stage.ts)
-  readonly rows: Float32Array; // [B,T,W] batch-major embedding inputs before the transpose (when W > 88)
-  readonly y: Float32Array; // [T,B,88] targets
-  readonly m: Float32Array; // [T,B] mask
-  readonly emb: Float32Array; // [T,B,E]
-  readonly acts: LstmActs[];
-  readonly dropped: Float32Array[]; // [L-1][T,B,H] inputs of layers 1.. after dropout
-  readonly masks: DropoutMask[]; // [L-1]
-  readonly logits: Float32Array; // [T,B,88]
-  readonly dlogits: Float32Array;
-  readonly dh: Float32Array; // [T,B,H]
-  readonly dIn: Float32Array; // [T,B,max(E,H)]
-  readonly dG: Float32Array; // [T,B,4H]
-  readonly dc: Float32Array; // [B,H]
-  readonly bias: Float32Array; // [4H]
-  readonly chain: KeyChainScratch | null;
-
-  constructor(capN: number, capB: number, L: number, E: number, H: number, dropout: boolean, W: number, rows: number, chain: KeyChainScratch | null) {
-    this.capN = capN;
-    this.capB = capB;
-    const TB = capN;
-    const B = capB;
-    this.x = new Float32Array(TB * W);
-    this.rows = new Float32Array(rows);
-    this.y = new Float32Array(TB * KEYS);
-    this.m = new Float32Array(TB);
-    this.emb = new Float32Array(TB * E);
-    this.acts = Array.from({ length: L }, () => allocLstmActs(capN / capB, capB, H));
-    this.dropped = dropout ? Array.from({ length: L - 1 }, () => new Float32Array(TB * H)) : [];
-    this.masks = Array.from({ length: L - 1 }, newDropoutMask);
-    this.logits = new Float32Array(TB * KEYS);
-    this.dlogits = new Float32Array(TB * KEYS);
-    this.dh = new Float32Array(TB * H);
-    this.dIn = new Float32Array(TB * Math.max(E, H));
-    this.dG = new Float32Array(TB * 4 * H);
-    this.dc = new Float32Array(B * H);
-    this.bias = new Float32Array(4 * H);
-    this.chain = chain;
-  }
-}
-
-export class LstmModel implements SequenceModel {
+export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
   readonly config: LstmConfig;
-  readonly inputSize = KEYS;
-  private readonly input: InputStage;
   /** Width of the embedding's input (input-stage.ts). */
   private readonly embInputs: number;
   private readonly gemm: Gemm;
   private readonly kernels: Kernels;
-  private readonly params: Param[];
   private readonly embed: { weight: Param; bias: Param };
   private readonly layers: LstmParams[];
-  private readonly output: OutputStage;
-  readonly drawFrame?: SequenceModel['drawFrame'];
-  get outputBias(): Param {
-    return this.output.head.bias;
-  }
-  private ws: Workspace | null = null;
 
   constructor(config: LstmConfig, gemm: Gemm, kernels: Kernels) {
+    const pl = new ParamList();
+    const input = new InputStage(config);
+    const { embed, layers } = lstmParams(pl, config, input.width);
+    super('LSTM', input, new OutputStage(pl, config.hidden, config), pl.list);
     this.config = { ...config };
     this.gemm = gemm;
     this.kernels = kernels;
-    const { layers: L, hidden: H, embed: E } = config;
-    const pl = new ParamList();
-    this.input = new InputStage(config);
-    this.embInputs = this.input.width;
-    this.embed = { weight: pl.add('embed.weight', [E, this.embInputs], true), bias: pl.add('embed.bias', [E], false) };
-    this.layers = [];
-    for (let k = 0; k < L; k++) {
-      const I = k === 0 ? E : H;
-      this.layers.push({
-        weightIh: pl.add(`lstm.weight_ih_l${k}`, [4 * H, I], true),
-        weightHh: pl.add(`lstm.weight_hh_l${k}`, [4 * H, H], true),
-        biasIh: pl.add(`lstm.bias_ih_l${k}`, [4 * H], false),
-        biasHh: pl.add(`lstm.bias_hh_l${k}`, [4 * H], false),
-      });
-    }
-    this.output = new OutputStage(pl, H, config);
-    this.drawFrame = this.output.drawFrameFor<RecurrentState>((state) => (state as LstmState).chain);
-    this.params = pl.list;
-  }
-
-  parameters(): Param[] {
-    return this.params;
+    this.embInputs = input.width;
+    this.embed = embed;
+    this.layers = layers;
   }
 
   /** PyTorch's defaults: LSTM weights and biases U(±1/sqrt(H)); Linear weight and bias U(±1/sqrt(fan_in)). */
@@ -142,32 +68,29 @@ export class LstmModel implements SequenceModel {
     this.output.chain?.initialize(rng);
   }
 
-  private workspace(T: number, B: number): Workspace {
-    const { layers: L, hidden: H, embed: E, dropout } = this.config;
-    if (!this.ws || this.ws.capN < T * B || this.ws.capB < B) {
-      const capB = Math.max(B, this.ws?.capB ?? 0);
-      const capN = Math.max(T * B, this.ws?.capN ?? 0);
-      this.ws = null;
-      const cap = Math.ceil(capN / capB) * capB;
-      this.ws = new Workspace(cap, capB, L, E, H, dropout > 0, this.embInputs, this.input.bufferLength(cap), this.output.scratch(cap, true));
-    }
-    return this.ws;
+  protected override newWorkspace(rows: number, streams: number, training: boolean): LstmWorkspace {
+    const { layers, hidden, embed, dropout } = this.config;
+    const TB = Math.ceil(rows / streams) * streams; // whole steps of `streams` rows
+    return new LstmWorkspace({
+      rows: TB, streams, layers, embed, hidden, training, dropout: dropout > 0,
+      inputWidth: this.embInputs, batchRowWidth: this.input.bufferLength(1), chain: this.output.scratch(TB, training),
+    });
   }
 
-  /**
-   * Forward over time-major ws.x [T,B,88]; logits into ws.logits. A key-chain head conditions on the
-   * targets in ws.y (training, evaluation) or keeps its inputs in the state (RNN mode).
-   */
-  private forward(ws: Workspace, B: number, T: number, rng: Rng | null, state: LstmState | null, targets = state === null): void {
+  /** Forward over the time-major embedding inputs x [T,B,W]; logits into ws.logits [T,B,88]. */
+  protected override forward(ws: LstmWorkspace, x: Float32Array, B: number, T: number, pass: Pass<LstmState>): void {
     const { layers: L, hidden: H, embed: E, dropout } = this.config;
     const TB = T * B;
     const gemm = this.gemm;
-    const drop = rng !== null && dropout > 0;
-    linearForward(gemm, ws.emb, ws.x, this.embed.weight.data, this.embed.bias.data, TB, this.embInputs, E);
+    const train = pass.mode === 'train';
+    if (train !== ws.training) throw new Error(`LSTM forward: a ${pass.mode} pass in a ${ws.training ? 'training' : 'inference'} workspace`);
+    const rng = train && dropout > 0 ? pass.rng : null;
+    const state = pass.state;
+    linearForward(gemm, ws.emb, x, this.embed.weight.data, this.embed.bias.data, TB, this.embInputs, E);
     let inp = ws.emb;
     let I = E;
     for (let k = 0; k < L; k++) {
-      const acts = ws.acts[k];
+      const acts = ws.layer(k);
       lstmForward(gemm, this.kernels, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias);
       if (state) {
         state.h[k].set(acts.h.subarray(T * B * H, (T + 1) * B * H));
@@ -175,39 +98,39 @@ export class LstmModel implements SequenceModel {
       }
       inp = acts.h.subarray(B * H, (T + 1) * B * H);
       I = H;
-      if (drop && k < L - 1) {
+      if (rng && k < L - 1) {
         drawDropout(ws.masks[k], dropout, rng);
         dropoutInto(ws.dropped[k], inp, ws.masks[k], TB * H);
         inp = ws.dropped[k];
       }
     }
-    if (targets) this.output.forward(gemm, ws.logits, inp, ws.y, TB, ws.chain);
-    else this.output.step(gemm, state!.chain, ws.logits, inp, B, ws.chain);
+    if (pass.mode === 'step') this.output.step(gemm, pass.state.chain, ws.logits, inp, B, ws.chain);
+    else this.output.forward(gemm, ws.logits, inp, pass.targets, TB, ws.chain);
   }
 
   /**
-   * Backward from ws.dlogits (`drop`: the forward drew dropout). With `start` the forward began from
-   * start.state; the gradient with respect to it goes to start.grad.
+   * Backward from ws.dlogits after a 'train' forward (`drop`: it drew dropout). With `start` the
+   * forward began from start.state; the gradient with respect to it goes to start.grad.
    */
-  private backward(ws: Workspace, B: number, T: number, drop: boolean, start: { state: LstmState; grad: LstmState } | null = null): void {
+  protected override backward(ws: LstmWorkspace, io: CoreBatch, B: number, T: number, drop: boolean, start: StartGrad<LstmState> | null): void {
     const { layers: L, hidden: H, embed: E } = this.config;
     const TB = T * B;
     const gemm = this.gemm;
-    const last = ws.acts[L - 1].h.subarray(B * H, (T + 1) * B * H);
-    this.output.backward(gemm, ws.dh, ws.dlogits, last, ws.y, TB, ws.chain);
+    const last = ws.layer(L - 1).h.subarray(B * H, (T + 1) * B * H);
+    this.output.backward(gemm, ws.dh, ws.dlogits, last, io.targets, TB, ws.chain);
     for (let k = L - 1; k >= 0; k--) {
       const I = k === 0 ? E : H;
       let x: Float32Array;
       if (k === 0) x = ws.emb;
-      else x = drop ? ws.dropped[k - 1] : ws.acts[k - 1].h.subarray(B * H, (T + 1) * B * H);
-      lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.acts[k], T, B, I, H, ws.dG, ws.dc,
+      else x = drop ? ws.dropped[k - 1] : ws.layer(k - 1).h.subarray(B * H, (T + 1) * B * H);
+      lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.layer(k), T, B, I, H, ws.dG, ws.dc,
         start ? { dh0: start.grad.h[k], dc0: start.grad.c[k] } : null);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
         if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
       }
     }
-    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, ws.x, this.embed.weight.data, TB, this.embInputs, E);
+    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, io.inputs, this.embed.weight.data, TB, this.embInputs, E);
     if (start && this.input.lags.length > 0) this.lagHistoryBackward(ws.dIn, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
   }
 
@@ -226,117 +149,51 @@ export class LstmModel implements SequenceModel {
     }
   }
 
-  /** Embedding inputs, targets and the mask of the loss (`training`: the training mask) into ws, time-major. */
-  private load(ws: Workspace, batch: Batch, training: boolean, history: LagHistory | null = null): void {
+  /** The batch time-major: embedding inputs, targets and `mask` transposed into ws. */
+  protected override load(ws: LstmWorkspace, batch: Batch, mask: Float32Array, history: LagHistory | null): CoreBatch {
     const { B, T } = batch;
-    transposeBT(ws.x, this.input.batchRows(ws.rows, batch, history), B, T, this.embInputs, true);
+    transposeBT(ws.x, this.input.batchRows(ws.batchRows, batch, history), B, T, this.embInputs, true);
     transposeBT(ws.y, batch.targets, B, T, KEYS, true);
-    transposeBT(ws.m, training ? (batch.trainMask ?? batch.mask) : batch.mask, B, T, 1, true);
+    transposeBT(ws.m, mask, B, T, 1, true);
+    return { inputs: ws.x, targets: ws.y, mask: ws.m };
   }
 
-  trainStep(batch: Batch, lossScale: number, rng: Rng): LossSum {
-    checkBatch(batch, KEYS);
-    const { B, T } = batch;
-    const ws = this.workspace(T, B);
-    this.load(ws, batch, true);
-    this.forward(ws, B, T, rng, null);
-    const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
-    this.backward(ws, B, T, this.config.dropout > 0);
-    return { nllSum, frames: maskSum(batch.trainMask ?? batch.mask, B * T) };
-  }
-
-  // Start-state tuning (src/tune): the parallel forward and backward from a given RNN-mode state.
-
-  /** As RwkvModel.trainFrom: evaluation mode, from `start` (not modified), d/d(start) written into `grad`. */
-  trainFrom(batch: Batch, start: RecurrentState, grad: RecurrentState, lossScale: number): LossSum {
-    checkBatch(batch, KEYS);
-    const { B, T } = batch;
-    const s = this.ownState(start, B);
-    const run = cloneLstmState(s);
-    const ws = this.workspace(T, B);
-    this.load(ws, batch, false, run.input.lagHistory);
-    this.forward(ws, B, T, null, run, true);
-    const nllSum = bceLossBackward(ws.dlogits, ws.logits, ws.y, ws.m, T * B, KEYS, lossScale);
-    this.backward(ws, B, T, false, { state: s, grad: this.ownState(grad, B) });
-    return { nllSum, frames: maskSum(batch.mask, B * T) };
-  }
-
-  /** Logits [B,T,88] in evaluation mode from `state`, which is advanced past the batch's T frames. */
-  logitsFrom(batch: Batch, state: RecurrentState): Float32Array {
-    checkBatch(batch, KEYS);
-    const { B, T } = batch;
-    const s = this.ownState(state, B);
-    const ws = this.workspace(T, B);
-    this.load(ws, batch, false, s.input.lagHistory);
-    this.forward(ws, B, T, null, s, true);
+  protected override logitsOut(ws: LstmWorkspace, B: number, T: number): Float32Array {
     const out = new Float32Array(B * T * KEYS);
     transposeBT(out, ws.logits, B, T, KEYS, false);
     return out;
   }
 
-  private ownState(state: RecurrentState, B: number): LstmState {
-    const s = state as LstmState;
-    if (!s.h || s.h.length !== this.config.layers || s.batch !== B) throw new Error(`the state does not belong to this LSTM model or has not ${B} rows`);
-    return s;
-  }
-
-  evaluate(batch: Batch): LossSum {
-    checkBatch(batch, KEYS);
-    const { B, T } = batch;
-    const ws = this.workspace(T, B);
-    this.load(ws, batch, false);
-    this.forward(ws, B, T, null, null);
-    return { nllSum: bceLoss(ws.logits, ws.y, ws.m, T * B, KEYS), frames: maskSum(batch.mask, B * T) };
-  }
-
-  logits(batch: Batch): Float32Array {
-    checkBatch(batch, KEYS);
-    const { B, T } = batch;
-    const ws = this.workspace(T, B);
-    this.load(ws, batch, false);
-    this.forward(ws, B, T, null, null);
-    const out = new Float32Array(B * T * KEYS);
-    transposeBT(out, ws.logits, B, T, KEYS, false);
-    return out;
-  }
-
-  initialState(batch: number, condition?: StreamCondition): LstmState {
+  protected override newCoreState(batch: number): Omit<LstmState, keyof StageState> {
     const { layers: L, hidden: H } = this.config;
     return {
-      batch,
       h: Array.from({ length: L }, () => new Float32Array(batch * H)),
       c: Array.from({ length: L }, () => new Float32Array(batch * H)),
-      input: this.input.newState(batch, condition),
-      chain: this.output.newStepState(batch),
     };
   }
 
-  step(state: RecurrentState, frames: Float32Array): Float32Array {
-    const s = state as LstmState;
-    if (!s.h || s.h.length !== this.config.layers) throw new Error('step: the state does not belong to this LSTM model');
-    const B = s.batch;
-    if (frames.length < B * KEYS) throw new Error(`step: expected ${B}x${KEYS} frames, got ${frames.length} values`);
-    const ws = this.stepWorkspace(B);
-    const rows = this.input.stepRows(ws.x, frames, B, s.input);
-    if (rows !== ws.x) ws.x.set(rows.subarray(0, B * this.embInputs));
-    this.forward(ws, B, 1, null, s);
-    return ws.logits.slice(0, B * KEYS);
+  protected override cloneCoreState(s: LstmState): Omit<LstmState, keyof StageState> {
+    return { h: s.h.map((x) => x.slice()), c: s.c.map((x) => x.slice()) };
   }
 
-  private stepWs: Workspace | null = null;
-  private stepWorkspace(B: number): Workspace {
-    const { layers: L, hidden: H, embed: E } = this.config;
-    if (!this.stepWs || this.stepWs.capB < B) this.stepWs = new Workspace(B, B, L, E, H, false, this.embInputs, 0, this.output.scratch(B, false));
-    return this.stepWs;
+  protected override isCoreState(state: RecurrentState): boolean {
+    const s = state as Partial<LstmState>;
+    return Array.isArray(s.h) && s.h.length === this.config.layers;
   }
 }
 
-export function cloneLstmState(s: LstmState): LstmState {
-  return {
-    batch: s.batch,
-    h: s.h.map((x) => x.slice()),
-    c: s.c.map((x) => x.slice()),
-    input: cloneInputState(s.input),
-    chain: { base: s.chain.base.slice(), context: s.chain.context.slice() },
-  };
+function lstmParams(pl: ParamList, config: LstmConfig, embInputs: number): { embed: { weight: Param; bias: Param }; layers: LstmParams[] } {
+  const { layers: L, hidden: H, embed: E } = config;
+  const embed = { weight: pl.add('embed.weight', [E, embInputs], true), bias: pl.add('embed.bias', [E], false) };
+  const layers: LstmParams[] = [];
+  for (let k = 0; k < L; k++) {
+    const I = k === 0 ? E : H;
+    layers.push({
+      weightIh: pl.add(`lstm.weight_ih_l${k}`, [4 * H, I], true),
+      weightHh: pl.add(`lstm.weight_hh_l${k}`, [4 * H, H], true),
+      biasIh: pl.add(`lstm.bias_ih_l${k}`, [4 * H], false),
+      biasHh: pl.add(`lstm.bias_hh_l${k}`, [4 * H], false),
+    });
+  }
+  return { embed, layers };
 }

@@ -8,7 +8,8 @@ import type { Param } from '../tensor.js';
 import { linearBackward, linearForward } from './linear.js';
 import type { Kernels } from '../kernels.js';
 import { tokenShiftStartBackward, type InputLayerNorm } from './tokenshift.js';
-import type { MixScratch, MixStartGrad } from './timemix.js';
+import type { MixStartGrad } from './timemix.js';
+import { NO_BUFFER, type ScratchPool } from './scratch.js';
 
 export interface ChannelMixParams {
   mixK: Param; // [1,1,C]
@@ -29,21 +30,34 @@ export function allocChannelMixActs(N: number, C: number, F: number): ChannelMix
   return { kr: new Float32Array(N * F), kk: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
 }
 
-/** Scratch for the F-wide gradient: one [N,F] buffer. */
-export interface FfnScratch {
-  f1: Float32Array;
+/**
+ * ChannelMix's scratch. The forward writes the two token-shift mixes; the backward recomputes them and
+ * overwrites each with its own gradient, after filling the gradients it needs first.
+ */
+export interface ChannelMixScratch {
+  xk: Float32Array; // [N,C] mix into the key projection, then d(xk)
+  xr: Float32Array; // [N,C] mix into the receptance projection, then d(xr)
+  dvo: Float32Array; // backward: [N,C] d(vo)
+  drPre: Float32Array; // backward: [N,C] d(receptance pre-activation)
+  dkPre: Float32Array; // backward: [N,F] d(kk), then d(key pre-activation)
+  acc: Float64Array; // 8*C doubles for per-channel reductions
 }
 
-export function allocFfnScratch(N: number, F: number): FfnScratch {
-  return { f1: new Float32Array(N * F) };
+/** ChannelMix's scratch from `pool` (shared with the other layers that take from it); the backward's only with forBackward. */
+export function channelMixScratch(pool: ScratchPool, F: number, forBackward: boolean): ChannelMixScratch {
+  const back = (buffer: () => Float32Array) => (forBackward ? buffer() : NO_BUFFER);
+  return {
+    xk: pool.buffer(0), xr: pool.buffer(1), dvo: back(() => pool.buffer(2)), drPre: back(() => pool.buffer(3)),
+    dkPre: back(() => pool.wideBuffer(F, 0)), acc: pool.acc,
+  };
 }
 
 export function channelMixForward(
   gemm: Gemm, K: Kernels, out: Float32Array, x: Float32Array, P: ChannelMixParams, acts: ChannelMixActs,
-  prev: Float32Array | null, B: number, T: number, C: number, F: number, scr: MixScratch, fs: FfnScratch,
+  prev: Float32Array | null, B: number, T: number, C: number, F: number, scr: ChannelMixScratch,
 ): void {
   const N = B * T;
-  const [xk, xr] = scr.s;
+  const { xk, xr } = scr;
   K.tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.kr, xk, P.key.data, null, N, C, F);
   K.reluSquare(acts.kk, acts.kr, N * F);
@@ -61,23 +75,20 @@ export function channelMixForward(
 export function channelMixBackward(
   gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
   P: ChannelMixParams, acts: ChannelMixActs, B: number, T: number, C: number, F: number,
-  scr: MixScratch, fs: FfnScratch, ln: InputLayerNorm | null = null, start: MixStartGrad | null = null,
+  scr: ChannelMixScratch, ln: InputLayerNorm | null = null, start: MixStartGrad | null = null,
 ): void {
   const N = B * T;
-  const n = N * C;
-  const [s1, s2, s3, s4] = scr.s;
-  K.gatedProductBackward(s3, s4, dout, acts.r, acts.vo, n); // s3 = d(vo), s4 = d(r pre-activation)
-  const kr = acts.kr;
-  const nf = N * F;
-  const dpre = fs.f1;
-  linearBackward(gemm, dpre, false, P.value.grad, null, s3, acts.kk, P.value.data, N, F, C); // d(kk)
-  K.reluSquareBackward(dpre, kr, nf); // d(kk)/d(pre) = 2 relu(pre)
-  K.tokenShiftMixForward([s1, s2], x, [P.mixK.data, P.mixR.data], start?.prev ?? null, B, T, C);
-  linearBackward(gemm, s1, false, P.key.grad, null, dpre, s1, P.key.data, N, C, F);
-  linearBackward(gemm, s2, false, P.receptance.grad, null, s4, s2, P.receptance.data, N, C, C);
+  const { xk, xr, dvo, drPre, dkPre } = scr;
+  K.gatedProductBackward(dvo, drPre, dout, acts.r, acts.vo, N * C);
+  linearBackward(gemm, dkPre, false, P.value.grad, null, dvo, acts.kk, P.value.data, N, F, C);
+  K.reluSquareBackward(dkPre, acts.kr, N * F); // d(kk)/d(pre) = 2 relu(pre)
+  const mixes = [xk, xr];
+  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixR.data], start?.prev ?? null, B, T, C);
+  linearBackward(gemm, xk, false, P.key.grad, null, dkPre, xk, P.key.data, N, C, F);
+  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, xr, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixR.data];
-  if (start) tokenShiftStartBackward(start.dprev, dmus, [s1, s2], mus, start.prev, B, T, C);
-  if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s2], x, mus, ln, B, T, C, scr.d);
-  else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s2], x, mus, B, T, C, scr.d);
+  if (start) tokenShiftStartBackward(start.dprev, dmus, mixes, mus, start.prev, B, T, C);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, mixes, x, mus, ln, B, T, C, scr.acc);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, mixes, x, mus, B, T, C, scr.acc);
 }

@@ -10,6 +10,7 @@ import { linearBackward, linearForward } from './linear.js';
 import type { Kernels } from '../kernels.js';
 import { tokenShiftStartBackward, type InputLayerNorm } from './tokenshift.js';
 import { allocWkvSaved, type WkvSaved, type WkvStartGrad, type WkvState } from './wkv.js';
+import { NO_BUFFER, type ScratchPool } from './scratch.js';
 
 export interface TimeMixParams {
   timeDecay: Param; // [C]
@@ -49,14 +50,28 @@ export interface MixStartGrad {
   wkv: WkvStartGrad | null;
 }
 
-/** Scratch shared by every block: seven [N,C] buffers and 8*C doubles. */
-export interface MixScratch {
-  s: Float32Array[];
-  d: Float64Array;
+/**
+ * TimeMix's scratch, each [N,C]. The forward writes the three token-shift mixes; the backward recomputes
+ * them and overwrites each with its own gradient, after filling the four gradients it needs first.
+ */
+export interface TimeMixScratch {
+  xk: Float32Array; // mix into the key projection, then d(xk)
+  xv: Float32Array; // mix into the value projection, then d(xv)
+  xr: Float32Array; // mix into the receptance projection, then d(xr)
+  drw: Float32Array; // backward: d(r ⊙ y), the output projection's input gradient
+  dk: Float32Array; // backward: d(k)
+  dv: Float32Array; // backward: d(v)
+  drPre: Float32Array; // backward: d(receptance pre-activation)
+  acc: Float64Array; // 8*C doubles for per-channel reductions
 }
 
-export function allocMixScratch(N: number, C: number, count = 7): MixScratch {
-  return { s: Array.from({ length: count }, () => new Float32Array(N * C)), d: new Float64Array(8 * C) };
+/** TimeMix's scratch from `pool` (shared with the other layers that take from it); the backward's only with forBackward. */
+export function timeMixScratch(pool: ScratchPool, forBackward: boolean): TimeMixScratch {
+  const back = (i: number) => (forBackward ? pool.buffer(i) : NO_BUFFER);
+  return {
+    xk: pool.buffer(0), xv: pool.buffer(1), xr: pool.buffer(2),
+    drw: back(3), dk: back(4), dv: back(5), drPre: back(6), acc: pool.acc,
+  };
 }
 
 /**
@@ -65,17 +80,17 @@ export function allocMixScratch(N: number, C: number, count = 7): MixScratch {
  */
 export function timeMixForward(
   gemm: Gemm, K: Kernels, out: Float32Array, x: Float32Array, P: TimeMixParams, acts: TimeMixActs,
-  prev: Float32Array | null, wkv: WkvState, B: number, T: number, C: number, save: boolean, scr: MixScratch,
+  prev: Float32Array | null, wkv: WkvState, B: number, T: number, C: number, save: boolean, scr: TimeMixScratch,
 ): void {
   const N = B * T;
-  const [xk, xv, xr] = scr.s;
+  const { xk, xv, xr } = scr;
   K.tokenShiftMixForward([xk, xv, xr], x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.k, xk, P.key.data, null, N, C, C);
   linearForward(gemm, acts.v, xv, P.value.data, null, N, C, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
   // y = WKV(k, v), r = sigmoid(r), rw = r ⊙ y in one pass
   K.wkvForward(acts.y, acts.k, acts.v, P.timeDecay.data, P.timeFirst.data, wkv, B, T, C,
-    save ? acts.wkv : null, scr.d, { r: acts.r, rw: acts.rw });
+    save ? acts.wkv : null, scr.acc, { r: acts.r, rw: acts.rw });
   linearForward(gemm, out, acts.rw, P.output.data, null, N, C, C);
 }
 
@@ -89,25 +104,26 @@ export function timeMixForward(
  */
 export function timeMixBackward(
   gemm: Gemm, K: Kernels, dx: Float32Array, accumulate: boolean, dout: Float32Array, x: Float32Array,
-  P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: MixScratch,
+  P: TimeMixParams, acts: TimeMixActs, B: number, T: number, C: number, scr: TimeMixScratch,
   ln: InputLayerNorm | null = null, start: MixStartGrad | null = null,
 ): void {
   const N = B * T;
-  const [s1, s2, s3, s4, s5, s6, s7] = scr.s;
+  const { xk, xv, xr, drw, dk, dv, drPre } = scr;
   // output projection
-  linearBackward(gemm, s2, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C); // s2 = d(rw)
-  // WKV and the receptance gate: s4 = dk, s5 = dv, s3 = d(r pre-activation)
-  K.wkvBackward(s4, s5, P.timeDecay.grad, P.timeFirst.grad, s2, acts.v, acts.y,
-    acts.wkv, P.timeDecay.data, B, T, C, scr.d, { r: acts.r, dpre: s3 }, start?.wkv ?? null);
+  linearBackward(gemm, drw, false, P.output.grad, null, dout, acts.rw, P.output.data, N, C, C);
+  // WKV and the receptance gate
+  K.wkvBackward(dk, dv, P.timeDecay.grad, P.timeFirst.grad, drw, acts.v, acts.y,
+    acts.wkv, P.timeDecay.data, B, T, C, scr.acc, { r: acts.r, dpre: drPre }, start?.wkv ?? null);
   // projections (recompute the mixed inputs)
-  K.tokenShiftMixForward([s1, s6, s7], x, [P.mixK.data, P.mixV.data, P.mixR.data], start?.prev ?? null, B, T, C);
-  // (linearBackward reads its input for dW before it writes dinp, so they may share a buffer)
-  linearBackward(gemm, s1, false, P.key.grad, null, s4, s1, P.key.data, N, C, C);
-  linearBackward(gemm, s6, false, P.value.grad, null, s5, s6, P.value.data, N, C, C);
-  linearBackward(gemm, s7, false, P.receptance.grad, null, s3, s7, P.receptance.data, N, C, C);
+  const mixes = [xk, xv, xr];
+  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixV.data, P.mixR.data], start?.prev ?? null, B, T, C);
+  // (linearBackward reads its input for dW before it writes dinp, so each mix becomes its own gradient)
+  linearBackward(gemm, xk, false, P.key.grad, null, dk, xk, P.key.data, N, C, C);
+  linearBackward(gemm, xv, false, P.value.grad, null, dv, xv, P.value.data, N, C, C);
+  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, xr, P.receptance.data, N, C, C);
   const dmus = [P.mixK.grad, P.mixV.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixV.data, P.mixR.data];
-  if (start) tokenShiftStartBackward(start.dprev, dmus, [s1, s6, s7], mus, start.prev, B, T, C);
-  if (ln) K.tokenShiftMixLnBackward(dx, dmus, [s1, s6, s7], x, mus, ln, B, T, C, scr.d);
-  else K.tokenShiftMixBackward(dx, accumulate, dmus, [s1, s6, s7], x, mus, B, T, C, scr.d);
+  if (start) tokenShiftStartBackward(start.dprev, dmus, mixes, mus, start.prev, B, T, C);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, mixes, x, mus, ln, B, T, C, scr.acc);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, mixes, x, mus, B, T, C, scr.acc);
 }
