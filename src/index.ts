@@ -17,6 +17,7 @@ import { createModel } from './models/index.js';
 import { loadModelFile } from './models/io.js';
 import { resolveModel } from './run/resolve.js';
 import { RUN_FILES } from './run/files.js';
+import { openTrainingData } from './train/feed.js';
 import { train, type TrainResult } from './train/loop.js';
 import type { Progress } from './train/progress.js';
 import { buildRunConfig, type ConfigFile } from './train/setup.js';
@@ -62,14 +63,14 @@ export interface TrainModelOptions {
 export async function trainModel(o: TrainModelOptions): Promise<TrainResult> {
   if (existsSync(join(o.runDir, RUN_FILES.config))) throw new UserError(`${o.runDir} already holds a run; choose another folder`);
   const config = buildRunConfig(o.kind, o.dataset, o.seed ?? 1, o.settings ?? null, {}, packageVersion());
-  const data = loadDataset(config.dataset);
+  const data = openTrainingData(config.dataset);
   const gemm = defaultGemm();
   const kernels = defaultKernels();
   return train({
     runDir: o.runDir,
     config,
     resume: false,
-    data: { train: data.train, valid: data.valid },
+    data,
     buildModel: (model, seed) => createModel(model, { seed, gemm, kernels }),
     kernels,
     progress: o.progress,

@@ -15,9 +15,10 @@ BUNDLED_DATASETS = ("nottingham", "jsb-chorales")
 RUN_FORMAT_VERSION = 1
 
 MODEL_FIELDS = {
-    "rwkv": ("kind", "nLayer", "nEmbd", "ffn", "dropout", "inputLags", "keyChain"),
-    "lstm": ("kind", "layers", "hidden", "embed", "dropout", "inputLags", "keyChain"),
+    "rwkv": ("kind", "nLayer", "nEmbd", "ffn", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition"),
+    "lstm": ("kind", "layers", "hidden", "embed", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition"),
 }
+MAX_KEY_SHIFTS = 6
 
 # Nottingham default (src/train/defaults.ts, RWKV_INPUT_LAGS and KEY_CHAIN_HIDDEN).
 RWKV_INPUT_LAGS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
@@ -64,6 +65,38 @@ def _key_chain(v):
     return v
 
 
+def _key_chain_order(v, chain):
+    if v is None or v == "up":
+        return None
+    if v != "down":
+        raise UserError(f'model config: keyChainOrder must be "up" or "down", got {_json(v)}')
+    if not chain:
+        raise UserError("model config: keyChainOrder needs a key-chain head (keyChain > 0)")
+    return v
+
+
+def _condition(v):
+    """src/models/config.ts condition: {start, keyShifts}; absent when it adds no input."""
+    if v is None:
+        return None
+    bad = UserError(f'model config: condition must be {{"start": true|false, "keyShifts": 0..{MAX_KEY_SHIFTS}}}, got {_json(v)}')
+    if not isinstance(v, dict) or any(k not in ("start", "keyShifts") for k in v):
+        raise bad
+    if not isinstance(v.get("start"), bool):
+        raise bad
+    k = v.get("keyShifts")
+    if not _is_int(k) or not 0 <= k <= MAX_KEY_SHIFTS:
+        raise bad
+    return {"start": v["start"], "keyShifts": k} if v["start"] or k > 0 else None
+
+
+def condition_width(condition):
+    """Conditioning columns per position (src/engine/condition.ts): the start flag, then the key one-hot."""
+    if not condition:
+        return 0
+    return (1 if condition["start"] else 0) + (2 * condition["keyShifts"] + 1 if condition["keyShifts"] > 0 else 0)
+
+
 def _dropout(v):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < 1):
         raise UserError(f"model config: dropout must be a number in [0, 1), got {_json(v)}")
@@ -96,6 +129,12 @@ def validate_model_config(raw):
     chain = _key_chain(raw.get("keyChain"))
     if chain:
         cfg["keyChain"] = chain
+    order = _key_chain_order(raw.get("keyChainOrder"), chain)
+    if order:
+        cfg["keyChainOrder"] = order
+    condition = _condition(raw.get("condition"))
+    if condition:
+        cfg["condition"] = condition
     return cfg
 
 
@@ -293,11 +332,26 @@ def build_run_config(kind, dataset, seed, file_cfg, flags, package):
             t["schedule"] = {**s, "lr": lr}
         else:
             t["schedule"] = {**s, "lo": lr / 10, "hi": lr}
+    where = "config" if file_cfg else "settings"
     problem = training_config_problem(t)
     if problem:
-        raise UserError(f"{'config' if file_cfg else 'settings'}: {problem}")
+        raise UserError(f"{where}: {problem}")
+    model = with_condition(model, "condition" in (file_cfg.get("model") or {}), t["transpose"], where)
     return {"format": "rwkv-music-run", "version": RUN_FORMAT_VERSION, "package": package, "model": model,
             "training": t, "dataset": dataset_reference(dataset), "seed": seed}
+
+
+def with_condition(model, explicit, transpose, where):
+    """src/train/setup.ts withCondition: by default a model learns how pieces start and which key they
+    are in (a start step and a key input as wide as the training transposition); a config that sets
+    `condition` keeps it, and its key input must cover the transposition."""
+    if not explicit:
+        return validate_model_config({**model, "condition": {"start": True, "keyShifts": transpose if transpose <= MAX_KEY_SHIFTS else 0}})
+    k = (model.get("condition") or {}).get("keyShifts", 0)
+    if 0 < k < transpose:
+        raise UserError(f"{where}: the model's key input covers ±{k} semitones but training transposes by up to ±{transpose}; "
+                        "raise condition.keyShifts or lower --transpose")
+    return model
 
 
 def dataset_reference(dataset):

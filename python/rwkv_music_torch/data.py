@@ -6,6 +6,12 @@ that sound), or a sharded dataset written by `rwkv-music data import --shard-fra
 manifest.json listing, per split, shard files of the same sequences with their lengths and key counts.
 A split is a list of shards; an unsharded file is one shard per split. Batches never mix shards, so a
 trainer holds at most a couple of shards in memory at a time.
+
+For a model with conditioning inputs (config `condition`) a batch also carries its conditioning
+columns and a training mask, as src/data/batching.ts makes them: a chunk that begins at a piece's
+first frame is read after a start step (an empty input frame with the start flag on), whose prediction
+of the first frame is trained but not scored; every position carries the one-hot of the piece's
+transposition over -keyShifts..keyShifts.
 """
 import gzip
 import json
@@ -16,7 +22,7 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from .config import BUNDLED_DATASETS, KEYS
+from .config import BUNDLED_DATASETS, KEYS, condition_width
 from .errors import UserError
 
 LOWEST_NOTE = 21
@@ -203,10 +209,15 @@ def chunk_bounds(length, max_length, phase=0):
     return out
 
 
-def _group(pieces, batch_frames):
+def piece_positions(piece, start_step):
+    """Positions of a piece in a batch: its predictions, plus the start step when it has one."""
+    return piece[3] - piece[2] - 1 + (1 if start_step and piece[2] == 0 else 0)
+
+
+def _group(pieces, batch_frames, start_step):
     batches, current, longest = [], [], 0
     for p in pieces:
-        t = p[3] - p[2] - 1
+        t = piece_positions(p, start_step)
         if current and max(longest, t) * (len(current) + 1) > batch_frames:
             batches.append(current)
             current, longest = [], 0
@@ -217,18 +228,18 @@ def _group(pieces, batch_frames):
     return batches
 
 
-def evaluation_plan(split, batch_frames, max_length):
+def evaluation_plan(split, batch_frames, max_length, start_step=False):
     """Every sequence chunked without phase or shift, sorted by length within its shard, grouped.
     A piece is (shard, seq, start, end, shift)."""
     batches = []
     for i, sh in enumerate(split.shards):
         pieces = [(i, s, a, b, 0) for s, n in enumerate(sh.lengths) for a, b in chunk_bounds(n, max_length)]
         pieces.sort(key=lambda p: (-(p[3] - p[2]), p[1], p[2]))
-        batches += _group(pieces, batch_frames)
+        batches += _group(pieces, batch_frames, start_step)
     return batches
 
 
-def training_plan(split, batch_frames, max_length, transpose, random_phase, seed, epoch):
+def training_plan(split, batch_frames, max_length, transpose, random_phase, seed, epoch, start_step=False):
     """One epoch's batches, fully determined by (seed, epoch): random shifts and chunk phases, pieces
     sorted by length with random ties and grouped within each shard; the shards' order and the
     batches' order within each shard shuffled."""
@@ -244,31 +255,60 @@ def training_plan(split, batch_frames, max_length, transpose, random_phase, seed
             for a, b in chunk_bounds(n, max_length, phase):
                 pieces.append((rng.random(), (i, s, a, b, shift)))
         pieces.sort(key=lambda kp: (-(kp[1][3] - kp[1][2]), kp[0]))
-        group = _group([p for _, p in pieces], batch_frames)
+        group = _group([p for _, p in pieces], batch_frames, start_step)
         rng.shuffle(group)
         batches += group
     return batches
 
 
-def make_batch(split, pieces):
-    """inputs, targets [B, T, 88] and mask [B, T] (float32 tensors), padded at the end."""
+class Batch:
+    """inputs, targets [B, T, 88], mask [B, T] (scored), train_mask [B, T] (trained: the scored positions
+    and the start steps) and, for a conditioned model, condition [B, T, width]; float32 tensors."""
+
+    def __init__(self, inputs, targets, mask, train_mask, condition):
+        self.inputs, self.targets, self.mask, self.train_mask, self.condition = inputs, targets, mask, train_mask, condition
+
+    def to(self, device):
+        move = lambda t: None if t is None else t.to(device, non_blocking=True)
+        return Batch(move(self.inputs), move(self.targets), move(self.mask), move(self.train_mask), move(self.condition))
+
+
+def make_batch(split, pieces, condition=None):
+    """The pieces of one batch padded at the end (src/data/batching.ts makeBatch)."""
+    start_step = bool(condition and condition["start"])
+    K = condition["keyShifts"] if condition else 0
+    W = condition_width(condition)
     B = len(pieces)
-    T = max(p[3] - p[2] - 1 for p in pieces)
-    roll = np.zeros((B, T + 1, KEYS), dtype=np.float32)
+    T = max(piece_positions(p, start_step) for p in pieces)
+    inputs = np.zeros((B, T, KEYS), dtype=np.float32)
+    targets = np.zeros((B, T, KEYS), dtype=np.float32)
     mask = np.zeros((B, T), dtype=np.float32)
+    train_mask = np.zeros((B, T), dtype=np.float32)
+    cond = np.zeros((B, T, W), dtype=np.float32) if W else None
     for b, (shard, s, start, end, shift) in enumerate(pieces):
+        if K > 0 and abs(shift) > K:
+            raise ValueError(f"a piece transposed by {shift} semitones is outside the model's key input (-{K}..{K})")
         seq = split.sequences(shard)[s]
+        n = end - start
+        roll = np.zeros((n, KEYS), dtype=np.float32)
         rows, cols = [], []
-        for t in range(end - start):
-            for n in seq[start + t]:
-                k = n + shift - LOWEST_NOTE
+        for t in range(n):
+            for note in seq[start + t]:
+                k = note + shift - LOWEST_NOTE
                 if 0 <= k < KEYS:
                     rows.append(t)
                     cols.append(k)
-        roll[b, rows, cols] = 1
-        mask[b, :end - start - 1] = 1
-    # targets are the next frames; the input row after a piece's end is padding and unscored
-    inputs = roll[:, :T].copy()
-    for b, p in enumerate(pieces):
-        inputs[b, p[3] - p[2] - 1:] = 0
-    return torch.from_numpy(inputs), torch.from_numpy(np.ascontiguousarray(roll[:, 1:])), torch.from_numpy(mask)
+        roll[rows, cols] = 1
+        lead = 1 if start_step and start == 0 else 0  # the start step reads an empty frame
+        length = n - 1 + lead
+        inputs[b, lead:length] = roll[:n - 1]
+        targets[b, :length] = roll[1 - lead:]
+        mask[b, lead:length] = 1
+        train_mask[b, :length] = 1
+        if W:
+            if start_step:
+                cond[b, 0, 0] = lead
+            if K > 0:
+                cond[b, :length, (1 if start_step else 0) + K + shift] = 1
+    t = torch.from_numpy
+    return Batch(t(inputs), t(targets), t(mask), t(train_mask), t(cond) if W else None)

@@ -1,14 +1,15 @@
 """RWKV-4 and the LSTM over piano rolls, with the parameter names, layouts and initialisation of
-src/models (rwkv.ts, lstm.ts, key-chain.ts, input-lags.ts), so weights move between the two sides
-unchanged. Both map inputs [B, T, 88] (and the target frames, which a key-chain head conditions on)
-to logits [B, T, 88]."""
+src/models (rwkv.ts, lstm.ts, key-chain.ts, input-stage.ts, input-lags.ts), so weights move between
+the two sides unchanged. Both map inputs [B, T, 88] (with the conditioning columns [B, T, width] of a
+model whose config has `condition`, and the target frames, which a key-chain head conditions on) to
+logits [B, T, 88]."""
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .config import KEYS, validate_model_config
+from .config import KEYS, condition_width, validate_model_config
 from .errors import UserError
 from .safetensors_io import model_file_bytes, read_model_file, write_atomic
 from .wkv import wkv
@@ -29,29 +30,41 @@ def lagged_inputs(x, lags):
     return torch.cat(parts, dim=-1)
 
 
+def embedding_inputs(x, lags, condition, width):
+    """What the embedding reads (src/models/input-stage.ts): [frame | lagged frames | start flag | key one-hot]."""
+    rows = lagged_inputs(x, lags)
+    if width == 0:
+        return rows
+    if condition is None or condition.shape[-1] != width:
+        raise ValueError(f"the model reads {width} conditioning columns per position; make the batch for this model's config")
+    return torch.cat([rows, condition.to(rows.dtype)], dim=-1)
+
+
 def hidden_degree(k):
     return 1 + (k % (KEYS - 1))
 
 
 class KeyChainHead(nn.Module):
     """MADE-masked key-chain head (Germain et al. 2015): logit d depends on the features and on the
-    keys below d of the frame being predicted. Parameter names chain.context, chain.keys, chain.out,
-    chain.direct as in src/models/key-chain.ts."""
+    keys before d in the chain's order (below d for "up", above d for "down") of the frame being
+    predicted. Parameter names chain.context, chain.keys, chain.out, chain.direct as in
+    src/models/key-chain.ts; the masks are built on each key's rank in the chain."""
 
-    def __init__(self, features, hidden):
+    def __init__(self, features, hidden, order="up"):
         super().__init__()
         H = hidden
         self.hidden = H
         self.features = features
+        self.order = order
         self.context = nn.Linear(features, H)
         self.keys = nn.Linear(KEYS, H, bias=False)
         self.out = nn.Linear(H, KEYS, bias=False)
         self.direct = nn.Linear(KEYS, KEYS, bias=False)
         deg = torch.tensor([hidden_degree(k) for k in range(H)])
-        j = torch.arange(KEYS)
-        self.register_buffer("mask_keys", (j.view(1, KEYS) < deg.view(H, 1)).float(), persistent=False)  # [H, 88]
-        self.register_buffer("mask_out", (deg.view(1, H) <= j.view(KEYS, 1)).float(), persistent=False)  # [88, H]
-        self.register_buffer("mask_direct", torch.tril(torch.ones(KEYS, KEYS), diagonal=-1), persistent=False)
+        rank = torch.arange(KEYS) if order == "up" else KEYS - 1 - torch.arange(KEYS)
+        self.register_buffer("mask_keys", (rank.view(1, KEYS) < deg.view(H, 1)).float(), persistent=False)  # [H, 88]
+        self.register_buffer("mask_out", (deg.view(1, H) <= rank.view(KEYS, 1)).float(), persistent=False)  # [88, H]
+        self.register_buffer("mask_direct", (rank.view(1, KEYS) < rank.view(KEYS, 1)).float(), persistent=False)  # [88, 88]
 
     def reset_parameters(self):
         b = 1 / math.sqrt(self.features)
@@ -126,11 +139,12 @@ class RwkvModel(nn.Module):
         self.config = dict(config)
         L, C, Fd = config["nLayer"], config["nEmbd"], config["ffn"]
         self.lags = list(config.get("inputLags") or [])
-        self.emb = nn.Linear(KEYS * (1 + len(self.lags)), C)
+        self.condition_width = condition_width(config.get("condition"))
+        self.emb = nn.Linear(KEYS * (1 + len(self.lags)) + self.condition_width, C)
         self.blocks = nn.ModuleList([Block(i, C, Fd) for i in range(L)])
         self.ln_out = nn.LayerNorm(C, eps=1e-5)
         self.head = nn.Linear(C, KEYS)
-        self.chain = KeyChainHead(C, config["keyChain"]) if config.get("keyChain") else None
+        self.chain = KeyChainHead(C, config["keyChain"], config.get("keyChainOrder", "up")) if config.get("keyChain") else None
         self.wkv_mode = "chunked"
         self.wkv_chunk = 32
 
@@ -165,9 +179,9 @@ class RwkvModel(nn.Module):
             if self.chain is not None:
                 self.chain.reset_parameters()
 
-    def forward(self, inputs, targets):
+    def forward(self, inputs, targets, condition=None):
         drop = self.config["dropout"] if self.training else 0.0
-        x = self.blocks[0].ln0(self.emb(lagged_inputs(inputs, self.lags)))
+        x = self.blocks[0].ln0(self.emb(embedding_inputs(inputs, self.lags, condition, self.condition_width)))
         x = F.dropout(x, drop, self.training)
         for blk in self.blocks:
             x = x + F.dropout(blk.att(blk.ln1(x), self.wkv_mode, self.wkv_chunk), drop, self.training)
@@ -182,11 +196,12 @@ class LstmModel(nn.Module):
         super().__init__()
         self.config = dict(config)
         self.lags = list(config.get("inputLags") or [])
+        self.condition_width = condition_width(config.get("condition"))
         E, H, L = config["embed"], config["hidden"], config["layers"]
-        self.embed = nn.Linear(KEYS * (1 + len(self.lags)), E)
+        self.embed = nn.Linear(KEYS * (1 + len(self.lags)) + self.condition_width, E)
         self.lstm = nn.LSTM(E, H, num_layers=L, batch_first=True, dropout=config["dropout"] if L > 1 else 0.0)
         self.head = nn.Linear(H, KEYS)
-        self.chain = KeyChainHead(H, config["keyChain"]) if config.get("keyChain") else None
+        self.chain = KeyChainHead(H, config["keyChain"], config.get("keyChainOrder", "up")) if config.get("keyChain") else None
 
     def initialize(self):
         """PyTorch's defaults (as src/models/lstm.ts), the key-chain head as key-chain.ts."""
@@ -196,8 +211,8 @@ class LstmModel(nn.Module):
         if self.chain is not None:
             self.chain.reset_parameters()
 
-    def forward(self, inputs, targets):
-        h = self.lstm(self.embed(lagged_inputs(inputs, self.lags)))[0]
+    def forward(self, inputs, targets, condition=None):
+        h = self.lstm(self.embed(embedding_inputs(inputs, self.lags, condition, self.condition_width)))[0]
         logits = self.head(h)
         return self.chain(logits, h, targets) if self.chain is not None else logits
 

@@ -4,7 +4,8 @@
 It reads the run folder format of src/train (config.json, best.safetensors, model.safetensors,
 metrics.jsonl), so `rwkv-music eval`, `generate`, `compare --runs` and the studio use its runs
 unchanged; its own resumable state is torch-checkpoint.pt in the same folder. The loop is that of
-src/train/loop.ts: per batch, the mean NLL per scored frame (over all processes), backward, global
+src/train/loop.ts: per batch, the mean NLL per trained frame (the scored frames and, for a model with a
+start step, its predictions of first frames; over all processes), backward, global
 gradient-norm clip, AdamW at the scheduled rate, a skipped step on a non-finite gradient; per epoch,
 validation, the best weights kept, a checkpoint. Each process trains on its share of the epoch's
 batches (a DistributedSampler over the batch plan), so one step covers world-size batches.
@@ -65,16 +66,17 @@ def init_head_bias(model, corpus, transpose):
 
 def evaluate(model, split, batch_frames, max_length, dist_, device, autocast):
     """Summed NLL and scored frames over a split; each process scores its share of the batches."""
-    plan = evaluation_plan(split, batch_frames, max_length)
+    condition = model.config.get("condition")
+    plan = evaluation_plan(split, batch_frames, max_length, bool(condition and condition["start"]))
     model.eval()
     nll, frames = 0.0, 0.0
     with torch.no_grad():
         for i in range(dist_.rank, len(plan), dist_.world):
-            x, y, m = (t.to(device) for t in make_batch(split, plan[i]))
+            b = make_batch(split, plan[i], condition).to(device)
             with autocast():
-                logits = model(x, y)
-            nll += float(bernoulli_nll(logits, y, m).double())
-            frames += float(m.sum())
+                logits = model(b.inputs, b.targets, b.condition)
+            nll += float(bernoulli_nll(logits, b.targets, b.mask).double())
+            frames += float(b.mask.sum())
     model.train()
     nll, frames = dist_.all_sum([nll, frames])
     return nll, frames
@@ -213,7 +215,8 @@ def prepare_run(args, dist_):
     if init:
         if init[0]["kind"] != kind:
             raise UserError(f"{init[2]} holds a {init[0]['kind']} model, not --model {kind}")
-        file_cfg = {**file_cfg, "model": init[0]}
+        # the source's inputs as they are (absent conditioning stays absent), so its weights fit
+        file_cfg = {**file_cfg, "model": {**init[0], "condition": init[0].get("condition") or {"start": False, "keyShifts": 0}}}
     flags = {"epochs": args.epochs, "minutes": args.minutes, "lr": args.lr, "batchFrames": args.batch_frames,
              "maxLength": args.max_length, "transpose": args.transpose, "patience": args.patience, "schedule": args.schedule}
     cfg = build_run_config(kind, args.dataset, args.seed, file_cfg, flags, f"rwkv-music-torch {__version__}")
@@ -295,8 +298,11 @@ def _train(args, dist_):
     train_split, valid_split = corpus["train"], corpus["valid"]
     eval_len = t["evalMaxLength"] or sys.maxsize
 
+    condition = cfg["model"].get("condition")
+    start_step = bool(condition and condition["start"])
+
     def plan_for(epoch):
-        batches = training_plan(train_split, t["batchFrames"], t["maxLength"], t["transpose"], t["randomPhase"], cfg["seed"], epoch)
+        batches = training_plan(train_split, t["batchFrames"], t["maxLength"], t["transpose"], t["randomPhase"], cfg["seed"], epoch, start_step)
         sampler = DistributedSampler(range(len(batches)), num_replicas=dist_.world, rank=dist_.rank, shuffle=False, drop_last=False)
         return batches, list(sampler)
 
@@ -378,8 +384,9 @@ def _train(args, dist_):
             epoch_frames = 0.0
             while st["batchInEpoch"] < nb:
                 pieces = batches[mine[st["batchInEpoch"]]]
-                x, y, m = (u.to(device, non_blocking=True) for u in make_batch(train_split, pieces))
-                local_frames = float(m.sum())
+                b = make_batch(train_split, pieces, condition).to(device)
+                # trained positions: the scored ones and the start steps' predictions of first frames
+                local_frames = float(b.train_mask.sum())
                 want_stop = stop_signal["flag"] or (max_steps is not None and st["step"] >= max_steps) or \
                     (time.monotonic() - start + reserve_s() >= budget_s)
                 frames, stops = dist_.all_sum([local_frames, 1.0 if want_stop else 0.0])
@@ -393,8 +400,8 @@ def _train(args, dist_):
                 torch.manual_seed(step_seed(cfg["seed"], st["step"], dist_.rank))
                 opt.zero_grad(set_to_none=False)
                 with autocast():
-                    logits = ddp(x, y)
-                nll = bernoulli_nll(logits, y, m)
+                    logits = ddp(b.inputs, b.targets, b.condition)
+                nll = bernoulli_nll(logits, b.targets, b.train_mask)
                 loss = nll * (dist_.world / frames)
                 if scaler is not None:
                     scaler.scale(loss).backward()

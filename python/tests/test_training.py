@@ -88,14 +88,15 @@ def test_torchrun_two_processes_and_rwkv_music_eval_agree(node, data, tmp_path):
 
 def test_a_typescript_run_continues_here(node, data, tmp_path):
     ts_run = tmp_path / "ts"
-    # this trainer has no start step or key input yet: the TypeScript run is made without them
+    # the TypeScript defaults: a start step and a key input, the key chain from the top key down
     cfg = json.loads((data / "lstm.json").read_text())
-    cfg["model"] = {**cfg["model"], "condition": {"start": False, "keyShifts": 0}}
-    (tmp_path / "lstm-plain.json").write_text(json.dumps(cfg))
-    run_cli(node, "train", "--model", "lstm", "--dataset", str(data / "small.json.gz"), "--config", str(tmp_path / "lstm-plain.json"),
+    cfg["model"] = {**cfg["model"], "keyChainOrder": "down"}
+    (tmp_path / "lstm-down.json").write_text(json.dumps(cfg))
+    run_cli(node, "train", "--model", "lstm", "--dataset", str(data / "small.json.gz"), "--config", str(tmp_path / "lstm-down.json"),
             "--epochs", "1", "--out", str(ts_run), "--threads", "1")
     ts_score = json.loads(run_cli(node, "eval", "--checkpoint", str(ts_run), "--split", "valid", "--weights", "latest", "--json"))
     model = load_model_file(latest_weights(str(ts_run)))
+    assert model.config["condition"] == {"start": True, "keyShifts": 3} and model.config["keyChainOrder"] == "down"
     nll, frames = evaluate(model, load_corpus(str(data / "small.json.gz"))["valid"], 4096, 10 ** 9, Dist("cpu"), torch.device("cpu"),
                            contextlib.nullcontext)
     assert frames == ts_score["frames"]

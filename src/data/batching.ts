@@ -21,6 +21,9 @@ import { Rng } from '../engine/random.js';
 import { conditionWidth, writeCondition, type ConditionConfig } from '../engine/condition.js';
 import { HIGHEST_NOTE, KEY_COUNT, LOWEST_NOTE, type Frame } from './pianoroll.js';
 
+/** What planning reads of a sequence: only its length (a sharded dataset plans from its manifest). */
+export type SequenceLength = { readonly length: number };
+
 /** One chunk of one sequence: frames [start, end) of sequences[seq], transposed by `shift` semitones. */
 export interface Piece {
   seq: number;
@@ -118,7 +121,7 @@ export function groupPieces(pieces: Piece[], batchFrames: number, startStep: boo
  * Evaluation plan: every sequence chunked without phase or transposition, sorted by length
  * (ties by position, so the plan is deterministic), grouped within the budget.
  */
-export function evaluationPlan(sequences: readonly Frame[][], options: BatchingOptions): BatchPlan {
+export function evaluationPlan(sequences: readonly SequenceLength[], options: BatchingOptions): BatchPlan {
   validateBatchingOptions(options);
   const pieces: Piece[] = [];
   sequences.forEach((s, seq) => {
@@ -134,7 +137,7 @@ export function evaluationPlan(sequences: readonly Frame[][], options: BatchingO
  * order, grouped within the budget, and the batch order is shuffled.
  */
 export function trainingPlan(
-  sequences: readonly Frame[][],
+  sequences: readonly SequenceLength[],
   options: TrainBatchingOptions,
   seed: number,
   epoch: number,

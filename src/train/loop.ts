@@ -9,8 +9,7 @@
  * uninterrupted one would have done.
  */
 import { join } from 'node:path';
-import { makeBatch, trainedFrames, trainingPlan } from '../data/batching.js';
-import { keyFrequencies } from '../data/key-frequencies.js';
+import { trainedFrames } from '../data/batching.js';
 import type { Frame } from '../data/pianoroll.js';
 import type { Kernels } from '../engine/kernels.js';
 import { Rng } from '../engine/random.js';
@@ -24,7 +23,8 @@ import { MetricsLog } from '../run/metrics-log.js';
 import { TimeBudget } from './budget.js';
 import { RUN_FORMAT_VERSION, type RunConfig } from './config.js';
 import { loadCheckpoint, writeCheckpoint, type TrainState } from './checkpoint.js';
-import { evaluateSequences, type EvalResult } from './evaluate.js';
+import type { EvalResult } from './evaluate.js';
+import { memoryFeed, type TrainingFeed } from './feed.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from './optimizer.js';
 import { silentProgress, type Progress } from './progress.js';
 import { learningRate, type Schedule } from './schedule.js';
@@ -37,7 +37,8 @@ export interface TrainOptions {
   config: RunConfig;
   /** Continue from the run's newest checkpoint (a run with none yet starts from the beginning). */
   resume: boolean;
-  data: { train: Frame[][]; valid: Frame[][] };
+  /** Splits in memory, or a feed (feed.ts: e.g. a sharded dataset streamed shard by shard). */
+  data: { train: Frame[][]; valid: Frame[][] } | TrainingFeed;
   buildModel: (config: ModelConfig, seed: number) => SequenceModel;
   /** Where the optimizer's update and the gradient clipping run (default: the TypeScript kernels). */
   kernels?: Kernels;
@@ -96,7 +97,7 @@ function freshState(rng: Rng): TrainState {
  * dropout stream and the position, and the metrics log up to that position.
  */
 function openRun(
-  o: TrainOptions, model: SequenceModel, optimizer: AdamW, rng: Rng, log: (line: string) => void,
+  o: TrainOptions, feed: TrainingFeed, model: SequenceModel, optimizer: AdamW, rng: Rng, log: (line: string) => void,
 ): { st: TrainState; metrics: MetricsLog; statePath: string | null } {
   const metricsPath = join(o.runDir, RUN_FILES.metrics);
   removeTemporaryFiles(o.runDir);
@@ -114,7 +115,7 @@ function openRun(
     writeRunConfig(o.runDir, o.config);
   }
   const t = o.config.training;
-  const frequencies = t.initHeadBias ? keyFrequencies(o.data.train, t.transpose) : null;
+  const frequencies = t.initHeadBias ? feed.keyFrequencies(t.transpose) : null;
   if (frequencies) initOutputBias(model, frequencies);
   o.prepareModel?.(model);
   return { st: freshState(rng), metrics: MetricsLog.start(metricsPath), statePath: null };
@@ -134,20 +135,21 @@ function stopOnSignal(enabled: boolean, log: (line: string) => void): { requeste
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { runDir, config, data } = options;
+  const { runDir, config } = options;
+  const feed = 'epoch' in options.data ? options.data : memoryFeed(options.data);
   const t = config.training;
   const now = options.now ?? (() => performance.now());
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
   const progress = options.progress ?? silentProgress;
-  if (!data.train.some((s) => s.length >= 2)) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
-  if (!data.valid.some((s) => s.length >= 2)) throw new UserError('the validation split has no sequence of 2 or more frames to score');
+  if (feed.trainFrames() === 0) throw new UserError('the training split has no sequence of 2 or more frames to learn from');
+  if (feed.validFrames() === 0) throw new UserError('the validation split has no sequence of 2 or more frames to score');
 
   // Model, optimizer, random stream, position, log.
   const model = options.buildModel(config.model, config.seed);
   const params = model.parameters();
   const optimizer = new AdamW(params, t.optimizer, options.kernels);
   const rng = new Rng(dropoutSeed(config.seed));
-  const { st, metrics, statePath } = openRun(options, model, optimizer, rng, log);
+  const { st, metrics, statePath } = openRun(options, feed, model, optimizer, rng, log);
 
   // When to stop.
   const maxEpochs = options.stop?.epochs !== undefined ? options.stop.epochs : t.epochs;
@@ -165,7 +167,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (t.schedule.totalSteps > 0) st.totalSteps = t.schedule.totalSteps;
     else {
       if (t.epochs !== null) {
-        epochHorizon = t.epochs * trainingPlan(data.train, batching, config.seed, 0).batches.length;
+        epochHorizon = t.epochs * feed.epoch(batching, config.seed, 0).count;
         st.totalSteps = epochHorizon;
       }
       estimateHorizon = t.minutes !== null && minutes !== null;
@@ -180,7 +182,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     start,
     estimateHorizon,
     epochHorizon,
-    validFrames: data.valid.reduce((n, s) => n + Math.max(0, s.length - 1), 0),
+    validFrames: feed.validFrames(),
   });
   const signal = stopOnSignal(options.handleSignals === true, log);
   const elapsedBefore = st.elapsedMs;
@@ -199,7 +201,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   /** Scores the validation split; a new best is recorded (its weights are published with the next checkpoint). */
   const validate = (): { v: EvalResult; improved: boolean } => {
     const t0 = now();
-    const v = evaluateSequences(model, data.valid, evalBatching);
+    const v = feed.validate(model, evalBatching);
     budget.validationDone(now() - t0);
     validatedAtStep = st.step;
     lastValid = v;
@@ -226,8 +228,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         stopped = 'epochs';
         break;
       }
-      const plan = trainingPlan(data.train, batching, config.seed, st.epoch);
-      const nb = plan.batches.length;
+      const plan = feed.epoch(batching, config.seed, st.epoch);
+      const nb = plan.count;
       if (st.batchInEpoch > nb) {
         throw new UserError(`${statePath} is damaged: batchInEpoch ${st.batchInEpoch} is past the end of epoch ${st.epoch + 1}, which has ${nb} batches`);
       }
@@ -242,7 +244,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         if (stopped !== null) break;
 
         const stepStart = now();
-        const batch = makeBatch(data.train, plan.batches[st.batchInEpoch], plan.condition);
+        const batch = plan.batch(st.batchInEpoch);
         const frames = trainedFrames(batch);
         const lr = learningRate(schedule(), { step: st.step, batchInEpoch: st.batchInEpoch, batchesInEpoch: nb });
         zeroGradients(params);

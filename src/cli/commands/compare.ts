@@ -12,6 +12,7 @@ import { listCheckpoints } from '../../run/checkpoints.js';
 import { readRunConfig } from '../../run/config.js';
 import { runModelFile } from '../../run/resolve.js';
 import { readRunSummary } from '../../run/summary.js';
+import { openTrainingData } from '../../train/feed.js';
 import { train } from '../../train/loop.js';
 import { terminalProgress } from '../../train/progress.js';
 import { buildRunConfig } from '../../train/setup.js';
@@ -34,13 +35,13 @@ async function trainDefault(kind: ModelKind, dataset: string, runDir: string, se
   const resume = listCheckpoints(runDir).length > 0;
   const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, packageVersion());
   makeOutputFolder(runDir);
-  const ds = loadDataset(config.dataset);
+  const data = openTrainingData(config.dataset);
   console.error(`${resume ? 'resuming' : 'training'} ${kind} on ${config.dataset} -> ${runDir}`);
   await train({
     runDir,
     config,
     resume,
-    data: { train: ds.train, valid: ds.valid },
+    data,
     buildModel: modelBuilder(undefined),
     kernels: kernelsFor(undefined),
     stop: resume ? stop : undefined,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { join } from 'node:path';
-import { loadDataset } from '../../data/dataset.js';
+import { openTrainingData } from '../../train/feed.js';
 import { UserError } from '../../errors.js';
 import { resolveModel } from '../../run/resolve.js';
 import { loadModelFile } from '../../models/io.js';
@@ -102,7 +102,7 @@ export function registerTrain(program: Command): void {
         if (isRunFolder(runDir)) console.error(`${runDir} holds a run that stopped before its first checkpoint; starting a new one in its place`);
       }
 
-      const ds = loadDataset(config.dataset);
+      const data = openTrainingData(config.dataset);
       const gemm = gemmFor(threads);
       const kernels = kernelsFor(threads);
       const buildModel = modelBuilder(threads, gemm, kernels);
@@ -117,7 +117,7 @@ export function registerTrain(program: Command): void {
         runDir,
         config,
         resume: flags.resume !== undefined,
-        data: { train: ds.train, valid: ds.valid },
+        data,
         buildModel,
         kernels,
         stop: flags.resume !== undefined ? { epochs: stopEpochs, minutes: stopMinutes } : undefined,
