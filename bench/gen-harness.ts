@@ -21,7 +21,15 @@ export interface GenTiming extends GenCase {
   best: number;
   /** The same for the median run. */
   median: number;
+  /** Process CPU seconds of each timed run, when a CPU clock was given (Node). */
+  cpuSeconds?: number[];
+  /** Generated frames per CPU second of the median run by CPU time: on a machine shared with other work, the
+   * wall clock counts the time spent waiting for a core, the CPU clock does not. */
+  cpuMedian?: number;
 }
+
+/** Seconds of CPU time used by this process so far (Node: process.cpuUsage). */
+export type CpuClock = () => number;
 
 export const DEFAULT_CASES: readonly GenCase[] = [
   { batch: 1, length: 512 },
@@ -34,24 +42,33 @@ function median(xs: number[]): number {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
-/** One timed run: `length` frames for `batch` streams, seconds. */
-function run(model: SequenceModel, c: GenCase, seed: number): number {
+/** One timed run: `length` frames for `batch` streams; wall and CPU seconds. */
+function run(model: SequenceModel, c: GenCase, seed: number, cpu: CpuClock): { wall: number; cpu: number } {
+  const c0 = cpu();
   const t0 = performance.now();
   sample(model, { length: c.length, temperature: 1, seed, count: c.batch });
-  return (performance.now() - t0) / 1000;
+  return { wall: (performance.now() - t0) / 1000, cpu: cpu() - c0 };
 }
 
 /** A short warm-up run, then `runs` timed runs of the case. */
-export function timeGeneration(model: SequenceModel, c: GenCase, runs: number): GenTiming {
-  run(model, { batch: c.batch, length: Math.min(c.length, 32) }, 1);
+export function timeGeneration(model: SequenceModel, c: GenCase, runs: number, cpuClock?: CpuClock): GenTiming {
+  const cpu = cpuClock ?? (() => 0);
+  run(model, { batch: c.batch, length: Math.min(c.length, 32) }, 1, cpu);
   const seconds: number[] = [];
-  for (let i = 0; i < runs; i++) seconds.push(run(model, c, 2 + i));
+  const cpuSeconds: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const r = run(model, c, 2 + i, cpu);
+    seconds.push(r.wall);
+    cpuSeconds.push(r.cpu);
+  }
   const frames = c.batch * c.length;
-  return { ...c, seconds, best: frames / Math.min(...seconds), median: frames / median(seconds) };
+  const timing: GenTiming = { ...c, seconds, best: frames / Math.min(...seconds), median: frames / median(seconds) };
+  return cpuClock ? { ...timing, cpuSeconds, cpuMedian: frames / median(cpuSeconds) } : timing;
 }
 
 /** One line per case: model, where it ran, batch, frames/s. */
 export function formatTiming(label: string, t: GenTiming): string {
   return `${label.padEnd(34)} batch ${String(t.batch).padStart(2)}: ${t.median.toFixed(0).padStart(6)} frames/s median, ` +
-    `${t.best.toFixed(0).padStart(6)} best (${t.seconds.length} runs of ${t.length} frames x ${t.batch})`;
+    `${t.best.toFixed(0).padStart(6)} best` + (t.cpuMedian ? `, ${t.cpuMedian.toFixed(0).padStart(6)} per CPU second` : '') +
+    ` (${t.seconds.length} runs of ${t.length} frames x ${t.batch})`;
 }

@@ -12,8 +12,9 @@
  *
  * --ort-rows also times Node with every product on ORT (without the native rows GEMM of gemm-default.ts).
  *
- * Prints "RESULT gen-<model>-<where>-b<batch> <frames/s>" (median run) and
- * "RESULT studio-first-frame-s <seconds>" (median) for comparisons.
+ * Prints "RESULT gen-<model>-<where>-b<batch> <frames/s>" (median run), in Node also
+ * "RESULT gen-<model>-<where>-b<batch>-cpu <frames per CPU second>" (median by CPU time: the figure to
+ * compare on a machine shared with other work), and "RESULT studio-first-frame-s <seconds>" (median).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -38,12 +39,18 @@ function median(xs: number[]): number {
   return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
 }
 
+const cpuClock = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 function report(model: string, where: string, timings: readonly GenTiming[]): void {
   for (const t of timings) {
     console.log(formatTiming(`${model} (${where})`, t));
     console.log(`RESULT gen-${model}-${where}-b${t.batch} ${t.median.toFixed(1)}`);
+    if (t.cpuMedian) console.log(`RESULT gen-${model}-${where}-b${t.batch}-cpu ${t.cpuMedian.toFixed(1)}`);
   }
 }
 
@@ -66,7 +73,7 @@ async function main(): Promise<void> {
     const bytes = readFileSync(file);
     for (const b of backends) {
       const model = modelFromBytes(bytes, file, { gemm: b.gemm, kernels: b.kernels });
-      report(name, b.where, cases.map((c) => timeGeneration(model, c, runs)));
+      report(name, b.where, cases.map((c) => timeGeneration(model, c, runs, cpuClock)));
     }
   }
   const chromium = existsSync(CHROMIUM);

@@ -8,7 +8,7 @@ import type { Gemm, GemmArgs } from './gemm.js';
  *    each load of B feeds two rows and each pass over C does four multiply-adds per element; blocked over
  *    K and N to keep B's panel in cache.
  *  - "NT" (B transposed): C[i, j] = dot(a[i, :], B[j, :]), a 2x4 tile of dot products at a time so each
- *    load feeds two multiply-adds.
+ *    load feeds two multiply-adds (a 1x8 tile for a single row).
  * A transposed A is first copied into a row-major scratch matrix (O(MK) against the O(MNK) product).
  * Sums are formed in float64 (JavaScript numbers) and rounded to float32 when stored.
  */
@@ -145,6 +145,26 @@ function kernelNT(
     const ar = ao + i * K;
     const cr = co + i * N;
     let j = 0;
+    // One row (an RNN step at batch 1): eight dot products at a time, so that eight independent sums
+    // hide the latency of the additions; each sum still runs over p in order.
+    for (; j + 7 < N; j += 8) {
+      const b0r = bo + j * K;
+      const b1r = b0r + K;
+      const b2r = b1r + K;
+      const b3r = b2r + K;
+      const b4r = b3r + K;
+      const b5r = b4r + K;
+      const b6r = b5r + K;
+      const b7r = b6r + K;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+      for (let p = 0; p < K; p++) {
+        const x = A[ar + p];
+        s0 += x * B[b0r + p]; s1 += x * B[b1r + p]; s2 += x * B[b2r + p]; s3 += x * B[b3r + p];
+        s4 += x * B[b4r + p]; s5 += x * B[b5r + p]; s6 += x * B[b6r + p]; s7 += x * B[b7r + p];
+      }
+      C[cr + j] += alpha * s0; C[cr + j + 1] += alpha * s1; C[cr + j + 2] += alpha * s2; C[cr + j + 3] += alpha * s3;
+      C[cr + j + 4] += alpha * s4; C[cr + j + 5] += alpha * s5; C[cr + j + 6] += alpha * s6; C[cr + j + 7] += alpha * s7;
+    }
     for (; j + 3 < N; j += 4) {
       const b0r = bo + j * K;
       const b1r = b0r + K;

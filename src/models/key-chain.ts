@@ -22,7 +22,9 @@
  * given the melody: that is what harmonizing needs (src/generate/harmonize.ts).
  *
  * The masks are applied to copies of the weights at every forward, so weights loaded from a file
- * cannot break the ordering; the masked entries' gradients are zeroed.
+ * cannot break the ordering; the masked entries' gradients are zeroed. Sampling needs no copies: the
+ * masks are runs along the hidden units (see hiddenDegree), and drawFrame reads only the weights
+ * inside them.
  */
 import type { Gemm } from '../engine/gemm.js';
 import type { Rng } from '../engine/random.js';
@@ -35,9 +37,16 @@ import { uniformInit } from './init.js';
 /** Largest hidden width a key-chain head may have. */
 export const MAX_KEY_CHAIN = 4096;
 
-/** Degree of hidden unit k: it reads keys 0..m_k-1 and feeds keys m_k..87. */
+/** Hidden units come in blocks of DEGREES: unit k has degree 1 + (k mod DEGREES). */
+const DEGREES = KEYS - 1;
+
+/**
+ * Degree of hidden unit k: it reads keys 0..m_k-1 and feeds keys m_k..87 (in chain order). So the
+ * key of chain rank r reads, in every block of DEGREES units, the first r, and a decided key of rank
+ * r feeds the rest of each block.
+ */
 export function hiddenDegree(k: number): number {
-  return 1 + (k % (KEYS - 1));
+  return 1 + (k % DEGREES);
 }
 
 /** What an RNN-mode step leaves for drawFrame: per stream, the base logits and the context. */
@@ -76,6 +85,8 @@ export class KeyChainHead {
   private readonly keysMasked: Float32Array;
   private readonly outMasked: Float32Array;
   private readonly directMasked: Float32Array;
+  private readonly drawA: Float64Array; // drawFrame's pre-activations [H]
+  private readonly drawZ: Float64Array; // and activations [H]
 
   /** Adds the head's parameters (names chain.*) to `pl`; `features` is the width of h. */
   constructor(pl: ParamList, features: number, hidden: number, order: KeyChainOrder = 'up') {
@@ -83,7 +94,6 @@ export class KeyChainHead {
     this.hidden = H;
     this.features = features;
     this.order = order;
-    const rank = (d: number) => (order === 'up' ? d : KEYS - 1 - d);
     this.context = { weight: pl.add('chain.context.weight', [H, features], true), bias: pl.add('chain.context.bias', [H], false) };
     this.keys = pl.add('chain.keys.weight', [H, KEYS], true);
     this.out = pl.add('chain.out.weight', [KEYS, H], true);
@@ -93,13 +103,15 @@ export class KeyChainHead {
     this.maskDirect = new Uint8Array(KEYS * KEYS);
     for (let k = 0; k < H; k++) {
       const m = hiddenDegree(k);
-      for (let j = 0; j < KEYS; j++) this.maskKeys[k * KEYS + j] = rank(j) < m ? 1 : 0;
-      for (let d = 0; d < KEYS; d++) this.maskOut[d * H + k] = m <= rank(d) ? 1 : 0;
+      for (let j = 0; j < KEYS; j++) this.maskKeys[k * KEYS + j] = this.rank(j) < m ? 1 : 0;
+      for (let d = 0; d < KEYS; d++) this.maskOut[d * H + k] = m <= this.rank(d) ? 1 : 0;
     }
-    for (let d = 0; d < KEYS; d++) for (let j = 0; j < KEYS; j++) this.maskDirect[d * KEYS + j] = rank(j) < rank(d) ? 1 : 0;
+    for (let d = 0; d < KEYS; d++) for (let j = 0; j < KEYS; j++) this.maskDirect[d * KEYS + j] = this.rank(j) < this.rank(d) ? 1 : 0;
     this.keysMasked = new Float32Array(H * KEYS);
     this.outMasked = new Float32Array(KEYS * H);
     this.directMasked = new Float32Array(KEYS * KEYS);
+    this.drawA = new Float64Array(H);
+    this.drawZ = new Float64Array(H);
   }
 
   /**
@@ -115,16 +127,39 @@ export class KeyChainHead {
     this.direct.data.fill(0);
   }
 
-  private refreshMasked(): void {
-    maskedCopy(this.keysMasked, this.keys.data, this.maskKeys);
-    maskedCopy(this.outMasked, this.out.data, this.maskOut);
-    maskedCopy(this.directMasked, this.direct.data, this.maskDirect);
+  private rank(d: number): number {
+    return this.order === 'up' ? d : KEYS - 1 - d;
   }
 
-  /** logits[N, 88] += the chain's terms for features h[N, features] and frames y[N, 88] (null: all zero). */
-  forward(gemm: Gemm, logits: Float32Array, h: Float32Array, y: Float32Array | null, N: number, s: KeyChainScratch): void {
+  /** outMasked = Wo ⊙ Mo, row by row: in each block of units the first rank(d) are kept. */
+  private refreshOutMasked(): void {
     const H = this.hidden;
-    this.refreshMasked();
+    const src = this.out.data;
+    const dst = this.outMasked;
+    for (let d = 0; d < KEYS; d++) {
+      const r = this.rank(d);
+      const row = d * H;
+      for (let q = 0; q < H; q += DEGREES) {
+        const kept = row + Math.min(q + r, H);
+        const end = row + Math.min(q + DEGREES, H);
+        let i = row + q;
+        for (; i < kept; i++) dst[i] = src[i];
+        for (; i < end; i++) dst[i] = 0;
+      }
+    }
+  }
+
+  /** logits[N, 88] += the chain's terms for features h[N, features] and frames y[N, 88]. */
+  forward(gemm: Gemm, logits: Float32Array, h: Float32Array, y: Float32Array, N: number, s: KeyChainScratch): void {
+    maskedCopy(this.keysMasked, this.keys.data, this.maskKeys);
+    this.refreshOutMasked();
+    maskedCopy(this.directMasked, this.direct.data, this.maskDirect);
+    this.terms(gemm, logits, h, y, N, s);
+  }
+
+  /** forward() with the masked copies made; y null: a frame with every key off (only outMasked is read). */
+  private terms(gemm: Gemm, logits: Float32Array, h: Float32Array, y: Float32Array | null, N: number, s: KeyChainScratch): void {
+    const H = this.hidden;
     linearForward(gemm, s.a, h, this.context.weight.data, this.context.bias.data, N, this.features, H);
     if (y) gemm.gemm({ transA: false, transB: true, M: N, N: H, K: KEYS, A: y, B: this.keysMasked, C: s.a, beta: 1 });
     const { a, z } = s;
@@ -161,7 +196,8 @@ export class KeyChainHead {
     const H = this.hidden;
     if (state.base.length !== B * KEYS || state.context.length !== B * H) throw new Error('key chain: the state was made for another batch size or head');
     state.base.set(logits.subarray(0, B * KEYS));
-    this.forward(gemm, logits, h, null, B, s); // y = 0: the key and direct terms vanish
+    this.refreshOutMasked();
+    this.terms(gemm, logits, h, null, B, s); // y = 0: the key and direct terms vanish
     state.context.set(s.a.subarray(0, B * H));
   }
 
@@ -170,35 +206,55 @@ export class KeyChainHead {
    * p = sigmoid(logit_d / temperature), logit_d = base[d] + the chain's terms for the keys decided
    * before d. One uniform per drawn key, in chain order; `fixed[d]` 0 or 1 sets key d instead of
    * drawing it. Writes the probabilities into probs[88]; returns the key indices that are on,
-   * ascending. Uses the weights as they were at that step().
+   * ascending. Reads the weights directly, only inside the masks (so the weights must not change
+   * between step() and drawFrame()); the sums run over the hidden units in ascending order, as the
+   * masked product over all units would (its masked terms are zeros).
    */
   drawFrame(state: ChainStepState, stream: number, temperature: number, rng: Rng, probs: Float64Array, fixed?: Int8Array): number[] {
     const H = this.hidden;
     if ((stream + 1) * H > state.context.length) throw new Error(`key chain: no stream ${stream} in this state`);
-    // the masked weight copies are those step() made
     const base = state.base;
     const baseOffset = stream * KEYS;
-    const a = Float64Array.from(state.context.subarray(stream * H, (stream + 1) * H));
-    const z = new Float64Array(H);
-    for (let k = 0; k < H; k++) z[k] = a[k] > 0 ? a[k] : 0;
+    const context = state.context;
+    const contextOffset = stream * H;
+    const a = this.drawA;
+    const z = this.drawZ;
+    for (let k = 0; k < H; k++) {
+      const v = context[contextOffset + k];
+      a[k] = v;
+      z[k] = v > 0 ? v : 0;
+    }
+    const Wo = this.out.data;
+    const Wk = this.keys.data;
+    const Wd = this.direct.data;
     const on: number[] = [];
     const down = this.order === 'down';
     for (let r = 0; r < KEYS; r++) {
       const d = down ? KEYS - 1 - r : r;
       let logit = base[baseOffset + d];
       const wo = d * H;
-      for (let k = 0; k < H; k++) logit += this.outMasked[wo + k] * z[k];
-      for (const j of on) logit += this.directMasked[d * KEYS + j];
+      // units of degree <= r: the first r of each block
+      for (let q = 0; q < H; q += DEGREES) {
+        const end = wo + Math.min(q + r, H);
+        for (let i = wo + q, k = q; i < end; i++, k++) logit += Wo[i] * z[k];
+      }
+      const wd = d * KEYS;
+      for (const j of on) logit += Wd[wd + j];
       const p = 1 / (1 + Math.exp(-logit / temperature));
       probs[d] = p;
       const forced = fixed ? fixed[d] : -1;
       if (forced === 1 || (forced < 0 && rng.next() < p)) {
         on.push(d);
-        for (let k = 0; k < H; k++) {
-          const w = this.keysMasked[k * KEYS + d];
-          if (w !== 0) {
-            a[k] += w;
-            z[k] = a[k] > 0 ? a[k] : 0;
+        // units of degree > r read key d: the rest of each block
+        for (let q = 0; q < H; q += DEGREES) {
+          const end = Math.min(q + DEGREES, H);
+          for (let k = q + r; k < end; k++) {
+            const w = Wk[k * KEYS + d];
+            if (w !== 0) {
+              const v = a[k] + w;
+              a[k] = v;
+              z[k] = v > 0 ? v : 0;
+            }
           }
         }
       }
