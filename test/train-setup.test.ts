@@ -9,12 +9,12 @@ import { KEY_CHAIN_HIDDEN, RWKV_INPUT_LAGS } from '../src/train/defaults.js';
 
 test('defaults, then the config file, then flags', () => {
   const d = buildRunConfig('rwkv', 'nottingham', 3, null, {}, '0.1.0');
-  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN, inputLags: RWKV_INPUT_LAGS, condition: { start: true, keyShifts: 3 } });
+  assert.deepEqual(d.model, { kind: 'rwkv', nLayer: 2, nEmbd: 256, ffn: 512, dropout: 0.3, keyChain: KEY_CHAIN_HIDDEN, inputLags: RWKV_INPUT_LAGS, condition: { start: true, keyShifts: 3 } });
   assert.equal(d.training.schedule.kind, 'cosine');
   assert.equal(d.training.transpose, 3);
   // the input lags are a Nottingham default only
   const jsb = buildRunConfig('rwkv', 'jsb-chorales', 3, null, {}, '0.1.0');
-  assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 4, nEmbd: 256, ffn: 1024, dropout: 0.2, keyChain: KEY_CHAIN_HIDDEN, condition: { start: true, keyShifts: 3 } });
+  assert.deepEqual(jsb.model, { kind: 'rwkv', nLayer: 2, nEmbd: 256, ffn: 512, dropout: 0.3, keyChain: KEY_CHAIN_HIDDEN, condition: { start: true, keyShifts: 3 } });
   assert.equal(d.dataset, 'nottingham');
   assert.equal(d.seed, 3);
   const c = buildRunConfig(

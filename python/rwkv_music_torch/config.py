@@ -148,7 +148,7 @@ def dataset_label(dataset):
 def default_model_config(kind, dataset):
     label = dataset_label(dataset)
     if kind == "rwkv":
-        cfg = {"kind": "rwkv", "nLayer": 4, "nEmbd": 256, "ffn": 1024, "dropout": 0.2, "keyChain": KEY_CHAIN_HIDDEN}
+        cfg = {"kind": "rwkv", "nLayer": 2, "nEmbd": 256, "ffn": 512, "dropout": 0.3, "keyChain": KEY_CHAIN_HIDDEN}
         if label == "nottingham":
             cfg["inputLags"] = list(RWKV_INPUT_LAGS)
         return cfg

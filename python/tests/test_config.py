@@ -11,7 +11,7 @@ from rwkv_music_torch.safetensors_io import encode, write_atomic
 
 def test_defaults_are_the_typescript_ones():
     cfg = build_run_config("rwkv", "nottingham", 1, {}, {}, "test")
-    assert cfg["model"] == {"kind": "rwkv", "nLayer": 4, "nEmbd": 256, "ffn": 1024, "dropout": 0.2,
+    assert cfg["model"] == {"kind": "rwkv", "nLayer": 2, "nEmbd": 256, "ffn": 512, "dropout": 0.3,
                             "inputLags": [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64], "keyChain": 256,
                             "condition": {"start": True, "keyShifts": 3}}
     t = cfg["training"]
