@@ -124,3 +124,29 @@ test('every sample of a batch follows the seed, not only the first', () => {
   }
   assert.deepEqual(sample(model, { ...opts, seed: 43 }), runs[1]);
 });
+
+test('below temperature 1 a rest is not stretched while a drawn candidate plays', () => {
+  // Every key independent with p such that half of all frames are empty, whatever came before.
+  const p = 1 - Math.pow(0.5, 1 / KEY_COUNT);
+  const logit = Math.log(p / (1 - p));
+  const model = {
+    inputSize: KEY_COUNT,
+    config: { kind: 'lstm' },
+    initialState: () => ({}),
+    step: (_state: unknown, frames: Float32Array) => new Float32Array(frames.length).fill(logit),
+  } as unknown as Parameters<typeof sample>[0];
+  const longestRest = (frames: number[][]) => {
+    let run = 0;
+    let longest = 0;
+    for (const f of frames) {
+      run = f.length === 0 ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    return longest;
+  };
+  const [plain] = sample(model, { length: 200, temperature: 1, seed: 4, count: 1 });
+  const [conservative] = sample(model, { length: 200, temperature: 0.6, seed: 4, count: 1 });
+  assert.ok(longestRest(plain.frames) >= 2, 'at temperature 1 the model rests for several frames');
+  assert.ok(conservative.frames.some((f) => f.length === 0), 'single rests remain');
+  assert.equal(longestRest(conservative.frames), 1);
+});

@@ -145,6 +145,7 @@ export function frameDrawer(model: SequenceModel, options: Pick<SampleOptions, '
     }
     return on;
   };
+  const afterRest = new Set<number>();
   return (state, b, logits, rng) => {
     if (candidates === 1) {
       const keys = once(state, b, logits, rng, probs[0]);
@@ -157,9 +158,24 @@ export function frameDrawer(model: SequenceModel, options: Pick<SampleOptions, '
       drawn.push(keys);
       surprise.push(-frameLogProb(keys, probs[i], fixed));
     }
-    const pick = chooseWeighted(candidateLogWeights(surprise, frameTemperature), rng);
+    const logw = candidateLogWeights(surprise, frameTemperature);
+    if (frameTemperature < 1 && afterRest.has(b)) keepPlayingAfterRest(drawn, logw);
+    const pick = chooseWeighted(logw, rng);
+    if (drawn[pick].length === 0) afterRest.add(b);
+    else afterRest.delete(b);
     return { frame: drawn[pick].map((k) => k + LOWEST_NOTE), probs: probs[pick] };
   };
+}
+
+/**
+ * Below temperature 1 a rest is not stretched while a drawn candidate plays: after an empty frame the
+ * empty candidates are dropped unless every candidate is empty. Preferring the typical candidate
+ * otherwise keeps a model that has drifted into near-silence there, since the frames that would lead
+ * out of it are the surprising ones (docs/results.md: 3 of 32 RWKV takes at 0.7 before this rule).
+ */
+function keepPlayingAfterRest(drawn: readonly number[][], logw: number[]): void {
+  if (drawn.every((keys) => keys.length === 0)) return;
+  for (let i = 0; i < drawn.length; i++) if (drawn[i].length === 0) logw[i] = -Infinity;
 }
 
 /** log q(frame) of a drawn frame under the probabilities it was drawn with (fixed keys excluded). */
