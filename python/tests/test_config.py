@@ -24,7 +24,7 @@ def test_defaults_are_the_typescript_ones():
 
 def test_parameter_count_matches_the_typescript_formula():
     # src/models/index.ts parameterCountOf, for the bundled configurations
-    for kind, count in (("lstm", 1_216_664), ("rwkv", 3_854_488)):
+    for kind, count in (("lstm", 1_216_664), ("rwkv", 1_620_632)):
         model = build_model(default_model_config(kind, "nottingham"))
         assert sum(p.numel() for p in model.parameters()) == count
 
