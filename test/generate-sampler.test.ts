@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KEY_COUNT, LOWEST_NOTE } from '../src/data/pianoroll.js';
-import { sample, sampleSeed, keepMostProbable } from '../src/generate/sampler.js';
+import { sample, sampleSeed, keepMostProbable, HELD_FRAMES_LIMIT } from '../src/generate/sampler.js';
 import { UserError } from '../src/errors.js';
 import { ToyRecurrentModel } from './helpers/toy-model.js';
 import { rnnVersusParallel } from './helpers/parallel-check.js';
@@ -149,4 +149,29 @@ test('below temperature 1 a rest is not stretched while a drawn candidate plays'
   assert.ok(longestRest(plain.frames) >= 2, 'at temperature 1 the model rests for several frames');
   assert.ok(conservative.frames.some((f) => f.length === 0), 'single rests remain');
   assert.equal(longestRest(conservative.frames), 1);
+});
+
+test('below temperature 1 a chord is not held past the limit while a drawn candidate differs', () => {
+  // Every key keeps its previous state with probability 0.9975: long held chords at temperature 1.
+  const model = {
+    inputSize: KEY_COUNT,
+    config: { kind: 'lstm' },
+    initialState: () => ({}),
+    step: (_state: unknown, frames: Float32Array) => frames.map((x) => (x > 0 ? 6 : -6)),
+  } as unknown as Parameters<typeof sample>[0];
+  const longestHold = (frames: number[][]) => {
+    let run = 0;
+    let longest = 0;
+    for (let t = 0; t < frames.length; t++) {
+      const same = t > 0 && frames[t].length > 0 && frames[t].join() === frames[t - 1].join();
+      run = same ? run + 1 : 1;
+      if (frames[t].length > 0) longest = Math.max(longest, run);
+    }
+    return longest;
+  };
+  const [plain] = sample(model, { length: 400, temperature: 1, seed: 4, count: 1 });
+  const [conservative] = sample(model, { length: 400, temperature: 0.6, seed: 4, count: 1 });
+  assert.ok(longestHold(plain.frames) > HELD_FRAMES_LIMIT + 2, `at temperature 1 a chord is held ${longestHold(plain.frames)} frames`);
+  const holds = longestHold(conservative.frames);
+  assert.ok(holds >= HELD_FRAMES_LIMIT / 2 && holds <= HELD_FRAMES_LIMIT + 2, `held ${holds} frames at 0.6`);
 });
