@@ -3,7 +3,7 @@
  * first k pieces of a dataset's train split and score its test split: test NLL before, after state
  * tuning (a time budget), and after fine-tuning every weight for the same wall-clock budget (the
  * trainer, warm-started from the bundled weights, constant learning rate, one run per --finetune-lr).
- * One thread for everything. Writes the style files
+ * One thread for everything (--finetune-lr none: state tuning only). Writes the style files
  * and a JSON summary into --out.
  *
  *   node dist/tools/tune-measure.js --model rwkv --dataset jsb-chorales --k 1,5,20 --seconds 60 --out /tmp/tune-rwkv
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     dataset: { type: 'string', default: 'jsb-chorales' },
     k: { type: 'string', default: '1,5,20' },
     seconds: { type: 'string', default: '60' },
+    steps: { type: 'string', default: String(DEFAULT_TUNE.steps) },
+    'tune-lags': { type: 'boolean', default: false },
     lr: { type: 'string', default: String(DEFAULT_TUNE.lr) },
     'finetune-lr': { type: 'string', default: '3e-4,1e-3' },
     out: { type: 'string', default: 'tune-measure' },
@@ -53,7 +55,7 @@ log(`${checkpoint.name}: test NLL before ${before.toFixed(3)}`);
 const rows = [];
 for (const k of ks) {
   const pieces = ds.train.slice(0, k);
-  const r = await tuneStart(base, pieces, { ...DEFAULT_TUNE, steps: 1_000_000, seconds, lr: Number(values.lr), seed: 1 });
+  const r = await tuneStart(base, pieces, { ...DEFAULT_TUNE, steps: Number(values.steps), seconds, lr: Number(values.lr), seed: 1, lags: values['tune-lags'] });
   const stylePath = join(values.out!, `${checkpoint.name}-k${k}.safetensors`);
   const bytes = writeStyleFile(stylePath, base, r.start, { name: checkpoint.name, data: `${values.dataset}:train`, pieces: String(k), steps: String(r.steps) });
   const afterState = evaluateSequences(startingFrom(base, r.start), ds.test, evalOpts).nll;
@@ -61,7 +63,7 @@ for (const k of ks) {
 
   // full fine-tuning for the same wall-clock budget, warm-started from the bundled weights
   const full = [];
-  for (const lr of values['finetune-lr']!.split(',').map(Number)) {
+  for (const lr of values['finetune-lr'] === 'none' ? [] : values['finetune-lr']!.split(',').map(Number)) {
     const runDir = mkdtempSync(join(tmpdir(), 'tune-measure-'));
     const run = readRunConfig(join(checkpoint.file, '..'));
     const config = {

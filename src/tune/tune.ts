@@ -33,6 +33,12 @@ export interface TuneOptions {
   shouldStop?: () => boolean;
   /** Clock in milliseconds (performance.now by default). */
   now?: () => number;
+  /**
+   * Also learn the input-lag history (an RWKV with input lags): the frames the model believes it heard
+   * before the piece. Off by default: the model reads those frames directly, so a few pieces are
+   * memorised through them (docs/results.md); they keep their starting guess.
+   */
+  lags?: boolean;
 }
 
 export const DEFAULT_TUNE: Omit<TuneOptions, 'seed'> = { steps: 200, lr: 0.1, maxLength: 256, batchFrames: 4096 };
@@ -93,6 +99,7 @@ export async function tuneStart(model: StartStateModel, pieces: readonly Frame[]
       nllSum += model.trainFrom(batch, stateFromStart(model, start, batch.B), g, 1 / frames).nllSum;
       addStartGradient(model, g, grad);
     }
+    if (!options.lags) for (const g of grad) if (g.name === 'lags') g.data.fill(0);
     adam.step(start, grad);
     clampLags(start);
     steps++;
