@@ -34,7 +34,7 @@ export interface TuneOptions {
   /** Clock in milliseconds (performance.now by default). */
   now?: () => number;
   /**
-   * Also learn the input-lag history (an RWKV with input lags): the frames the model believes it heard
+   * Also learn the input-lag history (a model with input lags): the frames the model believes it heard
    * before the piece. Off by default: the model reads those frames directly, so a few pieces are
    * memorised through them (docs/results.md); they keep their starting guess.
    */

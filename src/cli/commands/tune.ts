@@ -37,7 +37,7 @@ export function registerTune(program: Command): void {
     .option('--seed <n>', 'random seed (picks the pieces of each step when they do not fit one batch)', '1')
     .option('--max-length <n>', 'frames of each piece used, from its start', String(DEFAULT_TUNE.maxLength))
     .option('--threads <n>', 'threads for matrix products and kernels')
-    .option('--tune-lags', 'also learn the input-lag history of an RWKV (memorises a few pieces; see docs/results.md)')
+    .option('--tune-lags', 'also learn the input-lag history (models with input lags; it memorises a few pieces, see docs/results.md)')
     .action(async (f: TuneFlags) => {
       const steps = parseInteger(f.steps, '--steps', 1);
       const seconds = parsePositive(f.seconds, '--seconds');
