@@ -5,11 +5,12 @@ import { conditionWidth } from '../src/engine/condition.js';
 import { evaluationPlan, makeBatch, trainingPlan } from '../src/data/batching.js';
 import type { Frame } from '../src/data/pianoroll.js';
 import { createModel } from '../src/models/index.js';
-import type { ConditionConfig, ModelConfig, SequenceModel } from '../src/models/model.js';
+import type { ConditionConfig, ModelConfig } from '../src/models/model.js';
 import { openingFrames, sample } from '../src/generate/sampler.js';
 import { evaluateFirstFrames, evaluateSequences } from '../src/train/evaluate.js';
 import { warmStart } from '../src/train/warm-start.js';
 import { checkGrad } from './gradcheck.js';
+import { jitter } from './helpers/jitter.js';
 
 const D = 88;
 const cond: ConditionConfig = { start: true, keyShifts: 2 };
@@ -20,10 +21,6 @@ function randomPieces(rng: Rng, count: number, len: () => number): Frame[][] {
     for (let k = 0; k < 88; k++) if (rng.next() < 0.08) f.push(21 + k);
     return f;
   }));
-}
-
-function jitter(model: SequenceModel, rng: Rng, scale: number): void {
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += scale * rng.normal();
 }
 
 test('batching: a piece that starts its sequence is read after a start step, trained but not scored', () => {

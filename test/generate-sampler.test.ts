@@ -7,6 +7,7 @@ import { ToyRecurrentModel } from './helpers/toy-model.js';
 import { rnnVersusParallel } from './helpers/parallel-check.js';
 import { createModel } from '../src/models/index.js';
 import { Rng } from '../src/engine/random.js';
+import { jitter } from './helpers/jitter.js';
 
 const primer = [[60, 64, 67], [60, 64, 67], [], [62, 65, 69]];
 
@@ -104,7 +105,7 @@ test('the RNN-versus-parallel check catches a model step that forgets its state'
 test('a key-chain model samples through its own frame draws: seeded, batch-independent, RNN = parallel', () => {
   const model = createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, keyChain: 16 }, { seed: 3, rwkvInit: 'pytorch' });
   const rng = new Rng(9);
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.3 * rng.normal();
+  jitter(model, rng, 0.3);
   const options = { length: 12, temperature: 1, seed: 21, count: 3, primer };
   const { maxDiff, samples } = rnnVersusParallel(model, options);
   assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);

@@ -13,10 +13,7 @@ import { takeProblem } from '../src/generate/take-check.js';
 import { parseKey } from '../src/generate/key.js';
 import { SILENT_TAKE_EXIT_CODE } from '../src/cli/commands/generate.js';
 import { run } from './helpers/cli.js';
-
-function jitter(model: SequenceModel, rng: Rng, scale: number): void {
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += scale * rng.normal();
-}
+import { jitter } from './helpers/jitter.js';
 
 function harmonizer(seed: number): SequenceModel {
   const model = createModel({ kind: 'lstm', layers: 1, hidden: 8, embed: 6, dropout: 0, keyChain: 10, keyChainOrder: 'down', condition: { start: true, keyShifts: 1 } }, { seed });

@@ -12,6 +12,7 @@ import { ParamList } from '../src/models/common.js';
 import { createModel } from '../src/models/index.js';
 import { hiddenDegree, KeyChainHead, newChainStepState } from '../src/models/key-chain.js';
 import type { KeyChainOrder, ModelConfig, SequenceModel } from '../src/models/model.js';
+import { jitter } from './helpers/jitter.js';
 
 const D = 88;
 
@@ -60,8 +61,7 @@ test('key-chain head: drawFrame divides the conditional logits by the temperatur
     { kind: 'lstm', layers: 1, hidden: 10, embed: 7, dropout: 0, keyChain: 12 },
   ] as ModelConfig[]) {
     const model = createModel(config, { seed: 7, rwkvInit: 'pytorch' });
-    // The chain's output and direct weights start at zero; move everything off its init.
-    for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.3 * rng.normal();
+    jitter(model, rng, 0.3);
     const batch = randomBatch(rng, 2, 4, 0.25);
     for (const temperature of [0.5, 1, 1.7]) {
       const err = drawFrameError(model, batch, temperature);

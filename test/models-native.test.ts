@@ -5,9 +5,10 @@ import type { Batch } from '../src/engine/batch.js';
 import { tsKernels, type Kernels } from '../src/engine/kernels.js';
 import { createKernels, parseKernelBackend } from '../src/engine/kernels-default.js';
 import { createModel } from '../src/models/index.js';
-import type { ModelConfig, SequenceModel } from '../src/models/model.js';
+import type { ModelConfig } from '../src/models/model.js';
 import { AdamW } from '../src/train/optimizer.js';
 import { assertClose, nativeForTest } from './helpers/native.js';
+import { jitter } from './helpers/jitter.js';
 
 const { kernels: nativeKernels, skip } = nativeForTest();
 const D = 88;
@@ -24,12 +25,6 @@ function randomBatch(rng: Rng, B: number, T: number): Batch {
   const mask = new Float32Array(B * T).fill(1);
   mask[B * T - 1] = 0; // a padded frame
   return { B, T, D, inputs, targets, mask };
-}
-
-/** Moves every parameter off its structured init (zero matrices would hide terms). */
-function jitter(model: SequenceModel, seed: number): void {
-  const rng = new Rng(seed);
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.05 * rng.normal();
 }
 
 interface StepResult {
@@ -50,7 +45,7 @@ interface StepResult {
  */
 function trainAndRun(config: ModelConfig, kernels: Kernels, batch: Batch): StepResult {
   const model = createModel(config, { seed: 5, kernels, rwkvInit: 'pytorch' });
-  jitter(model, 6);
+  jitter(model, new Rng(6), 0.05);
   const params = model.parameters();
   const initial = params.map((p) => Float64Array.from(p.data));
   const opt = new AdamW(params, { beta1: 0.9, beta2: 0.99, eps: 1, weightDecay: 0.01 }, kernels);

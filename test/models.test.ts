@@ -5,6 +5,7 @@ import type { Batch } from '../src/engine/batch.js';
 import { createModel, parameterCount, parameterCountOf } from '../src/models/index.js';
 import type { LstmConfig, ModelConfig, RwkvConfig, SequenceModel } from '../src/models/model.js';
 import { checkGrad, directionalCheck } from './gradcheck.js';
+import { jitter } from './helpers/jitter.js';
 
 const D = 88;
 
@@ -24,11 +25,6 @@ function makeBatch(rng: Rng, B: number, T: number, lens: number[], density = 0.1
       }
     }
   return { B, T, D, inputs, targets, mask };
-}
-
-/** Moves every parameter away from its structured init so that no gradient is trivially zero. */
-function jitter(model: SequenceModel, rng: Rng, scale: number): void {
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += scale * rng.normal();
 }
 
 function zeroGrads(model: SequenceModel): void {

@@ -12,6 +12,7 @@ import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { addStartGradient, hasStartState, startFromState, stateFromStart, zeroStart, type StartStateModel, type StartTensor } from '../src/models/start-state.js';
 import { checkGrad } from './gradcheck.js';
 import { assertClose } from './helpers/native.js';
+import { jitter } from './helpers/jitter.js';
 
 const D = 88;
 
@@ -42,7 +43,7 @@ function makeBatch(rng: Rng, B: number, T: number, lens: number[], zeroTargets =
 function tunable(config: ModelConfig, seed: number): StartStateModel {
   const rng = new Rng(seed);
   const model = createModel(config, { seed, rwkvInit: 'pytorch' });
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.05 * rng.normal();
+  jitter(model, rng, 0.05);
   assert.ok(hasStartState(model));
   return model;
 }

@@ -13,6 +13,8 @@ import { DEFAULT_TIMING, type Frame } from '../src/data/pianoroll.js';
 import { rollToMidi } from '../src/midi/write.js';
 import { createModel } from '../src/models/index.js';
 import { saveModelFile } from '../src/models/io.js';
+import { Rng } from '../src/engine/random.js';
+import { jitter } from './helpers/jitter.js';
 
 function piece(root: number, frames: number): Frame[] {
   const chords = [[0, 4, 7], [0, 4, 7], [5, 9], [7, 11, 14], [], [2, 5, 9]];
@@ -23,7 +25,9 @@ test('tune writes a small style that lowers the NLL of its pieces under eval --s
   const dir = mkdtempSync(join(tmpdir(), 'tune-cli-'));
   try {
     const model = join(dir, 'tiny.safetensors');
-    saveModelFile(model, createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 16, dropout: 0, inputLags: [1, 3] }, { seed: 3 }));
+    const tiny = createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 16, dropout: 0, inputLags: [1, 3] }, { seed: 3, rwkvInit: 'pytorch' });
+    jitter(tiny, new Rng(3), 0.3);
+    saveModelFile(model, tiny);
     const midi = join(dir, 'mine');
     mkdirSync(midi);
     writeFileSync(join(midi, 'a.mid'), rollToMidi({ frames: piece(60, 20), timing: DEFAULT_TIMING }));

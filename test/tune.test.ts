@@ -6,12 +6,11 @@ import { hasStartState, type StartTensor } from '../src/models/start-state.js';
 import { tuneStart } from '../src/tune/tune.js';
 import { Rng } from '../src/engine/random.js';
 import type { Frame } from '../src/data/pianoroll.js';
+import { jitter } from './helpers/jitter.js';
 
 function tinyRwkv() {
   const model = createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [1, 4] }, { seed: 2, rwkvInit: 'pytorch' });
-  // a trained model's weights, not the zero output projections of a fresh one, carry the state's gradient
-  const rng = new Rng(3);
-  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.3 * rng.normal();
+  jitter(model, new Rng(3), 0.3);
   if (!hasStartState(model)) throw new Error('no start state');
   return model;
 }

@@ -23,6 +23,8 @@ import { startStudio } from '../../src/studio/server.js';
 import { DEFAULT_STATIC_DIR } from '../../src/studio/paths.js';
 import { decodeStyle } from '../../src/tune/style.js';
 import { meanNll } from '../../src/tune/tune.js';
+import { Rng } from '../../src/engine/random.js';
+import { jitter } from '../helpers/jitter.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -40,7 +42,9 @@ test('the "Make it yours" panel tunes a start state in the browser, lowers the N
   const folder = join(dir, 'tiny-rwkv');
   mkdirSync(folder);
   const modelFile = join(folder, 'best.safetensors');
-  saveModelFile(modelFile, createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 16, ffn: 32, dropout: 0, inputLags: [1, 4], keyChain: 8 }, { seed: 5 }));
+  const tiny = createModel({ kind: 'rwkv', nLayer: 2, nEmbd: 16, ffn: 32, dropout: 0, inputLags: [1, 4], keyChain: 8 }, { seed: 5, rwkvInit: 'pytorch' });
+  jitter(tiny, new Rng(5), 0.3);
+  saveModelFile(modelFile, tiny);
   const other = join(dir, 'tiny-lstm');
   mkdirSync(other);
   saveModelFile(join(other, 'best.safetensors'), createModel({ kind: 'lstm', layers: 1, hidden: 8, embed: 8, dropout: 0 }, { seed: 6 }));
