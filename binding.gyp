@@ -10,7 +10,8 @@
         "native/layernorm.cc",
         "native/elementwise.cc",
         "native/lstm.cc",
-        "native/gemm.cc"
+        "native/gemm.cc",
+        "native/sgemm.cc"
       ],
       "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],

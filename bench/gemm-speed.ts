@@ -2,7 +2,10 @@
  * GEMM throughput: the TypeScript GEMM and the ONNX Runtime (MLAS) GEMM at the layer shapes of the two
  * reference configurations, and ORT against size (to place the TypeScript fallback threshold).
  *
- *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--rows] [--reps n]
+ *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--rows] [--blocked] [--reps n]
+ *
+ * --blocked adds, at the layer shapes, the native addon's blocked GEMM (on the addon's pool, --threads
+ * threads) beside ORT, with the product each shape would use in training (useBlockedGemm).
  *
  * --rows compares, for products of 1 to 16 rows, ORT with the native addon's rows GEMM (on the calling
  * thread) and the TypeScript GEMM.
@@ -17,7 +20,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import type { Gemm } from '../src/engine/gemm.js';
 import { tsGemm } from '../src/engine/gemm-ts.js';
 import { createOrtGemm } from '../src/engine/gemm-ort.js';
-import { loadNativeRowsGemm } from '../src/engine/kernels-native.js';
+import { loadNativeBlockedGemm, loadNativeKernels, loadNativeRowsGemm } from '../src/engine/kernels-native.js';
+import { useBlockedGemm } from '../src/engine/gemm-default.js';
 import { Rng } from '../src/engine/random.js';
 
 interface Shape {
@@ -144,20 +148,35 @@ function rowsSweep(ort: Gemm): void {
 function main(): void {
   const ort = createOrtGemm({ threads, spin, minMacs: 0 });
   console.log(`GEMM speed: ${ort.name}${spin ? ' spinning' : ''} vs TypeScript; ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  let blocked: Gemm | undefined;
+  if (has('--blocked')) {
+    loadNativeKernels(threads);
+    blocked = loadNativeBlockedGemm();
+  }
   if (!has('--sweep-only')) {
     for (const m of LAYER_SHAPES) {
       console.log(`\n${m.model}`);
-      console.log(`${'shape'.padEnd(26)} ${'op'.padEnd(3)} ${pad('M', 5)} ${pad('N', 5)} ${pad('K', 5)} ${pad('ORT GF/s', 9)} ${pad('TS GF/s', 8)} ${pad('ORT ms/step', 12)}`);
+      const blockedHead = blocked ? ` ${pad('blocked GF/s', 13)} ${pad('used ms/step', 13)}` : '';
+      console.log(`${'shape'.padEnd(26)} ${'op'.padEnd(3)} ${pad('M', 5)} ${pad('N', 5)} ${pad('K', 5)} ${pad('ORT GF/s', 9)} ${pad('TS GF/s', 8)} ${pad('ORT ms/step', 12)}${blockedHead}`);
       let stepMs = 0;
+      let usedMs = 0;
       m.shapes.forEach((s, idx) => {
         const tOrt = timeGemm(ort, s);
         const tTs = has('--no-ts') ? NaN : timeGemm(tsGemm, s, 0.05);
         const ms = tOrt * 1000 * m.perStep[idx];
         stepMs += ms;
+        let extra = '';
+        if (blocked) {
+          const tBlocked = timeGemm(blocked, s);
+          const used = (useBlockedGemm({ ...s, A: new Float32Array(0), B: new Float32Array(0), C: new Float32Array(0) }) ? tBlocked : tOrt) * 1000 * m.perStep[idx];
+          usedMs += used;
+          extra = ` ${pad(gflops(s, tBlocked).toFixed(1), 13)} ${pad(used.toFixed(1), 13)}`;
+        }
         const op = `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}`;
-        console.log(`${s.label.padEnd(26)} ${op.padEnd(3)} ${pad(s.M, 5)} ${pad(s.N, 5)} ${pad(s.K, 5)} ${pad(gflops(s, tOrt).toFixed(1), 9)} ${pad(Number.isNaN(tTs) ? '-' : gflops(s, tTs).toFixed(2), 8)} ${pad(ms.toFixed(1), 12)}`);
+        console.log(`${s.label.padEnd(26)} ${op.padEnd(3)} ${pad(s.M, 5)} ${pad(s.N, 5)} ${pad(s.K, 5)} ${pad(gflops(s, tOrt).toFixed(1), 9)} ${pad(Number.isNaN(tTs) ? '-' : gflops(s, tTs).toFixed(2), 8)} ${pad(ms.toFixed(1), 12)}${extra}`);
       });
       console.log(`GEMM time of one training step on ORT (sum of the shapes x calls per step): ${stepMs.toFixed(0)} ms`);
+      if (blocked) console.log(`... with the blocked GEMM where useBlockedGemm picks it: ${usedMs.toFixed(0)} ms`);
     }
   }
   if (has('--beta')) {

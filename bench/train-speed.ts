@@ -5,7 +5,7 @@
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
- *       [--no-peak]
+ *       [--no-peak] [--no-blocked]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
@@ -16,6 +16,7 @@
  * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
  * After the timed steps it measures the GEMM's best rate at the step's own shapes (bench/gemm-peak.ts) and
  * prints the step's useful FLOP/s (6 x matrix parameters x frames) against it (--no-peak skips this).
+ * --no-blocked keeps every product on ORT (no native blocked GEMM), for comparison.
  * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with
  * both), and "RESULT <model>-useful-gflops" and "RESULT <model>-peak-gflops".
  */
@@ -179,7 +180,7 @@ class Runner {
     console.log('  GEMM by shape (last step): op MxNxK  calls  ms  GFLOP/s');
     for (const s of timing.shapes().slice(0, 12))
       console.log(`    ${s.key.padEnd(22)} ${String(s.calls).padStart(5)} ${(s.seconds * 1000).toFixed(1).padStart(8)} ${(s.flops / s.seconds / 1e9).toFixed(1).padStart(7)}`);
-    if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, on the TypeScript fallback ${inner.tsCalls} (all steps)`);
+    if (inner instanceof OrtGemm) console.log(`  calls on ORT ${inner.ortCalls}, native blocked ${inner.blockedCalls}, native rows ${inner.rowsCalls}, TypeScript fallback ${inner.tsCalls} (all steps)`);
     if (!has('--no-peak')) this.usefulAgainstPeak(step);
     return fps;
   }
@@ -260,7 +261,7 @@ function main(): void {
   const threads = arg('--threads') ? Number(arg('--threads')) : undefined;
   const minMacs = arg('--min-macs') ? Number(arg('--min-macs')) : undefined;
   const chunkFloats = arg('--chunk') ? Number(arg('--chunk')) : undefined;
-  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs, chunkFloats });
+  const gemm = createGemm({ backend, threads, spin: has('--spin'), minMacs, chunkFloats, nativeBlocked: !has('--no-blocked') });
   console.log(
     `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
   );

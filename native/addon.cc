@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 3;
+constexpr int kAbiVersion = 4;
 
 using i64 = int64_t;
 
@@ -298,6 +298,21 @@ napi_value gemm_rows_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value gemm_blocked_js(napi_env env, napi_callback_info info) {
+  // (transA, transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset)
+  Args a(env, info, "gemmBlocked");
+  const bool trans_a = a.flag(0, "transA"), trans_b = a.flag(1, "transB");
+  const int M = a.count(2, "M"), N = a.count(3, "N"), K = a.count(4, "K");
+  const double alpha = a.number(5, "alpha"), beta = a.number(10, "beta");
+  const i64 ao = a.count(7, "aOffset"), bo = a.count(9, "bOffset"), co = a.count(12, "cOffset");
+  const float* A = a.f32(6, "A", ao + static_cast<i64>(M) * K);
+  const float* B = a.f32(8, "B", bo + static_cast<i64>(K) * N);
+  float* C = a.f32(11, "C", co + static_cast<i64>(M) * N);
+  if (a.ok())
+    gemm_blocked(trans_a, trans_b, M, N, K, static_cast<float>(alpha), A + ao, B + bo, static_cast<float>(beta), C + co);
+  return undefined(env);
+}
+
 napi_value set_threads_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads");
   const int n = a.count(0, "threads");
@@ -341,6 +356,7 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"lstmCellForward", lstm_cell_forward_js},
       {"lstmCellBackward", lstm_cell_backward_js},
       {"gemmRows", gemm_rows_js},
+      {"gemmBlocked", gemm_blocked_js},
       {"setThreads", set_threads_js},
       {"threads", threads_js},
   };
@@ -352,6 +368,15 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
   napi_value abi;
   napi_create_int32(env, kAbiVersion, &abi);
   napi_set_named_property(env, exports, "abiVersion", abi);
+  // The blocked GEMM's register tile is sized for 32 vector registers of 16 floats (AVX-512).
+#ifdef __AVX512F__
+  const int vector_bits = 512;
+#else
+  const int vector_bits = 0;
+#endif
+  napi_value bits;
+  napi_create_int32(env, vector_bits, &bits);
+  napi_set_named_property(env, exports, "wideVectorBits", bits);
   return exports;
 }
 

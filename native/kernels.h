@@ -60,4 +60,9 @@ void lstm_cell_backward(float* dG, float* dc, const float* dh, const float* gate
 // ignores C's old contents. One thread; meant for few rows.
 void gemm_rows(bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C);
 
+// sgemm.cc: C[M,N] = alpha op(A) op(B) + beta C, row-major (A stored [K,M] with trans_a, B stored [N,K]
+// with trans_b); beta = 0 ignores C's old contents. Blocked for large products, on the kernels' pool.
+void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
+                  float beta, float* C);
+
 }  // namespace rm

@@ -4,13 +4,14 @@
  * Environment overrides:
  *   RWKV_MUSIC_GEMM=ts|ort    force a backend ('ort' throws if ONNX Runtime cannot be used)
  *   RWKV_MUSIC_THREADS=n      intra-op threads of the ORT GEMM (default: number of cores)
- *   RWKV_MUSIC_NATIVE=0       keep products of few rows on ORT too (by default, when the native addon
- *                             loads, they run on its rows GEMM on the calling thread: ROWS_GEMM_MAX_ROWS)
+ *   RWKV_MUSIC_NATIVE=0       keep every product on ORT (by default, when the native addon loads, products
+ *                             of few rows run on its rows GEMM on the calling thread, ROWS_GEMM_MAX_ROWS,
+ *                             and most training-size products on its blocked GEMM, useBlockedGemm)
  */
-import type { Gemm } from './gemm.js';
+import type { Gemm, GemmArgs } from './gemm.js';
 import { tsGemm } from './gemm-ts.js';
 import { createOrtGemm, type OrtGemmOptions } from './gemm-ort.js';
-import { loadNativeRowsGemm } from './kernels-native.js';
+import { loadNativeBlockedGemm, loadNativeRowsGemm } from './kernels-native.js';
 import { parseKernelBackend } from './kernels-default.js';
 import { envThreads } from './threads.js';
 import { UserError } from '../errors.js';
@@ -20,6 +21,8 @@ export type GemmBackend = 'auto' | 'ts' | 'ort';
 export interface DefaultGemmOptions extends OrtGemmOptions {
   /** Backend to use; default: RWKV_MUSIC_GEMM or 'auto'. */
   backend?: GemmBackend;
+  /** Use the native addon's blocked GEMM where it is faster (default true; needs the addon). */
+  nativeBlocked?: boolean;
 }
 
 /**
@@ -33,6 +36,25 @@ function nativeRows(): OrtGemmOptions['rows'] {
   if (parseKernelBackend(process.env.RWKV_MUSIC_NATIVE) === 'ts') return undefined;
   try {
     return { gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS };
+  } catch {
+    return undefined; // the reason is reported by kernelsLoadError()
+  }
+}
+
+/**
+ * Which products the native blocked GEMM takes from ORT: those of at least 256 rows. Below that (the
+ * LSTM's recurrent products of 32 rows, the output head's weight gradient of 88) MLAS was as fast or
+ * faster (bench/gemm-speed.js --blocked, docs/decisions.md §13).
+ */
+export function useBlockedGemm(a: GemmArgs): boolean {
+  return a.M >= 256;
+}
+
+/** The native blocked GEMM, unless RWKV_MUSIC_NATIVE=0 or the addon does not load. */
+function nativeBlocked(): OrtGemmOptions['blocked'] {
+  if (parseKernelBackend(process.env.RWKV_MUSIC_NATIVE) === 'ts') return undefined;
+  try {
+    return { gemm: loadNativeBlockedGemm(), use: useBlockedGemm };
   } catch {
     return undefined; // the reason is reported by kernelsLoadError()
   }
@@ -56,7 +78,13 @@ function parseBackend(value: string | undefined): GemmBackend {
 export function createGemm(options: DefaultGemmOptions = {}): Gemm {
   const backend = options.backend ?? parseBackend(process.env.RWKV_MUSIC_GEMM);
   if (backend === 'ts') return tsGemm;
-  const ortOptions: OrtGemmOptions = { rows: nativeRows(), ...options, threads: options.threads ?? envThreads() };
+  const { nativeBlocked: wantBlocked = true, ...rest } = options;
+  const ortOptions: OrtGemmOptions = {
+    rows: nativeRows(),
+    blocked: wantBlocked ? nativeBlocked() : undefined,
+    ...rest,
+    threads: options.threads ?? envThreads(),
+  };
   if (backend === 'ort') return createOrtGemm(ortOptions);
   try {
     return createOrtGemm(ortOptions);

@@ -152,6 +152,11 @@ export interface OrtGemmOptions {
    * go to this GEMM instead of ORT (the native addon's, run on the calling thread: see gemm-default.ts).
    */
   rows?: { gemm: Gemm; maxRows: number };
+  /**
+   * Products that `use` picks (after the two cases above) go to this GEMM instead of ORT: the native
+   * addon's blocked GEMM, where it measured faster (see gemm-default.ts).
+   */
+  blocked?: { gemm: Gemm; use: (args: GemmArgs) => boolean };
 }
 
 /**
@@ -233,7 +238,9 @@ export class OrtGemm implements Gemm {
   ortCalls = 0;
   tsCalls = 0;
   rowsCalls = 0;
+  blockedCalls = 0;
   private readonly rows: { gemm: Gemm; maxRows: number } | undefined;
+  private readonly blocked: OrtGemmOptions['blocked'];
 
   constructor(options: OrtGemmOptions = {}) {
     this.binding = loadOrtBinding();
@@ -243,8 +250,10 @@ export class OrtGemm implements Gemm {
     this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
     this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
     this.rows = options.rows;
+    this.blocked = options.blocked;
     const rows = this.rows ? `, ${this.rows.gemm.name} up to ${this.rows.maxRows} rows` : '';
-    this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''}${rows})`;
+    const blocked = this.blocked ? `, ${this.blocked.gemm.name} where faster` : '';
+    this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''}${rows}${blocked})`;
   }
 
   private sessionFor(transA: boolean, transB: boolean, alpha: number, beta: number): GemmSession {
@@ -291,6 +300,11 @@ export class OrtGemm implements Gemm {
     if (this.rows && M <= this.rows.maxRows && !transA) {
       this.rowsCalls++;
       this.rows.gemm.gemm(args);
+      return;
+    }
+    if (this.blocked?.use(args)) {
+      this.blockedCalls++;
+      this.blocked.gemm.gemm(args);
       return;
     }
     const s = this.sessionFor(transA, transB, alpha, beta);

@@ -10,7 +10,7 @@ import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -20,6 +20,8 @@ type Opt<T> = T | null;
 
 interface Addon {
   abiVersion: number;
+  /** 512 when built with AVX-512 (the blocked GEMM's register tile assumes it), else 0. */
+  wideVectorBits: number;
   threads(): number;
   setThreads(n: number): number;
   wkvForward(y: F32, k: F32, v: F32, td: F32, tf: F32, aa: F64, bb: F64, pp: F64, B: number, T: number, C: number,
@@ -49,6 +51,8 @@ interface Addon {
   lstmCellBackward(dG: F32, dc: F32, dh: F32, gates: F32, c: F32, tc: F32, t: number, B: number, H: number): void;
   gemmRows(transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, B: F32, bOffset: number,
     beta: number, C: F32, cOffset: number): void;
+  gemmBlocked(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number,
+    B: F32, bOffset: number, beta: number, C: F32, cOffset: number): void;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
 }
@@ -137,5 +141,21 @@ export function loadNativeRowsGemm(): Gemm {
       if (a.transA) throw new Error('native rows GEMM: A must not be transposed');
       n.gemmRows(a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0, a.beta ?? 0, a.C, a.cOffset ?? 0);
     },
+  };
+}
+
+/**
+ * The addon's blocked GEMM for training-size products (native/sgemm.cc), all four transpose cases,
+ * on the kernels' thread pool; sums in float. Loads the addon (throws if it is missing or stale, or
+ * was built without AVX-512, where its register tile would spill and ORT is faster).
+ */
+export function loadNativeBlockedGemm(): Gemm {
+  const n = loadAddon();
+  if (n.wideVectorBits < 512) throw new Error('the native addon was built without AVX-512: its blocked GEMM is not used');
+  return {
+    name: 'native blocked',
+    gemm: (a: GemmArgs) =>
+      n.gemmBlocked(a.transA, a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0,
+        a.beta ?? 0, a.C, a.cOffset ?? 0),
   };
 }

@@ -1,0 +1,222 @@
+// Blocked matrix product for training-size shapes (loadNativeBlockedGemm in src/engine/kernels-native.ts):
+//   C[M,N] = alpha op(A) op(B) + beta C, row-major, any of the four transpose cases.
+// The usual blocking: K in slices of kKc; in each slice every work item takes kMc rows of C and a
+// chunk of its columns and runs the register-blocked kernel over them, kMr rows by kNr columns at a
+// time. Operands that are not transposed are read in place; transposed ones (and partial panels at
+// the edges) are first packed into panels, op(B)'s once per slice for all items. The kernel keeps a
+// kMr x kNr tile of C in vector registers (8 x 48 floats: 24 AVX-512 registers) while it walks k.
+// Every element of C is summed in the same order (k slice by slice, k ascending within a slice)
+// however the items are spread over threads, so results do not depend on the thread count.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace rm {
+namespace {
+
+constexpr int kLanes = 16;
+typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
+constexpr int kMr = 8;                 // rows of a register tile
+constexpr int kNv = 3;                 // vectors across a register tile
+constexpr int kNr = kNv * kLanes;      // columns of a register tile
+constexpr int kKc = 512;               // k slice
+constexpr int kMc = 64;                // rows of C per work item
+static_assert(kMc % kMr == 0, "A blocks are whole panels");
+
+inline vf load(const float* p) {
+  vf x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+inline void store(float* p, vf x) { std::memcpy(p, &x, sizeof x); }
+
+// A grow-only, 64-byte aligned buffer owned by one thread.
+struct Scratch {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, ((want * sizeof(float) + 63) / 64) * 64));
+      n = want;
+    }
+    return p;
+  }
+  ~Scratch() { std::free(p); }
+};
+
+struct Operands {
+  bool ta, tb;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  const float* B;
+  float* C;
+};
+
+// op(A)[m, k] for rows m0.. of one panel, k in [k0, k0 + kc), as kc groups of kMr (rows past M are 0).
+void pack_a_panel(const Operands& o, int m0, int k0, int kc, float* dst) {
+  const int rows = std::min(kMr, o.M - m0);
+  if (o.ta) {  // A stored [K, M]: each k's kMr values are contiguous
+    for (int k = 0; k < kc; k++) {
+      const float* src = o.A + static_cast<int64_t>(k0 + k) * o.M + m0;
+      float* d = dst + static_cast<int64_t>(k) * kMr;
+      int i = 0;
+      for (; i < rows; i++) d[i] = src[i];
+      for (; i < kMr; i++) d[i] = 0;
+    }
+    return;
+  }
+  for (int i = 0; i < kMr; i++) {  // A stored [M, K]
+    if (i < rows) {
+      const float* src = o.A + static_cast<int64_t>(m0 + i) * o.K + k0;
+      for (int k = 0; k < kc; k++) dst[static_cast<int64_t>(k) * kMr + i] = src[k];
+    } else {
+      for (int k = 0; k < kc; k++) dst[static_cast<int64_t>(k) * kMr + i] = 0;
+    }
+  }
+}
+
+// op(B)[k, n] for k in [k0, k0 + kc), columns n0.. of one panel, as kc rows of kNr (columns past N are 0).
+void pack_b_panel(const Operands& o, int n0, int k0, int kc, float* dst) {
+  const int cols = std::min(kNr, o.N - n0);
+  if (!o.tb) {  // B stored [K, N]: each k's columns are contiguous
+    for (int k = 0; k < kc; k++) {
+      const float* src = o.B + static_cast<int64_t>(k0 + k) * o.N + n0;
+      float* d = dst + static_cast<int64_t>(k) * kNr;
+      std::memcpy(d, src, sizeof(float) * cols);
+      if (cols < kNr) std::memset(d + cols, 0, sizeof(float) * (kNr - cols));
+    }
+  } else {  // B stored [N, K]
+    for (int j = 0; j < kNr; j++) {
+      if (j < cols) {
+        const float* src = o.B + static_cast<int64_t>(n0 + j) * o.K + k0;
+        for (int k = 0; k < kc; k++) dst[static_cast<int64_t>(k) * kNr + j] = src[k];
+      } else {
+        for (int k = 0; k < kc; k++) dst[static_cast<int64_t>(k) * kNr + j] = 0;
+      }
+    }
+  }
+}
+
+// One register tile: C[rows, cols] = alpha * sum_k op(A)[i, k] op(B)[k, j] + beta * C (beta == 0: C not
+// read). A is a packed panel (kMr values per k) or, when kADirect, kMr rows of A read in place (row i at
+// a + i * lda); B is a packed panel or kc rows of B read in place, ldb apart.
+template <bool kADirect>
+void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b, int64_t ldb, float* C,
+            int64_t ldc, int rows, int cols, float alpha, float beta) {
+  for (int i = 0; i < rows; i++)
+    for (int j = 0; j < kNv; j++) __builtin_prefetch(C + i * ldc + j * kLanes, 1, 3);
+  vf acc[kMr][kNv] = {};
+  const float* ar[kMr];
+  for (int i = 0; i < kMr; i++) ar[i] = a + (kADirect ? i * lda : i);
+  for (int k = 0; k < kc; k++) {
+    vf bv[kNv];
+    for (int j = 0; j < kNv; j++) bv[j] = load(b + j * kLanes);
+    for (int i = 0; i < kMr; i++) {
+      const float ai = kADirect ? ar[i][k] : ar[i][k * kMr];
+      for (int j = 0; j < kNv; j++) acc[i][j] += ai * bv[j];
+    }
+    b += ldb;
+  }
+  if (rows == kMr && cols == kNr) {
+    for (int i = 0; i < kMr; i++) {
+      float* c = C + i * ldc;
+      for (int j = 0; j < kNv; j++) {
+        float* p = c + j * kLanes;
+        store(p, beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * load(p));
+      }
+    }
+    return;
+  }
+  alignas(64) float tile[kMr][kNr];
+  for (int i = 0; i < kMr; i++)
+    for (int j = 0; j < kNv; j++) store(&tile[i][j * kLanes], acc[i][j]);
+  for (int i = 0; i < rows; i++) {
+    float* c = C + i * ldc;
+    for (int j = 0; j < cols; j++) c[j] = beta == 0 ? alpha * tile[i][j] : alpha * tile[i][j] + beta * c[j];
+  }
+}
+
+// Whether a panel is read in place: A not transposed (row panels) and B not transposed (column
+// panels) are, except a last partial panel, which is packed with zeros past the edge. (Packing them
+// too measured no faster with operands fresh from memory, as in a training step.)
+inline bool a_direct(const Operands& o, int r0) { return !o.ta && r0 + kMr <= o.M; }
+inline bool b_direct(const Operands& o, int n0) { return !o.tb && n0 + kNr <= o.N; }
+
+struct Slice {
+  const Operands* o;
+  int k0, kc;
+  float beta;
+  const float* bpack;  // column panels of this k slice that are not read in place
+  int m_blocks, panels_per_chunk, n_panels;
+};
+
+// One work item: rows [m0, m0 + kMc) of C against one chunk of column panels.
+void run_item(const Slice& s, int item) {
+  const Operands& o = *s.o;
+  const int mb = item % s.m_blocks, chunk = item / s.m_blocks;
+  const int m0 = mb * kMc, mc = std::min(kMc, o.M - m0);
+  const int a_panels = (mc + kMr - 1) / kMr;
+  thread_local Scratch apack_buf;
+  float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * s.kc);
+  for (int p = 0; p < a_panels; p++)
+    if (!a_direct(o, m0 + p * kMr)) pack_a_panel(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc);
+  const int q0 = chunk * s.panels_per_chunk, q1 = std::min(s.n_panels, q0 + s.panels_per_chunk);
+  for (int q = q0; q < q1; q++) {
+    const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
+    const bool bd = b_direct(o, n0);
+    const float* bp = bd ? o.B + static_cast<int64_t>(s.k0) * o.N + n0 : s.bpack + static_cast<int64_t>(q) * s.kc * kNr;
+    const int64_t ldb = bd ? o.N : kNr;
+    for (int p = 0; p < a_panels; p++) {
+      const int r0 = m0 + p * kMr;
+      float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
+      const int rows = std::min(kMr, o.M - r0);
+      if (a_direct(o, r0))
+        kernel<true>(s.kc, o.A + static_cast<int64_t>(r0) * o.K + s.k0, o.K, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
+      else
+        kernel<false>(s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc, 0, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
+    }
+  }
+}
+
+void scale_c(float* C, int64_t n, float beta) {
+  if (beta == 0)
+    std::memset(C, 0, sizeof(float) * n);
+  else if (beta != 1)
+    for (int64_t i = 0; i < n; i++) C[i] *= beta;
+}
+
+}  // namespace
+
+void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
+                  float beta, float* C) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0) {
+    scale_c(C, static_cast<int64_t>(M) * N, beta);
+    return;
+  }
+  const Operands o{trans_a, trans_b, M, N, K, alpha, A, B, C};
+  const int n_panels = (N + kNr - 1) / kNr;
+  const int m_blocks = (M + kMc - 1) / kMc;
+  // At least four items where the shape allows, so that two threads stay busy when one is held up.
+  const int col_chunks = std::min(n_panels, std::max(1, (4 + m_blocks - 1) / m_blocks));
+  const int panels_per_chunk = (n_panels + col_chunks - 1) / col_chunks;
+  const int chunks = (n_panels + panels_per_chunk - 1) / panels_per_chunk;
+  thread_local Scratch bpack_buf;
+  float* bpack = bpack_buf.get(static_cast<size_t>(n_panels) * kNr * std::min(K, kKc));
+  for (int k0 = 0; k0 < K; k0 += kKc) {
+    const int kc = std::min(kKc, K - k0);
+    parallel_for(n_panels, static_cast<size_t>(kc) * N, [&](int q) {
+      if (!b_direct(o, q * kNr)) pack_b_panel(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
+    });
+    const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, panels_per_chunk, n_panels};
+    parallel_for(m_blocks * chunks, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
+  }
+}
+
+}  // namespace rm
