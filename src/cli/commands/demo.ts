@@ -18,12 +18,19 @@ interface DemoFlags extends ReportFlags {
 }
 
 /** A bundled model's card: how it was trained (shown under "Reproduce") and its validation score. */
-function readCard(dir: string): { command?: string; validNll?: number } {
+interface Card {
+  command?: string;
+  validNll?: number;
+  /** The dataset the model was trained on; the demo compares the Nottingham ones. */
+  dataset?: string;
+}
+
+function readCard(dir: string): Card {
   const path = join(dir, RUN_FILES.card);
   const bytes = readRegularFile(path, MAX_SMALL_FILE_BYTES);
   if (bytes === null) return {};
   try {
-    return JSON.parse(bytes.toString('utf8')) as { command?: string; validNll?: number };
+    return JSON.parse(bytes.toString('utf8')) as Card;
   } catch (err) {
     throw new UserError(`${path}: not valid JSON (${(err as Error).message})`);
   }
@@ -38,8 +45,9 @@ export function registerDemo(program: Command): void {
   cmd.action(async (flags: DemoFlags) => {
     const options = reportOptionsFrom(flags);
     makeOutputFolder(flags.out);
-    const names = bundledModelNames();
-    if (names.length === 0) throw new UserError(`no bundled models found in ${BUNDLED_MODELS_DIR}`);
+    // Models bundled for the other benchmarks (e.g. rwkv-jsb-chorales) are not part of this comparison.
+    const names = bundledModelNames().filter((name) => (readCard(join(BUNDLED_MODELS_DIR, name)).dataset ?? 'nottingham') === 'nottingham');
+    if (names.length === 0) throw new UserError(`no bundled Nottingham models found in ${BUNDLED_MODELS_DIR}`);
     const order = ['rwkv', 'lstm'];
     names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     const models: ComparedModel[] = names.map((name) => {
