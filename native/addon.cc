@@ -284,17 +284,35 @@ napi_value lstm_cell_backward_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// The operands of a GEMM call: (M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset) from argument
+// `first` on, every buffer's length checked.
+struct GemmCall {
+  int M, N, K;
+  float alpha, beta;
+  const float* A;
+  const float* B;
+  float* C;
+};
+
+GemmCall gemm_call(Args& a, int first) {
+  GemmCall g{};
+  g.M = a.count(first, "M"), g.N = a.count(first + 1, "N"), g.K = a.count(first + 2, "K");
+  g.alpha = static_cast<float>(a.number(first + 3, "alpha"));
+  g.beta = static_cast<float>(a.number(first + 8, "beta"));
+  const i64 ao = a.count(first + 5, "aOffset"), bo = a.count(first + 7, "bOffset"), co = a.count(first + 10, "cOffset");
+  const float* A = a.f32(first + 4, "A", ao + static_cast<i64>(g.M) * g.K);
+  const float* B = a.f32(first + 6, "B", bo + static_cast<i64>(g.K) * g.N);
+  float* C = a.f32(first + 9, "C", co + static_cast<i64>(g.M) * g.N);
+  if (a.ok()) g.A = A + ao, g.B = B + bo, g.C = C + co;
+  return g;
+}
+
 napi_value gemm_rows_js(napi_env env, napi_callback_info info) {
   // (transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset)
   Args a(env, info, "gemmRows");
   const bool trans_b = a.flag(0, "transB");
-  const int M = a.count(1, "M"), N = a.count(2, "N"), K = a.count(3, "K");
-  const double alpha = a.number(4, "alpha"), beta = a.number(9, "beta");
-  const i64 ao = a.count(6, "aOffset"), bo = a.count(8, "bOffset"), co = a.count(11, "cOffset");
-  const float* A = a.f32(5, "A", ao + static_cast<i64>(M) * K);
-  const float* B = a.f32(7, "B", bo + static_cast<i64>(K) * N);
-  float* C = a.f32(10, "C", co + static_cast<i64>(M) * N);
-  if (a.ok()) gemm_rows(trans_b, M, N, K, static_cast<float>(alpha), A + ao, B + bo, static_cast<float>(beta), C + co);
+  const GemmCall g = gemm_call(a, 1);
+  if (a.ok()) gemm_rows(trans_b, g.M, g.N, g.K, g.alpha, g.A, g.B, g.beta, g.C);
   return undefined(env);
 }
 
@@ -302,14 +320,8 @@ napi_value gemm_blocked_js(napi_env env, napi_callback_info info) {
   // (transA, transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset)
   Args a(env, info, "gemmBlocked");
   const bool trans_a = a.flag(0, "transA"), trans_b = a.flag(1, "transB");
-  const int M = a.count(2, "M"), N = a.count(3, "N"), K = a.count(4, "K");
-  const double alpha = a.number(5, "alpha"), beta = a.number(10, "beta");
-  const i64 ao = a.count(7, "aOffset"), bo = a.count(9, "bOffset"), co = a.count(12, "cOffset");
-  const float* A = a.f32(6, "A", ao + static_cast<i64>(M) * K);
-  const float* B = a.f32(8, "B", bo + static_cast<i64>(K) * N);
-  float* C = a.f32(11, "C", co + static_cast<i64>(M) * N);
-  if (a.ok())
-    gemm_blocked(trans_a, trans_b, M, N, K, static_cast<float>(alpha), A + ao, B + bo, static_cast<float>(beta), C + co);
+  const GemmCall g = gemm_call(a, 2);
+  if (a.ok()) gemm_blocked(trans_a, trans_b, g.M, g.N, g.K, g.alpha, g.A, g.B, g.beta, g.C);
   return undefined(env);
 }
 

@@ -31,15 +31,18 @@ export interface DefaultGemmOptions extends OrtGemmOptions {
  */
 export const ROWS_GEMM_MAX_ROWS = 4;
 
-/** The native rows GEMM, unless RWKV_MUSIC_NATIVE=0 or the addon does not load. */
-function nativeRows(): OrtGemmOptions['rows'] {
+/** `load()`, unless RWKV_MUSIC_NATIVE=0 or the addon does not load (the reason: kernelsLoadError()). */
+function nativeGemm<T>(load: () => T): T | undefined {
   if (parseKernelBackend(process.env.RWKV_MUSIC_NATIVE) === 'ts') return undefined;
   try {
-    return { gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS };
+    return load();
   } catch {
-    return undefined; // the reason is reported by kernelsLoadError()
+    return undefined;
   }
 }
+
+/** The native rows GEMM, when the addon is used. */
+const nativeRows = (): OrtGemmOptions['rows'] => nativeGemm(() => ({ gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS }));
 
 /**
  * Which products the native blocked GEMM takes from ORT: those of at least 256 rows. Below that (the
@@ -50,15 +53,8 @@ export function useBlockedGemm(a: GemmArgs): boolean {
   return a.M >= 256;
 }
 
-/** The native blocked GEMM, unless RWKV_MUSIC_NATIVE=0 or the addon does not load. */
-function nativeBlocked(): OrtGemmOptions['blocked'] {
-  if (parseKernelBackend(process.env.RWKV_MUSIC_NATIVE) === 'ts') return undefined;
-  try {
-    return { gemm: loadNativeBlockedGemm(), use: useBlockedGemm };
-  } catch {
-    return undefined; // the reason is reported by kernelsLoadError()
-  }
-}
+/** The native blocked GEMM, when the addon is used and was built with AVX-512. */
+const nativeBlocked = (): OrtGemmOptions['blocked'] => nativeGemm(() => ({ gemm: loadNativeBlockedGemm(), use: useBlockedGemm }));
 
 let shared: Gemm | undefined;
 let lastError: Error | undefined;
