@@ -6,26 +6,9 @@ import { createModel, parameterCount, parameterCountOf } from '../src/models/ind
 import type { LstmConfig, ModelConfig, RwkvConfig, SequenceModel } from '../src/models/model.js';
 import { checkGrad, directionalCheck } from './gradcheck.js';
 import { jitter } from './helpers/jitter.js';
+import { randomBatch } from './helpers/batch.js';
 
 const D = 88;
-
-/** Random multi-hot rolls; rows have lengths `lens` (mask 1 on 0..len-1, padding after). */
-function makeBatch(rng: Rng, B: number, T: number, lens: number[], density = 0.15): Batch {
-  const inputs = new Float32Array(B * T * D);
-  const targets = new Float32Array(B * T * D);
-  const mask = new Float32Array(B * T);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++) {
-      const inside = t < lens[b];
-      mask[b * T + t] = inside ? 1 : 0;
-      for (let d = 0; d < D; d++) {
-        const i = (b * T + t) * D + d;
-        inputs[i] = inside && rng.next() < density ? 1 : 0;
-        targets[i] = inside && rng.next() < density ? 1 : 0;
-      }
-    }
-  return { B, T, D, inputs, targets, mask };
-}
 
 function zeroGrads(model: SequenceModel): void {
   for (const p of model.parameters()) p.grad.fill(0);
@@ -38,7 +21,7 @@ function gradientCheck(config: ModelConfig, seed: number, rwkvInit: 'pytorch' | 
   const rng = new Rng(seed);
   const model = createModel(config, { seed, rwkvInit });
   jitter(model, rng, 0.05);
-  const batch = makeBatch(rng, 2, 6, [6, 4]);
+  const batch = randomBatch(rng, 2, 6, [6, 4]);
   const dropRng = 99;
   zeroGrads(model);
   const r = model.trainStep(batch, 1, new Rng(dropRng));
@@ -81,7 +64,7 @@ test('LSTM with dropout between layers: gradients match finite differences', () 
 
 function rnnMatchesParallel(model: SequenceModel, rng: Rng): void {
   const B = 3, T = 9;
-  const batch = makeBatch(rng, B, T, [T, T, T], 0.2);
+  const batch = randomBatch(rng, B, T, [T, T, T], { density: 0.2 });
   const par = model.logits(batch);
   const state = model.initialState(B);
   let maxErr = 0;
@@ -112,7 +95,7 @@ test('padding positions change neither the loss nor the gradients', () => {
   for (const config of [tinyRwkv, tinyLstm] as ModelConfig[]) {
     const rng = new Rng(36);
     const model = createModel(config, { seed: 4, rwkvInit: 'pytorch' });
-    const batch = makeBatch(rng, 3, 7, [7, 3, 5]);
+    const batch = randomBatch(rng, 3, 7, [7, 3, 5]);
     zeroGrads(model);
     const a = model.trainStep(batch, 1, new Rng(1));
     const ga = model.parameters().map((p) => p.grad.slice());
@@ -136,7 +119,7 @@ test('padding positions change neither the loss nor the gradients', () => {
 test('trainStep adds lossScale-scaled gradients; evaluate matches the logits', () => {
   const rng = new Rng(37);
   const model = createModel(tinyLstm, { seed: 5 });
-  const batch = makeBatch(rng, 2, 5, [5, 5]);
+  const batch = randomBatch(rng, 2, 5, [5, 5]);
   zeroGrads(model);
   model.trainStep(batch, 1, new Rng(1));
   const g1 = model.parameters().map((p) => p.grad.slice());
@@ -162,7 +145,7 @@ test('the inference path (one shared layer slot) gives the training forward\'s l
     ];
     for (const config of configs) {
       const model = createModel(config, { seed: depth, rwkvInit: 'pytorch' });
-      const batch = makeBatch(rng, 2, 6, [6, 5]);
+      const batch = randomBatch(rng, 2, 6, [6, 5]);
       const train = model.trainStep(batch, 1, new Rng(1)).nllSum;
       const ev = model.evaluate(batch).nllSum;
       assert.ok(Math.abs(train - ev) < 1e-9 * Math.abs(train), `${config.kind} with ${depth} layers: ${train} vs ${ev}`);
@@ -241,7 +224,7 @@ test('key-chain head: key d depends on the keys below d of its own frame only', 
   for (const config of [{ ...tinyRwkv, keyChain: 16 }, { ...tinyLstm, keyChain: 9 }] as ModelConfig[]) {
     const model = createModel(config, { seed: 5, rwkvInit: 'pytorch' });
     jitter(model, rng, 0.2); // the output and direct weights start at zero
-    const batch = makeBatch(rng, 2, 4, [4, 4], 0.3);
+    const batch = randomBatch(rng, 2, 4, [4, 4], { density: 0.3 });
     const base = model.logits(batch);
     for (const k of [0, 1, 30, 86, 87]) {
       const flipped = logitsWithFlip(model, batch, 1, 2, k);
@@ -273,7 +256,7 @@ test('key-chain head: drawFrame uses the parallel forward\'s conditional probabi
     jitter(model, rng, 0.2);
     assert.ok(model.drawFrame, 'a key-chain model draws its own frames');
     const B = 2, T = 5;
-    const batch = makeBatch(rng, B, T, [T, T], 0.25);
+    const batch = randomBatch(rng, B, T, [T, T], { density: 0.25 });
     const par = model.logits(batch);
     const state = model.initialState(B);
     const probs = new Float64Array(D);

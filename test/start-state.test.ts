@@ -13,6 +13,7 @@ import { addStartGradient, hasStartState, startFromState, stateFromStart, zeroSt
 import { checkGrad } from './gradcheck.js';
 import { assertClose } from './helpers/native.js';
 import { jitter } from './helpers/jitter.js';
+import { randomBatch } from './helpers/batch.js';
 
 const D = 88;
 
@@ -22,23 +23,6 @@ const configs: Record<string, ModelConfig> = {
   lstm: { kind: 'lstm', layers: 2, hidden: 6, embed: 5, dropout: 0.2, inputLags: [1, 3] },
   'lstm key-chain': { kind: 'lstm', layers: 2, hidden: 6, embed: 5, dropout: 0, keyChain: 6 },
 };
-
-function makeBatch(rng: Rng, B: number, T: number, lens: number[], zeroTargets = false): Batch {
-  const inputs = new Float32Array(B * T * D);
-  const targets = new Float32Array(B * T * D);
-  const mask = new Float32Array(B * T);
-  for (let b = 0; b < B; b++)
-    for (let t = 0; t < T; t++) {
-      const inside = t < lens[b];
-      mask[b * T + t] = inside ? 1 : 0;
-      for (let d = 0; d < D; d++) {
-        const i = (b * T + t) * D + d;
-        inputs[i] = inside && rng.next() < 0.15 ? 1 : 0;
-        targets[i] = inside && !zeroTargets && rng.next() < 0.15 ? 1 : 0;
-      }
-    }
-  return { B, T, D, inputs, targets, mask };
-}
 
 function tunable(config: ModelConfig, seed: number): StartStateModel {
   const rng = new Rng(seed);
@@ -71,7 +55,7 @@ for (const [name, config] of Object.entries(configs)) {
   test(`${name}: start-state gradient agrees with finite differences`, () => {
     const rng = new Rng(41);
     const model = tunable(config, 41);
-    const batch = makeBatch(rng, 2, 6, [6, 4]);
+    const batch = randomBatch(rng, 2, 6, [6, 4]);
     const start = randomStart(model, rng);
     const { nll, grad } = startGradient(model, batch, start);
     const f = () => model.trainFrom(batch, stateFromStart(model, start, batch.B), model.initialState(batch.B), 0).nllSum;
@@ -87,7 +71,7 @@ for (const [name, config] of Object.entries(configs)) {
   test(`${name}: parameter gradients when pieces start from a state agree with finite differences`, () => {
     const rng = new Rng(42);
     const model = tunable(config, 42);
-    const batch = makeBatch(rng, 2, 5, [5, 3]);
+    const batch = randomBatch(rng, 2, 5, [5, 3]);
     const start = randomStart(model, rng);
     for (const p of model.parameters()) p.grad.fill(0);
     model.trainFrom(batch, stateFromStart(model, start, batch.B), model.initialState(batch.B), 1);
@@ -102,7 +86,7 @@ for (const [name, config] of Object.entries(configs)) {
     const model = tunable(config, 43);
     const B = 2, T = 7;
     // zero targets: a key-chain head's step logits are those of a frame with every lower key off
-    const batch = makeBatch(rng, B, T, [T, T], true);
+    const batch = randomBatch(rng, B, T, [T, T], { zeroTargets: true });
     const start = randomStart(model, rng);
     const parallel = model.logitsFrom(batch, stateFromStart(model, start, B));
     const state = stateFromStart(model, start, B);
@@ -119,13 +103,13 @@ for (const [name, config] of Object.entries(configs)) {
   test(`${name}: the zero start state is the model's default, and a state survives the round trip through start tensors`, () => {
     const rng = new Rng(44);
     const model = tunable(config, 44);
-    const batch = makeBatch(rng, 2, 6, [6, 6]);
+    const batch = randomBatch(rng, 2, 6, [6, 6]);
     assertClose('zero start', model.logitsFrom(batch, stateFromStart(model, zeroStart(model), 2)), model.logits(batch), 1e-5, 1e-6);
     // run a piece, take the state after it as a start, continue from both
-    const first = makeBatch(rng, 1, 9, [9]);
+    const first = randomBatch(rng, 1, 9, [9]);
     const after = stateFromStart(model, zeroStart(model), 1);
     model.logitsFrom(first, after);
-    const next = makeBatch(rng, 1, 6, [6]);
+    const next = randomBatch(rng, 1, 6, [6]);
     const fromStart = model.logitsFrom(next, stateFromStart(model, startFromState(model, after, 0), 1));
     assertClose('continued', fromStart, model.logitsFrom(next, after), 1e-4, 1e-5);
   });

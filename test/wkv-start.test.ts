@@ -9,17 +9,11 @@ import { tsKernels, type Kernels } from '../src/engine/kernels.js';
 import { allocWkvSaved, newWkvState, type WkvState } from '../src/engine/layers/wkv.js';
 import { checkGrad, dot64, randn } from './gradcheck.js';
 import { assertClose, nativeForTest } from './helpers/native.js';
+import type { WkvCase } from './helpers/wkv-case.js';
 
 const native = nativeForTest();
 
-interface Case {
-  B: number;
-  T: number;
-  C: number;
-  k: Float32Array;
-  v: Float32Array;
-  td: Float32Array;
-  tf: Float32Array;
+interface Case extends WkvCase {
   start: WkvState;
   gy: Float32Array;
 }

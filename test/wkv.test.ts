@@ -3,16 +3,9 @@ import assert from 'node:assert/strict';
 import { Rng } from '../src/engine/random.js';
 import { allocWkvSaved, newWkvState, wkvBackward, wkvForward } from '../src/engine/layers/wkv.js';
 import { checkGrad, dot64, randn } from './gradcheck.js';
+import type { WkvCase } from './helpers/wkv-case.js';
 
-interface Case {
-  B: number;
-  T: number;
-  C: number;
-  k: Float32Array;
-  v: Float32Array;
-  td: Float32Array;
-  tf: Float32Array;
-}
+type Case = WkvCase;
 
 function makeCase(rng: Rng, B: number, T: number, C: number, kScale: number, kShift = 0): Case {
   const k = randn(B * T * C, rng, kScale);
