@@ -81,6 +81,8 @@ export async function tuneStart(model: StartStateModel, pieces: readonly Frame[]
   const nllInit = nllOf(start);
   const grad = start.map((t) => ({ ...t, data: new Float32Array(t.data.length) }));
   const adam = new Adam(start, options.lr);
+  // The lag history keeps its starting guess unless asked for (see TuneOptions.lags).
+  const learns = (t: StartTensor) => options.lags === true || t.name !== 'lags';
   let steps = 0;
   let stopped = false;
   let last = nllInit;
@@ -99,9 +101,8 @@ export async function tuneStart(model: StartStateModel, pieces: readonly Frame[]
       nllSum += model.trainFrom(batch, stateFromStart(model, start, batch.B), g, 1 / frames).nllSum;
       addStartGradient(model, g, grad);
     }
-    if (!options.lags) for (const g of grad) if (g.name === 'lags') g.data.fill(0);
-    adam.step(start, grad);
-    clampLags(start);
+    adam.step(start, grad, learns);
+    if (options.lags) clampLags(start);
     steps++;
     last = nllSum / frames;
     options.onStep?.(steps, last);
@@ -181,11 +182,13 @@ class Adam {
     this.m = tensors.map((x) => new Float64Array(x.data.length));
     this.v = tensors.map((x) => new Float64Array(x.data.length));
   }
-  step(tensors: StartTensor[], grads: readonly StartTensor[]): void {
+  /** One step over the tensors `learns` picks; the others are left as they are. */
+  step(tensors: StartTensor[], grads: readonly StartTensor[], learns: (t: StartTensor) => boolean): void {
     this.t++;
     const c1 = 1 - this.b1 ** this.t;
     const c2 = 1 - this.b2 ** this.t;
     tensors.forEach((x, j) => {
+      if (!learns(x)) return;
       const g = grads[j].data, m = this.m[j], v = this.v[j], w = x.data;
       for (let i = 0; i < w.length; i++) {
         m[i] = this.b1 * m[i] + (1 - this.b1) * g[i];
