@@ -209,11 +209,14 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
   const int chunks = (n_panels + panels_per_chunk - 1) / panels_per_chunk;
   thread_local Scratch bpack_buf;
   float* bpack = bpack_buf.get(static_cast<size_t>(n_panels) * kNr * std::min(K, kKc));
+  // Without a transposed B only a last partial panel is packed, if any: no pool hand-off for nothing.
+  const bool packs_b = trans_b || N % kNr != 0;
   for (int k0 = 0; k0 < K; k0 += kKc) {
     const int kc = std::min(kKc, K - k0);
-    parallel_for(n_panels, static_cast<size_t>(kc) * N, [&](int q) {
-      if (!b_direct(o, q * kNr)) pack_b_panel(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
-    });
+    if (packs_b)
+      parallel_for(n_panels, static_cast<size_t>(kc) * N, [&](int q) {
+        if (!b_direct(o, q * kNr)) pack_b_panel(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
+      });
     const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, panels_per_chunk, n_panels};
     parallel_for(m_blocks * chunks, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
   }

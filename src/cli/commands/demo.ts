@@ -46,13 +46,14 @@ export function registerDemo(program: Command): void {
     const options = reportOptionsFrom(flags);
     makeOutputFolder(flags.out);
     // Models bundled for the other benchmarks (e.g. rwkv-jsb-chorales) are not part of this comparison.
-    const names = bundledModelNames().filter((name) => (readCard(join(BUNDLED_MODELS_DIR, name)).dataset ?? 'nottingham') === 'nottingham');
+    const cards = new Map(bundledModelNames().map((name) => [name, readCard(join(BUNDLED_MODELS_DIR, name))]));
+    const names = [...cards.keys()].filter((name) => (cards.get(name)!.dataset ?? 'nottingham') === 'nottingham');
     if (names.length === 0) throw new UserError(`no bundled Nottingham models found in ${BUNDLED_MODELS_DIR}`);
     const order = ['rwkv', 'lstm'];
     names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     const models: ComparedModel[] = names.map((name) => {
       const dir = join(BUNDLED_MODELS_DIR, name);
-      const card = readCard(dir);
+      const card = cards.get(name)!;
       return {
         name,
         model: loadModelFile(join(dir, RUN_FILES.best), { gemm: defaultGemm() }),
