@@ -10,7 +10,20 @@
 namespace rm {
 namespace {
 
-constexpr int kBlock = 64;  // channels per work item
+// Channels per work item: a whole row of channels where the batch gives enough items. The rows of
+// k, v, y, ... are [B, T, C]: an item of all C channels walks each array in order, one with a
+// 64-channel slice jumps C floats per step and stalls on memory (measured 8.5 -> 6.5 ms forward,
+// 6.2 -> 3.5 ms backward at B16 T256 C512 on 2 threads).
+constexpr int kMaxBlock = 512;  // the backward's per-channel sums live on the stack
+constexpr int kMinBlock = 64;
+constexpr int kWantItems = 8;
+
+int channel_block(int B, int C) {
+  const int blocks = std::max(1, (kWantItems + B - 1) / B);
+  int w = (C + blocks - 1) / blocks;
+  w = ((w + 15) / 16) * 16;
+  return std::min(kMaxBlock, std::max(kMinBlock, w));
+}
 
 struct Fwd {
   float* y;
@@ -90,7 +103,7 @@ struct Bwd {
 
 template <bool Gate>
 void backward_block(const Bwd& a, int b, int c0, int c1) {
-  double P[kBlock] = {}, Q[kBlock] = {}, P1[kBlock] = {}, Q1[kBlock] = {}, gw[kBlock] = {}, gu[kBlock] = {};
+  double P[kMaxBlock] = {}, Q[kMaxBlock] = {}, P1[kMaxBlock] = {}, Q1[kMaxBlock] = {}, gw[kMaxBlock] = {}, gu[kMaxBlock] = {};
   const int C = a.C;
   const int n = c1 - c0;
   for (int t = a.T - 1; t >= 0; t--) {
@@ -148,12 +161,13 @@ void wkv_forward(float* y, const float* k, const float* v, const float* time_dec
     consts[C + c] = time_first[c];
   }
   const Fwd a{y, k, v, aa, bb, pp, T, C, decay, ek, g, cu, r, rw, consts, consts + C};
-  const int blocks = (C + kBlock - 1) / kBlock;
+  const int width = channel_block(B, C);
+  const int blocks = (C + width - 1) / width;
   const bool save = decay != nullptr, gate = r != nullptr;
   parallel_for(B * blocks, static_cast<size_t>(B) * T * C * 8, [&](int item) {
     const int b = item / blocks;
-    const int c0 = (item % blocks) * kBlock;
-    const int c1 = std::min(C, c0 + kBlock);
+    const int c0 = (item % blocks) * width;
+    const int c1 = std::min(C, c0 + width);
     if (save && gate) forward_block<true, true>(a, b, c0, c1);
     else if (save) forward_block<true, false>(a, b, c0, c1);
     else if (gate) forward_block<false, true>(a, b, c0, c1);
@@ -168,11 +182,12 @@ void wkv_backward(float* dk, float* dv, float* d_time_decay, float* d_time_first
   double* partial = scratch_f64(2 * static_cast<size_t>(B) * C);
   const Bwd a{dk, dv, dy, v, y, decay, ek, g, cu, r, dpre, T, C, partial, partial + static_cast<long>(B) * C,
               aa0, bb0, daa, dbb, dpp};
-  const int blocks = (C + kBlock - 1) / kBlock;
+  const int width = channel_block(B, C);
+  const int blocks = (C + width - 1) / width;
   parallel_for(B * blocks, static_cast<size_t>(B) * T * C * 4, [&](int item) {
     const int b = item / blocks;
-    const int c0 = (item % blocks) * kBlock;
-    const int c1 = std::min(C, c0 + kBlock);
+    const int c0 = (item % blocks) * width;
+    const int c1 = std::min(C, c0 + width);
     if (r != nullptr) backward_block<true>(a, b, c0, c1);
     else backward_block<false>(a, b, c0, c1);
   });

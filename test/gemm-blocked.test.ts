@@ -20,7 +20,8 @@ function blockedOrSkip(): { gemm: Gemm | null; skip: string | false } {
 }
 const { gemm: blocked, skip } = blockedOrSkip();
 
-// Sizes around the register tile (8 rows x 48 columns), the rows per work item (64) and the k slice (512).
+// Sizes around the register tile (8 rows x 48 columns), the rows per work item (64), the k slice (512)
+// and the row length from which op(B) is packed even when not transposed (1024).
 const CASES: Array<[number, number, number]> = [
   [1, 1, 1],
   [7, 47, 5],
@@ -31,6 +32,8 @@ const CASES: Array<[number, number, number]> = [
   [65, 1, 1030],
   [130, 145, 70],
   [3, 200, 17],
+  [17, 1024, 9],
+  [9, 1057, 520],
 ];
 
 test('native blocked GEMM matches the float64 reference: four transposes, edges of every block, alpha, beta, offsets', { skip }, () => {

@@ -21,7 +21,7 @@ const RTOL = 4e-6;
 const ATOL = 1e-6;
 
 // odd sizes, channel counts around the native kernels' block of 64, and enough work for the threads
-const WKV_SHAPES: [number, number, number][] = [[1, 1, 1], [2, 3, 5], [3, 17, 63], [2, 9, 65], [4, 40, 130], [5, 37, 200]];
+const WKV_SHAPES: [number, number, number][] = [[1, 1, 1], [2, 3, 5], [3, 17, 63], [2, 9, 65], [4, 40, 130], [5, 37, 200], [9, 5, 1030]];
 
 function wkvInputs(rng: Rng, B: number, T: number, C: number, kScale: number, kShift: number) {
   const n = B * T * C;
@@ -69,7 +69,8 @@ test('native WKV forward equals the TypeScript one: outputs, gate, saved factors
           assertClose(`${what} rw`, b.rw, a.rw, RTOL, ATOL);
         }
         if (save) assertSavedClose(what, b.saved!, a.saved!);
-        assertClose(`${what} state aa`, s2.aa, s1.aa, 1e-12, 1e-300);
+        // aa sums terms of either sign (bb only positive ones): where they cancel, an absolute bound
+        assertClose(`${what} state aa`, s2.aa, s1.aa, 1e-12, 1e-13);
         assertClose(`${what} state bb`, s2.bb, s1.bb, 1e-12, 1e-300);
         assertClose(`${what} state pp`, s2.pp, s1.pp, 1e-12, 0);
         // a second chunk from the carried state (RNN mode starts from a non-zero state)
