@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Training speed, side by side: this project's engine (bench/train-speed.ts) and the strongest PyTorch
 # reference (bench/torch_reference.py: WKV as an autograd.Function, each model under both OpenBLAS
-# settings, the best run kept), in alternating rounds, then the ratios against the strongest.
-#   bench/run.sh [--model lstm|rwkv|both] [--steps n] [--warmup n] [--rounds n] [--threads 1[,2]] [extra train-speed.js flags...]
+# kernel settings and OpenBLAS thread counts, the best run kept), in alternating rounds, then the
+# ratios against the strongest.
+#   bench/run.sh [--model lstm|rwkv|both] [--steps n] [--warmup n] [--rounds n] [--threads 1[,2]]
+#                [--blas-threads 1,2] [extra train-speed.js flags...]
+# --threads are torch's thread counts, --blas-threads OpenBLAS's (OPENBLAS_NUM_THREADS).
 # Run from the repository root. PyTorch needs OpenBLAS (see bench/torch_reference.py);
 # TORCH_BLAS_DIR=<dir holding OpenBLAS's libblas.so.3> runs the reference with that library first on
 # LD_LIBRARY_PATH without changing the system's BLAS. PYTHON=<python3 with torch> picks the interpreter
@@ -14,6 +17,7 @@ STEPS=5
 WARMUP=2
 ROUNDS=1
 THREADS=1
+BLAS_THREADS=1,2
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -22,6 +26,7 @@ while [ $# -gt 0 ]; do
     --warmup) WARMUP="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --blas-threads) BLAS_THREADS="$2"; shift 2 ;;
     *) EXTRA+=("$1"); shift ;;
   esac
 done
@@ -39,7 +44,7 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ -n "$PY" ]; then
     echo
     LD_LIBRARY_PATH="${TORCH_BLAS_DIR:+$TORCH_BLAS_DIR:}${LD_LIBRARY_PATH:-}" \
-      "$PY" bench/torch_reference.py --model "$MODEL" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" | tee -a "$OUT"
+      "$PY" bench/torch_reference.py --model "$MODEL" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --blas-threads "$BLAS_THREADS" | tee -a "$OUT"
   else
     echo "no python3 with torch (apt-get install python3-torch): skipping the PyTorch reference"
   fi

@@ -12,12 +12,15 @@ step = batch x T; frames/s from the median of the timed steps after warm-up. Dro
           gradients (how RWKV-LM trains it, there with a CUDA kernel); `--wkv loop` also times the
           weak form, autograd through the loop.
 
-Each model runs under both OpenBLAS settings, each in its own process: as this machine's environment
-sets OPENBLAS_CORETYPE ("machine"), and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset so that
-OpenBLAS picks its own kernels ("own"). The best of all runs is the reference.
+Each model runs under both OpenBLAS kernel settings, each in its own process: as this machine's
+environment sets OPENBLAS_CORETYPE ("machine"), and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset
+so that OpenBLAS picks its own kernels ("own"); and under each of OpenBLAS's own thread counts
+(OPENBLAS_NUM_THREADS, default 1 and 2). OpenBLAS keeps a thread per core of its own unless that is
+set, whatever torch.set_num_threads says, so "1 torch thread" alone does not say how many cores the
+products use. The best of all runs is the reference.
 
 usage: python3 bench/torch_reference.py [--model lstm|rwkv|both] [--wkv function|loop|both]
-           [--blas machine,own] [--threads 1] [--steps 5] [--warmup 2]
+           [--blas machine,own] [--blas-threads 1,2] [--threads 1] [--steps 5] [--warmup 2]
        python3 bench/torch_reference.py --check      # WkvFunction's gradients against autograd
 Prints "RESULT torch-<model> <frames/s> <setting>" per run and "RESULT torch-best-<model> ..." for
 bench/run.sh.
@@ -39,6 +42,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# The plain WKV recurrence has one owner, the PyTorch trainer's package (python/rwkv_music_torch).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'python'))
+from rwkv_music_torch.wkv import wkv_loop  # noqa: E402  (the weak reference; autograd through it)
+
 KEYS = 88
 
 
@@ -56,32 +63,6 @@ class LstmModel(nn.Module):
 def token_shift(x):
     """xx_t = x_{t-1}, xx_0 = 0, over [B, T, C]."""
     return F.pad(x, (0, 0, 1, -1))
-
-
-def wkv_loop(w, u, k, v):
-    """Exact stable WKV over time, autograd through the loop: w = -exp(time_decay), u = time_first;
-    k, v [B, T, C]. The weak reference, and what the gradient check compares WkvFunction against."""
-    B, T, C = k.shape
-    aa = torch.zeros(B, C, dtype=k.dtype)
-    bb = torch.zeros(B, C, dtype=k.dtype)
-    pp = torch.full((B, C), -1e38, dtype=k.dtype)
-    ys = []
-    for t in range(T):
-        kt = k[:, t]
-        vt = v[:, t]
-        ww = u + kt
-        p = torch.maximum(pp, ww)
-        e1 = torch.exp(pp - p)
-        e2 = torch.exp(ww - p)
-        ys.append((e1 * aa + e2 * vt) / (e1 * bb + e2))
-        ww = w + pp
-        p = torch.maximum(ww, kt)
-        e1 = torch.exp(ww - p)
-        e2 = torch.exp(kt - p)
-        aa = e1 * aa + e2 * vt
-        bb = e1 * bb + e2
-        pp = p
-    return torch.stack(ys, dim=1)
 
 
 class WkvFunction(torch.autograd.Function):
@@ -268,6 +249,12 @@ BLAS_SETTINGS = {
 }
 
 
+def blas_env(setting, blas_threads):
+    env = BLAS_SETTINGS[setting](dict(os.environ))
+    env['OPENBLAS_NUM_THREADS'] = str(blas_threads)
+    return env
+
+
 def bench(name, threads, steps, warmup, label):
     torch.set_num_threads(threads)
     torch.manual_seed(1)
@@ -317,7 +304,7 @@ def blas_check(setting):
         a @ a
     gf = 3 * 2 * 1024 ** 3 / (time.perf_counter() - t0) / 1e9
     warn = '' if 'openblas' in lib else '  <-- not OpenBLAS: install libopenblas0-pthread or set TORCH_BLAS_DIR'
-    env = ' '.join(f'{k}={os.environ.get(k, "unset")}' for k in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE'))
+    env = ' '.join(f'{k}={os.environ.get(k, "unset")}' for k in ('OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS'))
     print(f'BLAS setting {setting} ({env}), {lib}: 1024^3 sgemm {gf:.0f} GFLOP/s '
           f'({torch.get_num_threads()} thread(s)){warn}', flush=True)
 
@@ -374,7 +361,7 @@ def run_child(a):
     for t in (int(s) for s in a.threads.split(',')):
         torch.set_num_threads(t)
         for name in a.child_models.split(','):
-            bench(name, t, a.steps, a.warmup, f'{name}/{a.blas_child}/{t}t')
+            bench(name, t, a.steps, a.warmup, f'{name}/{a.blas_child}/blas{os.environ["OPENBLAS_NUM_THREADS"]}/{t}t')
 
 
 def main():
@@ -383,7 +370,8 @@ def main():
     ap.add_argument('--wkv', default='function', choices=['function', 'loop', 'both'],
                     help='RWKV\'s WKV: the autograd.Function (strong), the autograd loop (weak), or both')
     ap.add_argument('--blas', default='machine,own', help='OpenBLAS settings to run: machine, own or both')
-    ap.add_argument('--threads', default='1')
+    ap.add_argument('--blas-threads', default='1,2', help='OpenBLAS thread counts to run (OPENBLAS_NUM_THREADS)')
+    ap.add_argument('--threads', default='1', help='torch thread counts to run (torch.set_num_threads)')
     ap.add_argument('--steps', type=int, default=5)
     ap.add_argument('--warmup', type=int, default=2)
     ap.add_argument('--check', action='store_true', help='check WkvFunction\'s gradients and exit')
@@ -403,13 +391,17 @@ def main():
     for s in settings:
         if s not in BLAS_SETTINGS:
             sys.exit(f'--blas: unknown setting "{s}" (machine, own)')
+    blas_threads = a.blas_threads.split(',')
+    for n in blas_threads:
+        if not n.isdigit() or int(n) < 1:
+            sys.exit(f'--blas-threads: "{n}" is not a thread count')
     best = {}
     for model in (['lstm', 'rwkv'] if a.model == 'both' else [a.model]):
         names = [model] if model == 'lstm' else {'function': ['rwkv'], 'loop': ['rwkv-loop'], 'both': ['rwkv', 'rwkv-loop']}[a.wkv]
-        for s in settings:
+        for s, n in ((s, n) for s in settings for n in blas_threads):
             cmd = [sys.executable, __file__, '--blas-child', s, '--child-models', ','.join(names),
                    '--threads', a.threads, '--steps', str(a.steps), '--warmup', str(a.warmup)]
-            proc = subprocess.Popen(cmd, env=BLAS_SETTINGS[s](dict(os.environ)), stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(cmd, env=blas_env(s, n), stdout=subprocess.PIPE, text=True)
             for line in proc.stdout:
                 print(line, end='', flush=True)
                 f = line.split()
