@@ -21,7 +21,11 @@ export type GemmBackend = 'auto' | 'ts' | 'ort';
 export interface DefaultGemmOptions extends OrtGemmOptions {
   /** Backend to use; default: RWKV_MUSIC_GEMM or 'auto'. */
   backend?: GemmBackend;
-  /** Use the native addon's blocked GEMM where it is faster (default true; needs the addon). */
+  /**
+   * Use the native addon's blocked GEMM where it is faster (default true; needs the addon). It runs on
+   * the addon's one thread pool, which the native kernels size (createKernels({ threads })), so
+   * `threads` here sets ONNX Runtime's threads only; the CLI passes the same --threads to both.
+   */
   nativeBlocked?: boolean;
 }
 
