@@ -1,8 +1,8 @@
 /**
  * Builds one dataset from the training splits of the bundled benchmarks, for pretraining a model that
  * is then fine-tuned on each (`rwkv-music train --dataset <out> ...`, then `--init-from`). Every
- * training piece that shares a passage with a validation or test piece of another bundled dataset is
- * left out (src/data/overlap.ts), so no benchmark's held-out pieces are seen in pretraining; the
+ * training piece that shares a chord passage or a tune with a validation or test piece of another
+ * bundled dataset is left out (src/data/overlap.ts), so no benchmark's held-out pieces are seen in pretraining; the
  * validation and test splits are the union of theirs.
  *
  *   node dist/tools/union-dataset.js <out.json.gz> [--datasets nottingham,jsb-chorales,musedata,piano-midi-de]
@@ -49,8 +49,8 @@ for (const name of chosen) {
       return;
     }
     dropped++;
-    const list = shared.map((s) => `${s.heldOut} (${s.passages})`).join(', ');
-    console.log(`left out ${name}/train/${i}: shares passages with ${list}`);
+    const list = shared.map((s) => `${s.heldOut} (${s.passages} chord passages, ${Math.round(100 * s.tune)}% of the tune)`).join(', ');
+    console.log(`left out ${name}/train/${i}: shares material with ${list}`);
   });
   union.valid.push(...ds.valid);
   union.test.push(...ds.test);
