@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
         runDir = flags.resume;
         config = readRunConfig(runDir);
       } else {
-        if (flags.model !== 'rwkv' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
+        if (flags.model !== 'rwkv' && flags.model !== 'rwkv6' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv, rwkv6 or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
         if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder)');
         const overrides: FlagOverrides = {
           epochs: stopEpochs,
