@@ -198,3 +198,18 @@ test('RWKV-6: a short training run on a tiny dataset lowers the loss', () => {
   const last = model.evaluate(batch).nllSum / frames;
   assert.ok(last < 0.7 * first, `loss per frame ${first} -> ${last}`);
 });
+
+test('RWKV-6 in the browser entry: a model file loads through loadModelFromUrl and generates', async () => {
+  const browser = await import('../src/browser.js');
+  const model = browser.createModel({ ...tiny, keyChain: 6 }, { seed: 8 });
+  const bytes = browser.modelToBytes(model);
+  const url = `data:application/octet-stream;base64,${Buffer.from(bytes).toString('base64')}`;
+  const loaded = await browser.loadModelFromUrl(url);
+  assert.deepEqual(loaded.config, model.config);
+  const batch = randomBatch(new Rng(9), 1, 5, [5]);
+  assert.deepEqual(loaded.logits(batch), model.logits(batch));
+  const [a] = browser.sample(loaded, { length: 12, temperature: 1, seed: 3, count: 1 });
+  const [b] = browser.sample(model, { length: 12, temperature: 1, seed: 3, count: 1 });
+  assert.equal(a.frames.length, 12);
+  assert.deepEqual(a.frames, b.frames);
+});
