@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../src/engine/random.js';
 import { tsKernels, type Kernels } from '../src/engine/kernels.js';
-import { WKV6_CHUNK, wkv6Backward, wkv6Forward, wkv6SavedLength, wkv6StateLength } from '../src/engine/layers/wkv6.js';
+import { WKV6_CHUNK, wkv6SavedLength, wkv6StateLength } from '../src/engine/layers/wkv6.js';
 import { checkGrad, dot64, randn } from './gradcheck.js';
 import { assertClose, nativeForTest } from './helpers/native.js';
 
@@ -51,14 +51,19 @@ function reference(cs: Case): { y: Float64Array; end: Float64Array } {
   return { y, end };
 }
 
-function run(K: Kernels, cs: Case, dy: Float32Array | null) {
+function forward(K: Kernels, cs: Case) {
   const { B, T, C, S } = cs;
-  const n = B * T * C;
-  const y = new Float32Array(n);
+  const y = new Float32Array(B * T * C);
   const state = cs.start ? cs.start.slice() : new Float64Array(wkv6StateLength(B, C, S));
   const saved = new Float64Array(wkv6SavedLength(B, T, C, S));
   K.wkv6Forward(y, cs.r, cs.k, cs.v, cs.w, cs.u, state, B, T, C, S, saved);
-  if (!dy) return { y, state, saved };
+  return { y, state, saved };
+}
+
+function run(K: Kernels, cs: Case, dy: Float32Array) {
+  const { B, T, C, S } = cs;
+  const n = B * T * C;
+  const { y, state, saved } = forward(K, cs);
   const g = { dr: new Float32Array(n), dk: new Float32Array(n), dv: new Float32Array(n), dw: new Float32Array(n), du: new Float32Array(C), dstate: new Float64Array(wkv6StateLength(B, C, S)) };
   K.wkv6Backward(g.dr, g.dk, g.dv, g.dw, g.du, dy, cs.r, cs.k, cs.v, cs.w, cs.u, saved, B, T, C, S, cs.start ? g.dstate : null);
   return { y, state, saved, ...g };
@@ -69,7 +74,7 @@ test('WKV6 forward equals the definition (outputs and the state after the last s
   for (const [B, T, C, S, withStart] of [[1, 1, 2, 2, false], [2, 5, 6, 3, true], [2, 2 * WKV6_CHUNK + 3, 8, 4, true], [1, WKV6_CHUNK, 4, 4, false]] as const) {
     const cs = makeCase(rng, B, T, C, S, withStart);
     const ref = reference(cs);
-    const got = run(tsKernels, cs, null);
+    const got = forward(tsKernels, cs);
     assertClose(`y ${B}x${T}x${C}/${S}`, got.y, ref.y, 1e-5, 1e-5);
     assertClose(`state ${B}x${T}x${C}/${S}`, got.state, ref.end, 1e-9, 1e-9);
   }
@@ -79,7 +84,7 @@ test('WKV6 carried state: two chunks of a sequence equal one run', () => {
   const rng = new Rng(2);
   const B = 2, T = 21, C = 6, S = 3;
   const cs = makeCase(rng, B, T, C, S, false);
-  const whole = run(tsKernels, cs, null);
+  const whole = forward(tsKernels, cs);
   const split = 13;
   const part = (t0: number, t1: number, a: Float32Array) => {
     const out = new Float32Array(B * (t1 - t0) * C);
@@ -106,7 +111,7 @@ test('WKV6 gradients match finite differences: r, k, v, w, u and the start state
     const dy = randn(B * T * C, rng);
     const g = run(tsKernels, cs, dy);
     // f = dy · y in double precision from the forward in doubles (the kernel's own forward)
-    const f = () => dot64(run(tsKernels, cs, null).y, dy);
+    const f = () => dot64(forward(tsKernels, cs).y, dy);
     const opts = { eps: 1e-3, rtol: 1e-2, atolFrac: 1e-3, maxEntries: 16 };
     checkGrad('r', f, cs.r, g.dr, opts);
     checkGrad('k', f, cs.k, g.dk, opts);
