@@ -213,3 +213,14 @@ test('RWKV-6 in the browser entry: a model file loads through loadModelFromUrl a
   assert.equal(a.frames.length, 12);
   assert.deepEqual(a.frames, b.frames);
 });
+
+test('train --model: rwkv6 has defaults like rwkv\'s; an unknown kind is refused naming all three', async () => {
+  const { defaultModelConfig, defaultTrainingConfig } = await import('../src/train/defaults.js');
+  const { run } = await import('./helpers/cli.js');
+  assert.deepEqual(defaultModelConfig('rwkv6', 'jsb-chorales'), { kind: 'rwkv6', nLayer: 2, nEmbd: 256, ffn: 512, headSize: 32, decayLora: 32, dropout: 0.3, keyChain: 256 });
+  assert.deepEqual(defaultModelConfig('rwkv6', 'nottingham').inputLags, defaultModelConfig('rwkv', 'nottingham').inputLags);
+  assert.deepEqual(defaultTrainingConfig('rwkv6', 'nottingham'), defaultTrainingConfig('rwkv', 'nottingham'));
+  const r = await run(['train', '--model', 'gru', '--dataset', 'jsb-chorales']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /--model must be rwkv, rwkv6 or lstm, got "gru"/);
+});
