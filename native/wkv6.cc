@@ -1,6 +1,7 @@
 // RWKV-6 WKV forward and backward (src/engine/layers/wkv6.ts), parallel over (batch row, head): every
-// head's matrix state is an independent recurrence in time. Same loops, order of sums and layouts as
-// the TypeScript kernel, in double precision.
+// head's matrix state is an independent recurrence in time. Same loops and layouts as the TypeScript
+// kernel, in double precision; the backward's sums over a state row are vectorised, so they may differ
+// from the TypeScript ones in the last bits of a double.
 #include <algorithm>
 #include <vector>
 
@@ -110,6 +111,7 @@ void backward_head(const Bwd& a, int b, int h) {
         double* __restrict Gi = G + static_cast<long>(i) * S;
         const double* __restrict si = sp + static_cast<long>(i) * S;
         double sdy = 0, gv = 0, gs = 0;
+#pragma omp simd reduction(+ : sdy, gv, gs)
         for (int j = 0; j < S; j++) {
           const double g = Gi[j];
           const double dyj = dy[j];
