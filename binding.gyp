@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/pool.cc",
         "native/wkv.cc",
+        "native/wkv6.cc",
         "native/tokenshift.cc",
         "native/layernorm.cc",
         "native/elementwise.cc",

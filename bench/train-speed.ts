@@ -92,7 +92,7 @@ const MB = 1024 * 1024;
 
 function build(setup: Setup, gemm: Gemm, kernels: Kernels, seed: number): SequenceModel {
   if (has('--standin')) {
-    const width = setup.config.kind === 'rwkv' ? setup.config.nEmbd : setup.config.hidden;
+    const width = setup.config.kind === 'lstm' ? setup.config.hidden : setup.config.nEmbd;
     return new StandInModel(setup.config, width, gemm, new Rng(seed));
   }
   return createModel(setup.config, { seed, gemm, kernels });

@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 4;
+constexpr int kAbiVersion = 5;
 
 using i64 = int64_t;
 
@@ -80,6 +80,58 @@ napi_value wkv_backward_js(napi_env env, napi_callback_info info) {
 
 // Reads J = 2 or 3 arrays at i, i+1, i+2 (the third null for J = 2).
 int mix_count(Args& a, size_t third) { return a.is_null(third) ? 2 : 3; }
+
+// The head size must divide the channels; the chunk-start states take ceil(T/16)*C*S doubles per row.
+bool wkv6_shape(Args& a, int C, int S) {
+  if (a.ok() && (S <= 0 || C % S != 0)) {
+    a.invalid("head size " + std::to_string(S) + " does not divide " + std::to_string(C) + " channels");
+    return false;
+  }
+  return a.ok();
+}
+
+napi_value wkv6_forward_js(napi_env env, napi_callback_info info) {
+  // (y, r, k, v, w, u, state, B, T, C, S, save)
+  Args a(env, info, "wkv6Forward");
+  const int B = a.count(7, "B"), T = a.count(8, "T"), C = a.count(9, "C"), S = a.count(10, "S");
+  if (!wkv6_shape(a, C, S)) return undefined(env);
+  const i64 n = static_cast<i64>(B) * T * C, s = static_cast<i64>(B) * C * S;
+  const i64 saved = static_cast<i64>(B) * ((T + 15) / 16) * C * S;
+  float* y = a.f32(0, "y", n);
+  const float* r = a.f32(1, "r", n);
+  const float* k = a.f32(2, "k", n);
+  const float* v = a.f32(3, "v", n);
+  const float* w = a.f32(4, "w", n);
+  const float* u = a.f32(5, "u", C);
+  double* state = a.f64(6, "state", s);
+  double* save = a.f64(11, "save", saved, true);
+  if (a.ok()) wkv6_forward(y, r, k, v, w, u, state, B, T, C, S, save);
+  return undefined(env);
+}
+
+napi_value wkv6_backward_js(napi_env env, napi_callback_info info) {
+  // (dr, dk, dv, dw, du, dy, r, k, v, w, u, saved, B, T, C, S, dstate)
+  Args a(env, info, "wkv6Backward");
+  const int B = a.count(12, "B"), T = a.count(13, "T"), C = a.count(14, "C"), S = a.count(15, "S");
+  if (!wkv6_shape(a, C, S)) return undefined(env);
+  const i64 n = static_cast<i64>(B) * T * C, s = static_cast<i64>(B) * C * S;
+  const i64 saved_len = static_cast<i64>(B) * ((T + 15) / 16) * C * S;
+  float* dr = a.f32(0, "dr", n);
+  float* dk = a.f32(1, "dk", n);
+  float* dv = a.f32(2, "dv", n);
+  float* dw = a.f32(3, "dw", n);
+  float* du = a.f32(4, "du", C);
+  const float* dy = a.f32(5, "dy", n);
+  const float* r = a.f32(6, "r", n);
+  const float* k = a.f32(7, "k", n);
+  const float* v = a.f32(8, "v", n);
+  const float* w = a.f32(9, "w", n);
+  const float* u = a.f32(10, "u", C);
+  const double* saved = a.f64(11, "saved", saved_len);
+  double* dstate = a.f64(16, "dstate", s, true);
+  if (a.ok()) wkv6_backward(dr, dk, dv, dw, du, dy, r, k, v, w, u, saved, B, T, C, S, dstate);
+  return undefined(env);
+}
 
 napi_value token_shift_mix_forward_js(napi_env env, napi_callback_info info) {
   // (o0, o1, o2|null, x, m0, m1, m2|null, prev|null, B, T, C)
@@ -352,6 +404,8 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
   const Fn fns[] = {
       {"wkvForward", wkv_forward_js},
       {"wkvBackward", wkv_backward_js},
+      {"wkv6Forward", wkv6_forward_js},
+      {"wkv6Backward", wkv6_backward_js},
       {"tokenShiftMixForward", token_shift_mix_forward_js},
       {"tokenShiftMixBackward", token_shift_mix_backward_js},
       {"tokenShiftMixLnBackward", token_shift_mix_ln_backward_js},

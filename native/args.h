@@ -63,6 +63,9 @@ class Args {
     return b;
   }
 
+  // Fails the call with a RangeError (for shape checks beyond array lengths).
+  void invalid(const std::string& what) { fail(what, true); }
+
   bool is_null(size_t i) {
     if (i >= argc_) return true;
     napi_valuetype t;

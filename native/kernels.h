@@ -16,6 +16,14 @@ void wkv_backward(float* dk, float* dv, float* d_time_decay, float* d_time_first
                   const float* cu, const float* time_decay, int B, int T, int C, const float* r, float* dpre,
                   const double* aa0, const double* bb0, double* daa, double* dbb, double* dpp);
 
+// wkv6.cc: states [B,H,S,S] doubles; save (the chunk-start states, [B,ceil(T/16),H,S,S]) nullable;
+// dstate nullable. dr, dk, dv, dw assigned, du added to.
+void wkv6_forward(float* y, const float* r, const float* k, const float* v, const float* w, const float* u,
+                  double* state, int B, int T, int C, int S, double* save);
+void wkv6_backward(float* dr, float* dk, float* dv, float* dw, float* du, const float* dy, const float* r,
+                   const float* k, const float* v, const float* w, const float* u, const double* saved, int B, int T,
+                   int C, int S, double* dstate);
+
 // tokenshift.cc: J = 2 or 3 mixes; prev nullable.
 void token_shift_mix_forward(int J, float* const* outs, const float* x, const float* const* mus,
                              const float* prev, int B, int T, int C);

@@ -18,7 +18,7 @@ export { UserError } from './errors.js';
 export type { Gemm } from './engine/gemm.js';
 export type { Kernels } from './engine/kernels.js';
 export { createModel, parameterCount, type CreateOptions } from './models/index.js';
-export type { ModelConfig, ModelKind, RwkvConfig, LstmConfig, SequenceModel, RecurrentState } from './models/model.js';
+export type { ModelConfig, ModelKind, RwkvConfig, Rwkv6Config, LstmConfig, SequenceModel, RecurrentState } from './models/model.js';
 export { modelFromBytes, modelToBytes } from './models/serialize.js';
 export { sample, sampleSeed, type Sample, type SampleOptions } from './generate/sampler.js';
 export { midiToRoll, type MidiReadOptions, type MidiReadResult } from './midi/read.js';

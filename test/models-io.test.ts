@@ -25,6 +25,7 @@ test('model files round trip: same config, names and logits; written atomically'
       { kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 16, dropout: 0.1 },
       { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, inputLags: [2, 4] },
       { kind: 'lstm', layers: 2, hidden: 8, embed: 6, dropout: 0 },
+      { kind: 'rwkv6', nLayer: 2, nEmbd: 8, ffn: 16, headSize: 4, decayLora: 2, dropout: 0.1, keyChain: 5 },
       { kind: 'lstm', layers: 1, hidden: 4, embed: 6, dropout: 0, inputLags: [1, 8] },
       { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, keyChain: 6 },
       { kind: 'lstm', layers: 1, hidden: 4, embed: 6, dropout: 0, keyChain: 3 },

@@ -92,6 +92,10 @@ test('RWKV training step (dropout on): native kernels give the TypeScript loss, 
   compare({ kind: 'rwkv', nLayer: 2, nEmbd: 70, ffn: 96, dropout: 0.1 }, 3, 37);
 });
 
+test('RWKV-6 training step (dropout on, two WKV6 chunks): native kernels give the TypeScript loss, gradients and updates', { skip }, () => {
+  compare({ kind: 'rwkv6', nLayer: 2, nEmbd: 48, ffn: 64, headSize: 16, decayLora: 8, dropout: 0.1 }, 3, 29);
+});
+
 test('LSTM training step (dropout on): native kernels give the TypeScript loss, gradients and updates', { skip }, () => {
   compare({ kind: 'lstm', layers: 2, hidden: 37, embed: 20, dropout: 0.2 }, 5, 23);
 });

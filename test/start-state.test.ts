@@ -1,5 +1,5 @@
 /**
- * Learnable start states: the gradient with respect to the start tensors (through WKV, token shift,
+ * Learnable start states: the gradient with respect to the start tensors (through WKV, WKV6, token shift,
  * the LSTM's h0 and c0, and input lags) against finite differences, the parameter gradients when a
  * piece starts from a state, and RNN-mode stepping from a start state against the parallel forward.
  */
@@ -20,6 +20,7 @@ const D = 88;
 const configs: Record<string, ModelConfig> = {
   rwkv: { kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 12, dropout: 0.1, inputLags: [1, 3] },
   'rwkv key-chain': { kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 12, dropout: 0, inputLags: [2], keyChain: 6 },
+  rwkv6: { kind: 'rwkv6', nLayer: 2, nEmbd: 8, ffn: 12, headSize: 4, decayLora: 3, dropout: 0.1, inputLags: [1, 3] },
   lstm: { kind: 'lstm', layers: 2, hidden: 6, embed: 5, dropout: 0.2, inputLags: [1, 3] },
   'lstm key-chain': { kind: 'lstm', layers: 2, hidden: 6, embed: 5, dropout: 0, keyChain: 6 },
 };
@@ -28,6 +29,8 @@ function tunable(config: ModelConfig, seed: number): StartStateModel {
   const rng = new Rng(seed);
   const model = createModel(config, { seed, rwkvInit: 'pytorch' });
   jitter(model, rng, 0.05);
+  // RWKV-6: a decay that depends on the input enough for finite differences to see time_maa_w
+  for (const p of model.parameters()) if (p.name.includes('time_decay_w')) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * rng.normal();
   assert.ok(hasStartState(model));
   return model;
 }

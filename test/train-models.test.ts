@@ -17,6 +17,7 @@ import { tempRunDir, tinyRunConfig } from './helpers/run.js';
 const data = { train: syntheticSequences(24, 21, 5, 60), valid: syntheticSequences(6, 22, 5, 60) };
 const tinyModels: ModelConfig[] = [
   { kind: 'rwkv', nLayer: 2, nEmbd: 8, ffn: 16, dropout: 0.1 },
+  { kind: 'rwkv6', nLayer: 2, nEmbd: 8, ffn: 16, headSize: 4, decayLora: 4, dropout: 0.1 },
   { kind: 'lstm', layers: 2, hidden: 8, embed: 8, dropout: 0.1 },
 ];
 

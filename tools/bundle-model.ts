@@ -74,6 +74,8 @@ writeFileAtomic(join(outDir, 'card.json'), JSON.stringify(card, null, 2) + '\n')
 const cfg = run.model;
 const arch = cfg.kind === 'rwkv'
   ? `RWKV-4, ${cfg.nLayer} layers, n_embd ${cfg.nEmbd}, ffn ${cfg.ffn}, dropout ${cfg.dropout}`
+  : cfg.kind === 'rwkv6'
+  ? `RWKV-6, ${cfg.nLayer} layers, n_embd ${cfg.nEmbd}, heads of ${cfg.headSize}, decay LoRA ${cfg.decayLora}, ffn ${cfg.ffn}, dropout ${cfg.dropout}`
   : `LSTM, Linear(88->${cfg.embed}), ${cfg.layers}x${cfg.hidden} LSTM, Linear(${cfg.hidden}->88), dropout ${cfg.dropout}`;
 const readme = `# Bundled model: ${name}
 

@@ -10,7 +10,7 @@ import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -29,6 +29,10 @@ interface Addon {
   wkvBackward(dk: F32, dv: F32, dtd: F32, dtf: F32, dy: F32, v: F32, y: F32, decay: F32, ek: F32, g: F32, cu: F32,
     td: F32, B: number, T: number, C: number, r: Opt<F32>, dpre: Opt<F32>,
     aa0: Opt<F64>, bb0: Opt<F64>, daa: Opt<F64>, dbb: Opt<F64>, dpp: Opt<F64>): void;
+  wkv6Forward(y: F32, r: F32, k: F32, v: F32, w: F32, u: F32, state: F64, B: number, T: number, C: number, S: number,
+    save: Opt<F64>): void;
+  wkv6Backward(dr: F32, dk: F32, dv: F32, dw: F32, du: F32, dy: F32, r: F32, k: F32, v: F32, w: F32, u: F32, saved: F64,
+    B: number, T: number, C: number, S: number, dstate: Opt<F64>): void;
   tokenShiftMixForward(o0: F32, o1: F32, o2: Opt<F32>, x: F32, m0: F32, m1: F32, m2: Opt<F32>, prev: Opt<F32>,
     B: number, T: number, C: number): void;
   tokenShiftMixBackward(dx: F32, accumulate: boolean, dm0: F32, dm1: F32, dm2: Opt<F32>, d0: F32, d1: F32, d2: Opt<F32>,
@@ -96,6 +100,9 @@ export function loadNativeKernels(threads: number): Kernels {
       n.wkvBackward(dk, dv, dtd, dtf, dy, v, y, saved.decay, saved.ek, saved.g, saved.cu, td, B, T, C,
         gate?.r ?? null, gate?.dpre ?? null, start?.start.aa ?? null, start?.start.bb ?? null,
         start?.grad.aa ?? null, start?.grad.bb ?? null, start?.grad.pp ?? null),
+    wkv6Forward: (y, r, k, v, w, u, state, B, T, C, S, save) => n.wkv6Forward(y, r, k, v, w, u, state, B, T, C, S, save),
+    wkv6Backward: (dr, dk, dv, dw, du, dy, r, k, v, w, u, saved, B, T, C, S, dstate) =>
+      n.wkv6Backward(dr, dk, dv, dw, du, dy, r, k, v, w, u, saved, B, T, C, S, dstate),
     tokenShiftMixForward: (outs, x, mus, prev, B, T, C) => {
       mixCount(outs.length, 'tokenShiftMixForward');
       n.tokenShiftMixForward(outs[0], outs[1], outs[2] ?? null, x, mus[0], mus[1], mus[2] ?? null, prev, B, T, C);

@@ -6,6 +6,7 @@
  * formats, so the two can be mixed (a forward pass on one, its backward on the other).
  */
 import { wkvBackward, wkvForward } from './layers/wkv.js';
+import { wkv6Backward, wkv6Forward } from './layers/wkv6.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
 import { gatedProductBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
@@ -17,6 +18,8 @@ export interface Kernels {
   readonly name: string;
   wkvForward: typeof wkvForward;
   wkvBackward: typeof wkvBackward;
+  wkv6Forward: typeof wkv6Forward;
+  wkv6Backward: typeof wkv6Backward;
   tokenShiftMixForward: typeof tokenShiftMixForward;
   tokenShiftMixBackward: typeof tokenShiftMixBackward;
   tokenShiftMixLnBackward: typeof tokenShiftMixLnBackward;
@@ -38,6 +41,8 @@ export const tsKernels: Kernels = {
   name: 'ts',
   wkvForward,
   wkvBackward,
+  wkv6Forward,
+  wkv6Backward,
   tokenShiftMixForward,
   tokenShiftMixBackward,
   tokenShiftMixLnBackward,

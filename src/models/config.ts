@@ -1,7 +1,8 @@
 import { UserError } from '../errors.js';
 import { MAX_MODEL_PARAMETERS } from '../limits.js';
 import { MAX_KEY_CHAIN } from './key-chain.js';
-import type { ConditionConfig, KeyChainOrder, LstmConfig, ModelConfig, RwkvConfig } from './model.js';
+import { embeddingInputWidth } from './input-stage.js';
+import type { ConditionConfig, KeyChainOrder, LstmConfig, ModelConfig, Rwkv6Config, RwkvConfig } from './model.js';
 
 function positiveInt(v: unknown, what: string): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new UserError(`model config: ${what} must be a positive integer, got ${JSON.stringify(v)}`);
@@ -53,8 +54,8 @@ function keyChainOrder(v: unknown, chain: number | undefined): KeyChainOrder | u
   return v;
 }
 
-/** The optional fields both kinds share, checked and copied onto cfg. */
-function addShared(cfg: RwkvConfig | LstmConfig, c: Record<string, unknown>): void {
+/** The optional fields every kind shares, checked and copied onto cfg. */
+function addShared(cfg: ModelConfig, c: Record<string, unknown>): void {
   const lags = inputLags(c.inputLags);
   if (lags) cfg.inputLags = lags;
   const chain = keyChain(c.keyChain);
@@ -70,15 +71,22 @@ function dropoutRate(v: unknown): number {
   return v;
 }
 
-/** The number of weights a model of this config has (RWKV-4 or LSTM, input lags, key-chain head). */
+/**
+ * The number of weights a model of this config has (RWKV-4, RWKV-6 or LSTM, input lags, key-chain
+ * head), without building it: what parameterCount() of the built model gives.
+ */
 export function configParameterCount(c: ModelConfig): number {
   const keys = 88;
-  const inputs = keys * (1 + (c.inputLags?.length ?? 0));
+  const inputs = embeddingInputWidth(c);
   const chain = (features: number) => (c.keyChain ? c.keyChain * (features + 1 + 2 * keys) + keys * keys : 0);
-  if (c.kind === 'rwkv') {
+  if (c.kind === 'rwkv' || c.kind === 'rwkv6') {
     const C = c.nEmbd;
-    const perBlock = 11 * C + 5 * C * C + 2 * C * c.ffn;
-    return C * (inputs + 1) + 2 * C + c.nLayer * perBlock + 2 * C + keys * (C + 1) + chain(C);
+    const ffn = 2 * C /* mixes */ + 2 * C * c.ffn + C * C;
+    // RWKV-4: ln1, ln2, time_decay, time_first, 3 mixes, key/value/receptance/output;
+    // RWKV-6: ln1, ln2, ln_x, time_decay, time_faaaa, 5 mixes, the decay's two low-rank factors,
+    // receptance/key/value/gate/output
+    const att = c.kind === 'rwkv' ? 4 * C + 5 * C + 4 * C * C : 6 * C + 7 * C + 2 * C * c.decayLora + 5 * C * C;
+    return C * (inputs + 1) + 2 * C + c.nLayer * (att + ffn) + 2 * C + keys * (C + 1) + chain(C);
   }
   const H = c.hidden;
   const E = c.embed;
@@ -109,6 +117,22 @@ export function validateConfig(raw: unknown): ModelConfig {
     addShared(cfg, c);
     return checkSize(cfg);
   }
+  if (c.kind === 'rwkv6') {
+    const nEmbd = positiveInt(c.nEmbd, 'nEmbd');
+    const headSize = positiveInt(c.headSize, 'headSize');
+    if (nEmbd % headSize !== 0) throw new UserError(`model config: headSize must divide nEmbd, got headSize ${headSize} and nEmbd ${nEmbd}`);
+    const cfg: Rwkv6Config = {
+      kind: 'rwkv6',
+      nLayer: positiveInt(c.nLayer, 'nLayer'),
+      nEmbd,
+      ffn: positiveInt(c.ffn, 'ffn'),
+      headSize,
+      decayLora: positiveInt(c.decayLora, 'decayLora'),
+      dropout: dropoutRate(c.dropout),
+    };
+    addShared(cfg, c);
+    return checkSize(cfg);
+  }
   if (c.kind === 'lstm') {
     const cfg: LstmConfig = {
       kind: 'lstm',
@@ -120,5 +144,5 @@ export function validateConfig(raw: unknown): ModelConfig {
     addShared(cfg, c);
     return checkSize(cfg);
   }
-  throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv" or "lstm")`);
+  throw new UserError(`model config: unknown model kind ${JSON.stringify(c.kind)} (expected "rwkv", "rwkv6" or "lstm")`);
 }

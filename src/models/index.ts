@@ -1,14 +1,15 @@
-import { embeddingInputWidth } from './input-stage.js';
 import type { Gemm } from '../engine/gemm.js';
 import { tsGemm } from '../engine/gemm-ts.js';
 import { tsKernels, type Kernels } from '../engine/kernels.js';
 import type { Param } from '../engine/tensor.js';
-import { validateConfig } from './config.js';
+import { configParameterCount, validateConfig } from './config.js';
 import { LstmModel } from './lstm.js';
 import type { ModelConfig, SequenceModel } from './model.js';
 import { RwkvModel, type RwkvInit } from './rwkv.js';
+import { Rwkv6Model } from './rwkv6.js';
 
 export { RwkvModel } from './rwkv.js';
+export { Rwkv6Model } from './rwkv6.js';
 export { LstmModel } from './lstm.js';
 export { validateConfig } from './config.js';
 
@@ -27,7 +28,7 @@ export interface CreateOptions {
    */
   kernels?: Kernels;
   /**
-   * How RWKV's matrices start (see RwkvModel.initialize): 'rwkv-lm' (default; RWKV-LM's trainer:
+   * How RWKV's matrices start (see RwkvModel.initialize, Rwkv6Model.initialize): 'rwkv-lm' (default; RWKV-LM's trainer:
    * zero and orthogonal) or 'pytorch' (every Linear U(±1/sqrt(fan_in))). Ignored for the LSTM.
    */
   rwkvInit?: RwkvInit;
@@ -42,6 +43,11 @@ export function createModel(config: ModelConfig, options: CreateOptions): Sequen
   const kernels = options.kernels ?? tsKernels;
   if (cfg.kind === 'rwkv') {
     const m = new RwkvModel(cfg, gemm, kernels);
+    if (!options.uninitialized) m.initialize(options.seed, options.rwkvInit ?? 'rwkv-lm');
+    return m;
+  }
+  if (cfg.kind === 'rwkv6') {
+    const m = new Rwkv6Model(cfg, gemm, kernels);
     if (!options.uninitialized) m.initialize(options.seed, options.rwkvInit ?? 'rwkv-lm');
     return m;
   }
@@ -60,19 +66,5 @@ export function parameterCount(model: SequenceModel | readonly Param[]): number 
 
 /** Number of trainable scalars of a configuration, without building the model. */
 export function parameterCountOf(config: ModelConfig): number {
-  const K = 88;
-  const embInputs = embeddingInputWidth(config);
-  const chain = (features: number) => {
-    const Hc = config.keyChain ?? 0;
-    return Hc > 0 ? Hc * features + Hc + Hc * K + K * Hc + K * K : 0;
-  };
-  if (config.kind === 'rwkv') {
-    const { nLayer: L, nEmbd: C, ffn: F } = config;
-    const perBlock = 4 * C /* ln1, ln2 */ + 5 * C /* decay, first, 3 mixes */ + 4 * C * C + 2 * C /* ffn mixes */ + 2 * F * C + C * C;
-    return embInputs * C + C + 2 * C /* ln0 */ + L * perBlock + 2 * C /* ln_out */ + K * C + K + chain(C);
-  }
-  const { layers: L, hidden: H, embed: E } = config;
-  let n = embInputs * E + E + H * K + K + chain(H);
-  for (let k = 0; k < L; k++) n += 4 * H * ((k === 0 ? E : H) + H + 2);
-  return n;
+  return configParameterCount(config);
 }

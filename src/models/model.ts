@@ -5,7 +5,7 @@ import type { ConditionConfig } from '../engine/condition.js';
 
 export type { ConditionConfig };
 
-export type ModelKind = 'rwkv' | 'lstm';
+export type ModelKind = 'rwkv' | 'rwkv6' | 'lstm';
 
 export type KeyChainOrder = 'up' | 'down';
 
@@ -40,6 +40,26 @@ export interface RwkvConfig {
   keyChainOrder?: KeyChainOrder;
 }
 
+/**
+ * RWKV-6 ("Finch") time mixing with RWKV-4's channel mixing (rwkv6.ts): matrix-valued WKV states per
+ * head and a data-dependent decay. The optional fields are RWKV-4's.
+ */
+export interface Rwkv6Config {
+  kind: 'rwkv6';
+  nLayer: number;
+  nEmbd: number;
+  ffn: number;
+  /** Channels per head (divides nEmbd): the WKV state of a head is headSize x headSize. */
+  headSize: number;
+  /** Width of the decay's low-rank projection (time_decay_w1, time_decay_w2). */
+  decayLora: number;
+  dropout: number;
+  inputLags?: number[];
+  keyChain?: number;
+  condition?: ConditionConfig;
+  keyChainOrder?: KeyChainOrder;
+}
+
 export interface LstmConfig {
   kind: 'lstm';
   layers: number;
@@ -60,7 +80,7 @@ export interface LstmConfig {
   keyChainOrder?: KeyChainOrder;
 }
 
-export type ModelConfig = RwkvConfig | LstmConfig;
+export type ModelConfig = RwkvConfig | Rwkv6Config | LstmConfig;
 
 /** Summed loss over a batch: total Bernoulli NLL in nats (summed over keys and scored frames). */
 export interface LossSum {

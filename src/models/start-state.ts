@@ -12,6 +12,9 @@
  * (a_0 = m e^{p}, b_0 = e^{p}): it acts like one earlier step with value m and weight e^{p}, so
  * every value of the two tensors is a valid state (b_0 > 0, nothing overflows however large p gets),
  * which learning a_0, b_0 directly would not guarantee. Zeros are m = 0, p = -1e38.
+ * RWKV-6, per layer l: blocks.l.att.shift, blocks.l.ffn.shift [C] as RWKV-4's, and
+ *   blocks.l.att.wkv_state [H, S, S]                 the WKV6 state itself (every value is a valid state;
+ *                                                    zeros are the default start)
  * LSTM, per layer k: layers.k.h0, layers.k.c0 [H], and lags as for RWKV.
  */
 import type { Batch } from '../engine/batch.js';
@@ -21,6 +24,7 @@ import { KEYS } from './common.js';
 import type { LstmState } from './lstm.js';
 import type { LossSum, RecurrentState, SequenceModel } from './model.js';
 import type { RwkvState } from './rwkv.js';
+import type { Rwkv6State } from './rwkv6.js';
 
 export interface StartTensor {
   name: string;
@@ -28,7 +32,7 @@ export interface StartTensor {
   data: Float32Array;
 }
 
-/** A model that can run and differentiate from a given RNN-mode state (RwkvModel and LstmModel). */
+/** A model that can run and differentiate from a given RNN-mode state (RwkvModel, Rwkv6Model and LstmModel). */
 export interface StartStateModel extends SequenceModel {
   trainFrom(batch: Batch, start: RecurrentState, grad: RecurrentState, lossScale: number): LossSum;
   logitsFrom(batch: Batch, state: RecurrentState): Float32Array;
@@ -51,6 +55,12 @@ export function startLayout(model: SequenceModel): { name: string; shape: number
   if (cfg.kind === 'rwkv') {
     for (let l = 0; l < cfg.nLayer; l++) {
       for (const n of ['att.shift', 'ffn.shift', 'att.wkv_value', 'att.wkv_log_weight']) out.push({ name: `blocks.${l}.${n}`, shape: [cfg.nEmbd] });
+    }
+  } else if (cfg.kind === 'rwkv6') {
+    const S = cfg.headSize;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      for (const n of ['att.shift', 'ffn.shift']) out.push({ name: `blocks.${l}.${n}`, shape: [cfg.nEmbd] });
+      out.push({ name: `blocks.${l}.att.wkv_state`, shape: [cfg.nEmbd / S, S, S] });
     }
   } else {
     for (let k = 0; k < cfg.layers; k++) for (const n of ['h0', 'c0']) out.push({ name: `layers.${k}.${n}`, shape: [cfg.hidden] });
@@ -86,6 +96,14 @@ export function stateFromStart(model: SequenceModel, start: readonly StartTensor
       rows(s.wkv[l].aa, get(`blocks.${l}.att.wkv_value`));
       s.wkv[l].bb.fill(1);
       rows(s.wkv[l].pp, get(`blocks.${l}.att.wkv_log_weight`));
+    }
+    history = s.input.lagHistory;
+  } else if (cfg.kind === 'rwkv6') {
+    const s = state as Rwkv6State;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      rows(s.attXx[l], get(`blocks.${l}.att.shift`));
+      rows(s.ffnXx[l], get(`blocks.${l}.ffn.shift`));
+      rows(s.wkv[l], get(`blocks.${l}.att.wkv_state`));
     }
     history = s.input.lagHistory;
   } else {
@@ -126,6 +144,14 @@ export function addStartGradient(model: SequenceModel, grad: RecurrentState, out
       sumRows(get(`blocks.${l}.att.wkv_log_weight`), g.wkv[l].pp);
     }
     history = g.input.lagHistory;
+  } else if (cfg.kind === 'rwkv6') {
+    const g = grad as Rwkv6State;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      sumRows(get(`blocks.${l}.att.shift`), g.attXx[l]);
+      sumRows(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
+      sumRows(get(`blocks.${l}.att.wkv_state`), g.wkv[l]);
+    }
+    history = g.input.lagHistory;
   } else {
     const g = grad as LstmState;
     for (let k = 0; k < cfg.layers; k++) {
@@ -163,6 +189,14 @@ export function startFromState(model: SequenceModel, state: RecurrentState, row:
           p[c] = pp[i] + Math.log(bb[i]);
         }
       }
+    }
+    history = s.input.lagHistory;
+  } else if (cfg.kind === 'rwkv6') {
+    const s = state as Rwkv6State;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      take(get(`blocks.${l}.att.shift`), s.attXx[l]);
+      take(get(`blocks.${l}.ffn.shift`), s.ffnXx[l]);
+      take(get(`blocks.${l}.att.wkv_state`), s.wkv[l]);
     }
     history = s.input.lagHistory;
   } else {

@@ -132,12 +132,12 @@ function makeEntry(id: string, name: string, source: ModelSource, file: string, 
 }
 
 /**
- * The bundled models present under `<root>/models/<name>/best.safetensors`: rwkv and lstm first, then
+ * The bundled models present under `<root>/models/<name>/best.safetensors`: rwkv, rwkv6 and lstm first, then
  * the others by name (e.g. rwkv-independent, labelled "RWKV independent (bundled)").
  */
 export function bundledModels(root: string): ModelEntry[] {
   const names = bundledModelNames(join(root, 'models'));
-  const order = (name: string) => ['rwkv', 'lstm'].indexOf(name) + 1 || 99;
+  const order = (name: string) => ['rwkv', 'rwkv6', 'lstm'].indexOf(name) + 1 || 99;
   names.sort((a, b) => order(a) - order(b) || a.localeCompare(b));
   return names.map((name) => {
     const [kind, ...rest] = name.split('-');

@@ -444,7 +444,9 @@ ui.controls.addEventListener('change', (e) => {
 
 function describeModel(m: ModelInfo): string {
   const c = m.config ?? {};
-  const shape = c.kind === 'rwkv' ? `RWKV-4, ${c.nLayer} layers × ${c.nEmbd}` : c.kind === 'lstm' ? `LSTM, ${c.layers} layers × ${c.hidden}` : 'unknown kind';
+  const shape = c.kind === 'rwkv' ? `RWKV-4, ${c.nLayer} layers × ${c.nEmbd}`
+    : c.kind === 'rwkv6' ? `RWKV-6, ${c.nLayer} layers × ${c.nEmbd}, heads of ${c.headSize}`
+    : c.kind === 'lstm' ? `LSTM, ${c.layers} layers × ${c.hidden}` : 'unknown kind';
   const size = m.bytes >= 1048576 ? `${(m.bytes / 1048576).toFixed(1)} MiB` : `${Math.ceil(m.bytes / 1024)} KiB`;
   const head = c.keyChain ? `; keys drawn as a chain (${c.keyChainOrder === 'down' ? 'highest' : 'lowest'} first)` : '';
   return `${shape}${head}; ${m.parameters.toLocaleString('en-US')} parameters; ${size}; ${m.source}`;

@@ -49,7 +49,7 @@ export function registerDemo(program: Command): void {
     const cards = new Map(bundledModelNames().map((name) => [name, readCard(join(BUNDLED_MODELS_DIR, name))]));
     const names = [...cards.keys()].filter((name) => (cards.get(name)!.dataset ?? 'nottingham') === 'nottingham');
     if (names.length === 0) throw new UserError(`no bundled Nottingham models found in ${BUNDLED_MODELS_DIR}`);
-    const order = ['rwkv', 'lstm'];
+    const order = ['rwkv', 'rwkv6', 'lstm'];
     names.sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
     const models: ComparedModel[] = names.map((name) => {
       const dir = join(BUNDLED_MODELS_DIR, name);

@@ -42,7 +42,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('Train a model; checkpoints, metrics and the best weights go to a run folder')
-    .option('--model <kind>', 'rwkv or lstm')
+    .option('--model <kind>', 'rwkv (RWKV-4), rwkv6 (RWKV-6 time mixing) or lstm')
     .option('--dataset <name>', 'nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz dataset file or a folder of MIDI files')
     .option('--config <file>', 'JSON with "model" and/or "training" settings overriding the defaults')
     .option('--epochs <n>', 'stop after this many epochs')
@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
         runDir = flags.resume;
         config = readRunConfig(runDir);
       } else {
-        if (flags.model !== 'rwkv' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
+        if (flags.model !== 'rwkv' && flags.model !== 'rwkv6' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv, rwkv6 or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
         if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder)');
         const overrides: FlagOverrides = {
           epochs: stopEpochs,
