@@ -22,3 +22,8 @@ export class ParamList {
     return p;
   }
 }
+
+/** dst[b] = x[b, T-1] for every stream b (x is [B,T,C], dst [B,C]): the token-shift input of the next step. */
+export function copyLastSteps(dst: Float32Array, x: Float32Array, B: number, T: number, C: number): void {
+  for (let b = 0; b < B; b++) dst.set(x.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
+}

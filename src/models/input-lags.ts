@@ -1,3 +1,4 @@
+import type { Gemm } from '../engine/gemm.js';
 /**
  * Lagged inputs: the embedding of frame t reads [x_t, x_{t-l1}, x_{t-l2}, ...] (zeros before the
  * start of the sequence). RWKV-4 itself only sees one step back through token shift and otherwise
@@ -75,6 +76,23 @@ export function lagHistoryBackward(
       const from = t * W + (j + 1) * D;
       for (let d = 0; d < D; d++) grad[at + d] += dRows[from + d];
     }
+  }
+}
+
+/**
+ * The start history's gradient from d(embedding output) dOut [B,T,C] of a Linear embedding with weight
+ * [C, width]: only the first min(T, span) rows of each stream read the history. grad is assigned.
+ */
+export function embeddingLagHistoryBackward(
+  gemm: Gemm, dOut: Float32Array, weight: Float32Array, width: number, C: number, B: number, T: number,
+  D: number, lags: readonly number[], history: LagHistory, grad: LagHistory,
+): void {
+  const M = Math.min(T, history.span);
+  const rows = new Float32Array(M * width);
+  grad.frames.fill(0);
+  for (let b = 0; b < B; b++) {
+    gemm.gemm({ transA: false, transB: false, M, N: width, K: C, A: dOut, aOffset: b * T * C, B: weight, C: rows, beta: 0 });
+    lagHistoryBackward(grad.frames, rows, b, M, D, lags, history, width);
   }
 }
 

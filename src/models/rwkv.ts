@@ -21,10 +21,10 @@ import { timeMixBackward, timeMixForward, type MixStartGrad, type TimeMixParams 
 import { channelMixBackward, channelMixForward, type ChannelMixParams } from '../engine/layers/channelmix.js';
 import { newWkvState, resetWkvState, WKV_PP_START, type WkvState } from '../engine/layers/wkv.js';
 import { applyDropout, drawDropout, dropoutInto, type DropoutMask } from '../engine/layers/dropout.js';
-import { KEYS, ParamList } from './common.js';
+import { copyLastSteps, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
 import { InputStage } from './input-stage.js';
-import { lagHistoryBackward, type LagHistory } from './input-lags.js';
+import { embeddingLagHistoryBackward, type LagHistory } from './input-lags.js';
 import type { RecurrentState, RwkvConfig } from './model.js';
 import { OutputStage } from './output-stage.js';
 import { RwkvWorkspace } from './rwkv-workspace.js';
@@ -252,18 +252,9 @@ export class RwkvModel extends StagedModel<RwkvState, RwkvWorkspace> {
     if (drop) applyDropout(dx, ws.embDrop, n);
     K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0.mean, ws.ln0.rstd, this.ln0.weight.data, N, C, ws.lnScratch);
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, io.inputs, this.emb.weight.data, N, this.embInputs, C);
-    if (start && this.input.lags.length > 0) this.lagHistoryBackward(dln, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
-  }
-
-  /** The start history's gradient from d(embedding output) dln: only the first rows of each stream read it. */
-  private lagHistoryBackward(dln: Float32Array, B: number, T: number, history: LagHistory, grad: LagHistory): void {
-    const C = this.config.nEmbd;
-    const M = Math.min(T, history.span);
-    const rows = new Float32Array(M * this.embInputs);
-    grad.frames.fill(0);
-    for (let b = 0; b < B; b++) {
-      this.gemm.gemm({ transA: false, transB: false, M, N: this.embInputs, K: C, A: dln, aOffset: b * T * C, B: this.emb.weight.data, C: rows, beta: 0 });
-      lagHistoryBackward(grad.frames, rows, b, M, KEYS, this.input.lags, history, this.embInputs);
+    if (start && this.input.lags.length > 0) {
+      embeddingLagHistoryBackward(gemm, dln, this.emb.weight.data, this.embInputs, C, B, T, KEYS, this.input.lags,
+        start.state.input.lagHistory, start.grad.input.lagHistory);
     }
   }
 
@@ -325,10 +316,3 @@ function rwkvParams(pl: ParamList, config: RwkvConfig, embInputs: number): RwkvP
   return { emb, ln0, blocks, lnOut: ln('ln_out') };
 }
 
-/** state[b] = x[b, T-1] for every row b (x is [B,T,C], state [B,C]). */
-function copyLastSteps(state: Float32Array, x: Float32Array, B: number, T: number, C: number): void {
-  for (let b = 0; b < B; b++) {
-    const src = (b * T + T - 1) * C;
-    state.set(x.subarray(src, src + C), b * C);
-  }
-}

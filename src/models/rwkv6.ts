@@ -20,10 +20,10 @@ import { channelMixBackward, channelMixForward, type ChannelMixParams } from '..
 import { wkv6StateLength } from '../engine/layers/wkv6.js';
 import type { MixStartGrad } from '../engine/layers/timemix.js';
 import { applyDropout, drawDropout, dropoutInto, type DropoutMask } from '../engine/layers/dropout.js';
-import { KEYS, ParamList } from './common.js';
+import { copyLastSteps, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
 import { InputStage } from './input-stage.js';
-import { lagHistoryBackward, type LagHistory } from './input-lags.js';
+import { embeddingLagHistoryBackward, type LagHistory } from './input-lags.js';
 import type { RecurrentState, Rwkv6Config } from './model.js';
 import { OutputStage } from './output-stage.js';
 import { Rwkv6Workspace } from './rwkv6-workspace.js';
@@ -278,17 +278,9 @@ export class Rwkv6Model extends StagedModel<Rwkv6State, Rwkv6Workspace> {
     if (drop) applyDropout(dx, ws.embDrop, n);
     K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0.mean, ws.ln0.rstd, this.ln0.weight.data, N, C, ws.lnScratch);
     linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, io.inputs, this.emb.weight.data, N, this.embInputs, C);
-    if (start && this.input.lags.length > 0) this.lagHistoryBackward(dln, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
-  }
-
-  private lagHistoryBackward(dln: Float32Array, B: number, T: number, history: LagHistory, grad: LagHistory): void {
-    const C = this.config.nEmbd;
-    const M = Math.min(T, history.span);
-    const rows = new Float32Array(M * this.embInputs);
-    grad.frames.fill(0);
-    for (let b = 0; b < B; b++) {
-      this.gemm.gemm({ transA: false, transB: false, M, N: this.embInputs, K: C, A: dln, aOffset: b * T * C, B: this.emb.weight.data, C: rows, beta: 0 });
-      lagHistoryBackward(grad.frames, rows, b, M, KEYS, this.input.lags, history, this.embInputs);
+    if (start && this.input.lags.length > 0) {
+      embeddingLagHistoryBackward(gemm, dln, this.emb.weight.data, this.embInputs, C, B, T, KEYS, this.input.lags,
+        start.state.input.lagHistory, start.grad.input.lagHistory);
     }
   }
 
@@ -312,7 +304,3 @@ export class Rwkv6Model extends StagedModel<Rwkv6State, Rwkv6Workspace> {
   }
 }
 
-/** dst[b] = x[b, T-1] for every stream (the token-shift input of the next step). */
-function copyLastSteps(dst: Float32Array, x: Float32Array, B: number, T: number, C: number): void {
-  for (let b = 0; b < B; b++) dst.set(x.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
-}
