@@ -1,15 +1,16 @@
 /**
- * RWKV-4's buffers, named (one record per block, as llm.c's ActivationTensors names every activation).
- * A training workspace gives every block its own record, kept for the backward pass; an inference
- * workspace (evaluate, logits, step) has one record that every block uses in turn, and no gradients.
+ * The RWKV kinds' buffers, named (one record per block, as llm.c's ActivationTensors names every
+ * activation); the time mixing's own activations, scratch and WKV state come from its plug-in
+ * (rwkv-mixing.ts). A training workspace gives every block its own record, kept for the backward
+ * pass; an inference workspace (evaluate, logits, step) has one record that every block uses in turn,
+ * and no gradients.
  */
 import { allocChannelMixActs, channelMixScratch, type ChannelMixActs, type ChannelMixScratch } from '../engine/layers/channelmix.js';
 import { newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { NO_BUFFER, ScratchPool } from '../engine/layers/scratch.js';
-import { allocTimeMixActs, timeMixScratch, type TimeMixActs, type TimeMixScratch } from '../engine/layers/timemix.js';
-import { newWkvState, type WkvState } from '../engine/layers/wkv.js';
 import { KEYS } from './common.js';
 import type { KeyChainScratch } from './key-chain.js';
+import type { MixingBuffers } from './rwkv-mixing.js';
 import type { StageWorkspace } from './staged-model.js';
 
 /** A LayerNorm's output [N,C] and the row statistics [N] its backward reads. */
@@ -20,12 +21,12 @@ export interface LnActs {
 }
 
 /** What one block computes (and, training, keeps for the backward pass). */
-export interface BlockActs {
+export interface BlockActs<A> {
   /** The residual stream entering the block [N,C] (inference: overwritten by the block's output). */
   x: Float32Array;
   /** LN1(x), TimeMix's input (written by the LayerNorm fused into the previous block's last add, or LN0's). */
   ln1: LnActs;
-  att: TimeMixActs;
+  att: A;
   /** Dropout of the TimeMix branch. */
   attDrop: DropoutMask;
   /** x + TimeMix branch [N,C]. */
@@ -37,7 +38,7 @@ export interface BlockActs {
   ffnDrop: DropoutMask;
 }
 
-export interface RwkvWorkspaceOptions {
+export interface RwkvWorkspaceOptions<A, Scr, W> {
   /** Most rows N = B*T and streams B it serves. */
   rows: number;
   streams: number;
@@ -50,9 +51,11 @@ export interface RwkvWorkspaceOptions {
   embInputs: number;
   /** The key-chain head's scratch (null without one). */
   chain: KeyChainScratch | null;
+  /** The time mixing's buffers. */
+  mixing: MixingBuffers<A, Scr, W>;
 }
 
-export class RwkvWorkspace implements StageWorkspace {
+export class RwkvWorkspace<A, Scr, W> implements StageWorkspace {
   readonly rows: number;
   readonly streams: number;
   readonly training: boolean;
@@ -66,7 +69,7 @@ export class RwkvWorkspace implements StageWorkspace {
   /** Dropout after LN0. */
   readonly embDrop: DropoutMask;
   /** Training: one per block; inference: one, used by every block. */
-  private readonly blocks: BlockActs[];
+  private readonly blocks: BlockActs<A>[];
   /** The residual stream after the last block (inference: the shared record's x). */
   readonly xOut: Float32Array;
   /** ln_out, the head's input. */
@@ -81,16 +84,16 @@ export class RwkvWorkspace implements StageWorkspace {
   readonly dln: Float32Array;
   readonly lnScratch: Float64Array;
   /** TimeMix's and ChannelMix's scratch, views of one pool. */
-  readonly attScratch: TimeMixScratch;
+  readonly attScratch: Scr;
   readonly ffnScratch: ChannelMixScratch;
   /** The WKV state of a forward that starts from zeros. */
-  readonly wkv: WkvState;
+  readonly wkv: W;
   readonly chain: KeyChainScratch | null;
 
-  constructor(o: RwkvWorkspaceOptions) {
-    const { rows: N, layers: L, channels: C, ffn: F, training } = o;
+  constructor(o: RwkvWorkspaceOptions<A, Scr, W>) {
+    const { rows: N, streams: B, layers: L, channels: C, ffn: F, training, mixing } = o;
     this.rows = N;
-    this.streams = o.streams;
+    this.streams = B;
     this.training = training;
     this.layers = L;
     const nc = () => new Float32Array(N * C);
@@ -101,7 +104,7 @@ export class RwkvWorkspace implements StageWorkspace {
     this.ln0 = { mean: stats(), rstd: stats() };
     this.embDrop = newDropoutMask();
     this.blocks = Array.from({ length: training ? L : 1 }, () => ({
-      x: nc(), ln1: ln(), att: allocTimeMixActs(N, C, training), attDrop: newDropoutMask(),
+      x: nc(), ln1: ln(), att: mixing.acts(N, B, training), attDrop: newDropoutMask(),
       xm: nc(), ln2: ln(), ffn: allocChannelMixActs(N, C, F), ffnDrop: newDropoutMask(),
     }));
     this.xOut = training ? nc() : this.blocks[0].x;
@@ -114,14 +117,14 @@ export class RwkvWorkspace implements StageWorkspace {
     this.dln = training ? nc() : NO_BUFFER;
     this.lnScratch = new Float64Array(2 * C);
     const pool = new ScratchPool(N, C);
-    this.attScratch = timeMixScratch(pool, training);
+    this.attScratch = mixing.scratch(pool, training);
     this.ffnScratch = channelMixScratch(pool, F, training);
-    this.wkv = newWkvState(o.streams, C);
+    this.wkv = mixing.newState(B);
     this.chain = o.chain;
   }
 
   /** Block l's record. */
-  block(l: number): BlockActs {
+  block(l: number): BlockActs<A> {
     return this.training ? this.blocks[l] : this.blocks[0];
   }
 

@@ -1,7 +1,7 @@
 /**
  * What every model kind shares around its core: the input stage (input-stage.ts), the output stage
  * (output-stage.ts), the two workspaces, and the SequenceModel methods built from them. A model kind
- * (rwkv.ts, lstm.ts) supplies only its core: the parameters between the stages, the forward in each
+ * (rwkv-core.ts, lstm.ts) supplies only its core: the parameters between the stages, the forward in each
  * mode, the backward, its part of the RNN-mode state, and its workspace.
  *
  * A model keeps two workspaces, each grown to the largest shape asked of it and reused: a training
