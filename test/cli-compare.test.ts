@@ -96,3 +96,35 @@ test('compare --runs writes the report from two finished runs; bad budgets get o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('compare takes the model kinds from --models (RWKV-6 among them) and from the runs; unknown kinds get one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwkv-music-compare-kinds-'));
+  try {
+    const dataset = tinyDataset(dir);
+    writeFileSync(join(dir, 'rwkv6.json'), JSON.stringify({
+      model: { kind: 'rwkv6', nLayer: 1, nEmbd: 8, ffn: 16, headSize: 4, decayLora: 4, dropout: 0 }, training: { batchFrames: 256 },
+    }));
+    writeFileSync(join(dir, 'lstm.json'), JSON.stringify({ model: { kind: 'lstm', layers: 1, hidden: 8, embed: 8, dropout: 0 }, training: { batchFrames: 256 } }));
+    for (const kind of ['rwkv6', 'lstm']) {
+      const r = cli(['train', '--model', kind, '--dataset', dataset, '--config', join(dir, `${kind}.json`), '--epochs', '1', '--out', join(dir, kind)], dir);
+      assert.equal(r.code, 0, r.err);
+    }
+    const out = join(dir, 'report');
+    const r = cli(['compare', '--runs', `${join(dir, 'lstm')},${join(dir, 'rwkv6')}`, '--out', out, '--samples', '1', '--length', '4'], dir);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^rwkv6\s+\d/m);
+    assert.match(readFileSync(join(out, 'index.html'), 'utf8'), /RWKV-6 vs LSTM on /);
+    for (const [args, message] of [
+      [['--models', 'rwkv,gru', '--epochs', '1'], /--models: unknown model kind "gru"/],
+      [['--models', 'rwkv,rwkv', '--epochs', '1'], /--models names a kind twice/],
+      [['--models', 'rwkv', '--runs', join(dir, 'lstm')], /drop --epochs\/--minutes\/--models/],
+    ] as const) {
+      const bad = cli(['compare', '--dataset', dataset, '--out', out, ...args], dir);
+      assert.equal(bad.code, 1, bad.err);
+      assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
+      assert.match(bad.err, message);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

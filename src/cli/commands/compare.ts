@@ -25,10 +25,30 @@ interface CompareFlags extends ReportFlags {
   epochs?: string;
   minutes?: string;
   runs?: string;
+  models: string;
   out: string;
 }
 
-const KINDS: ModelKind[] = ['lstm', 'rwkv'];
+const KIND_NAMES: Record<ModelKind, string> = { lstm: 'LSTM', rwkv: 'RWKV-4', rwkv6: 'RWKV-6' };
+
+/** The model kinds of `--models a,b`: known, at least one, each once. */
+function parseKinds(list: string): ModelKind[] {
+  const kinds = list.split(',').map((k) => k.trim()).filter(Boolean);
+  const known = Object.keys(KIND_NAMES);
+  for (const k of kinds) {
+    if (!known.includes(k)) throw new UserError(`--models: unknown model kind "${k}" (expected ${known.join(', ')})`);
+  }
+  if (kinds.length === 0) throw new UserError('--models needs at least one model kind');
+  if (new Set(kinds).size !== kinds.length) throw new UserError(`--models names a kind twice: ${list}`);
+  return kinds as ModelKind[];
+}
+
+/** "RWKV-4 vs LSTM", "RWKV-4, RWKV-6 and LSTM". */
+function titleOf(kinds: ModelKind[]): string {
+  const names = kinds.map((k) => KIND_NAMES[k]);
+  if (names.length === 2) return `${names[1]} vs ${names[0]}`;
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
 
 /** Trains (or resumes) one model with its default settings in runDir. */
 async function trainDefault(kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }): Promise<void> {
@@ -53,10 +73,11 @@ async function trainDefault(kind: ModelKind, dataset: string, runDir: string, se
 export function registerCompare(program: Command): void {
   const cmd = program
     .command('compare')
-    .description('Train the LSTM and RWKV with their default settings on the same data and budget, then write a comparison report')
+    .description('Train the LSTM and RWKV (or the kinds --models names) with their default settings on the same data and budget, then write a comparison report')
     .option('--dataset <name>', 'nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder', 'nottingham')
     .option('--epochs <n>', 'epochs per model')
     .option('--minutes <m>', 'training minutes per model')
+    .option('--models <kinds>', 'model kinds to train and compare: lstm, rwkv, rwkv6, comma-separated', 'lstm,rwkv')
     .option('--runs <a,b>', 'compare these existing run folders instead of training')
     .option('--out <dir>', 'report folder', 'report');
   addReportOptions(cmd);
@@ -65,9 +86,12 @@ export function registerCompare(program: Command): void {
     makeOutputFolder(flags.out);
     const epochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
     const minutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
+    let kinds = parseKinds(flags.models);
     let runDirs: { name: string; dir: string; command: string }[];
     if (flags.runs !== undefined) {
-      if (epochs !== undefined || minutes !== undefined) throw new UserError('--runs compares finished runs; drop --epochs/--minutes');
+      if (epochs !== undefined || minutes !== undefined || cmd.getOptionValueSource('models') === 'cli') {
+        throw new UserError('--runs compares finished runs; drop --epochs/--minutes/--models');
+      }
       runDirs = flags.runs.split(',').map((d) => d.trim()).filter(Boolean).map((dir) => {
         const cfg = readRunConfig(dir);
         return { name: cfg.model.kind, dir, command: `rwkv-music train --model ${cfg.model.kind} --dataset ${cfg.dataset} --out ${dir}` };
@@ -75,10 +99,11 @@ export function registerCompare(program: Command): void {
       if (runDirs.length < 1) throw new UserError('--runs needs at least one run folder');
       const names = runDirs.map((r) => r.name);
       runDirs.forEach((r, i) => { if (names.indexOf(r.name) !== i) r.name = `${r.name}-${i + 1}`; });
+      kinds = [...new Set(runDirs.map((r) => readRunConfig(r.dir).model.kind))];
     } else {
       if (epochs === undefined && minutes === undefined) throw new UserError('give a training budget per model: --epochs N or --minutes M (or reuse runs with --runs a,b)');
       runDirs = [];
-      for (const kind of KINDS) {
+      for (const kind of kinds) {
         const dir = join(flags.out, 'runs', kind);
         await trainDefault(kind, flags.dataset, dir, report.seed, { epochs, minutes });
         const budget = [epochs !== undefined ? `--epochs ${epochs}` : '', minutes !== undefined ? `--minutes ${minutes}` : ''].filter(Boolean).join(' ');
@@ -93,7 +118,7 @@ export function registerCompare(program: Command): void {
     });
     const built = await buildComparison({
       ...report,
-      title: `RWKV-4 vs LSTM on ${datasetName}`,
+      title: `${titleOf(kinds)} on ${datasetName}`,
       datasetName,
       dataset,
       models,
