@@ -27,3 +27,19 @@ export class ParamList {
 export function copyLastSteps(dst: Float32Array, x: Float32Array, B: number, T: number, C: number): void {
   for (let b = 0; b < B; b++) dst.set(x.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
 }
+
+/** dst[b] = src for each of `batch` rows of dst (src.length wide): one tensor for every stream. */
+export function repeatRows(dst: Float32Array | Float64Array, src: Float32Array, batch: number): void {
+  for (let b = 0; b < batch; b++) dst.set(src, b * src.length);
+}
+
+/** dst += the sum of src's rows (dst.length wide): the gradient of a tensor repeatRows spread. */
+export function addRowSums(dst: Float32Array, src: Float32Array | Float64Array): void {
+  const n = dst.length;
+  for (let i = 0; i < src.length; i++) dst[i % n] += src[i];
+}
+
+/** dst = row `row` of src (dst.length wide). */
+export function takeRow(dst: Float32Array, src: Float32Array | Float64Array, row: number): void {
+  for (let i = 0; i < dst.length; i++) dst[i] = src[row * dst.length + i];
+}

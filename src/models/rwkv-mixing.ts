@@ -42,7 +42,23 @@ export interface MixStart<W> {
   grad: W;
 }
 
+/**
+ * The WKV state's share of a learnable start state (start-state.ts): a few tensors per layer, named
+ * under `blocks.<l>.att.`, shared by every stream.
+ */
+export interface WkvStart<W> {
+  /** Names, shapes, and the value every element has in the default start (a fresh piece). */
+  readonly tensors: readonly { name: string; shape: number[]; zero: number }[];
+  /** Sets the first `batch` streams of `state` from `tensors` (in the order above). */
+  write(state: W, tensors: readonly Float32Array[], batch: number): void;
+  /** Adds into `out` the gradient with respect to the tensors, summed over streams, from the gradient with respect to a state `write` built. */
+  addGradient(grad: W, out: readonly Float32Array[]): void;
+  /** Stream `row` of `state` as tensors (assigned to `out`). */
+  read(state: W, row: number, out: readonly Float32Array[]): void;
+}
+
 export interface TimeMixing<P, A, Scr, W> extends MixingBuffers<A, Scr, W> {
+  readonly start: WkvStart<W>;
   /** The block's time-mixing parameters, named under `prefix` (`blocks.<l>.att`). */
   params(pl: ParamList, prefix: string): P;
   /** Initialises block l of L (its random draws come first in the block, before the channel mixing's). */

@@ -9,7 +9,8 @@ import {
   allocTimeMixActs, timeMixBackward, timeMixForward, timeMixScratch,
   type TimeMixActs, type TimeMixParams, type TimeMixScratch,
 } from '../engine/layers/timemix.js';
-import { newWkvState, resetWkvState, type WkvState } from '../engine/layers/wkv.js';
+import { newWkvState, resetWkvState, WKV_PP_START, type WkvState } from '../engine/layers/wkv.js';
+import { addRowSums, repeatRows } from './common.js';
 import type { RwkvConfig } from './model.js';
 import { RwkvCore, type RwkvCoreState } from './rwkv-core.js';
 import type { TimeMixing } from './rwkv-mixing.js';
@@ -30,7 +31,7 @@ export class RwkvModel extends RwkvCore<RwkvConfig, TimeMixParams, TimeMixActs, 
  * -5 + 8 (c/(C-1))^(0.7 + 1.3 l/(L-1)), bonuses log 0.3 plus a zigzag, mixes by layer and channel;
  * with 'rwkv-lm' att.key, att.receptance and att.output zero and att.value orthogonal (gain 1).
  */
-function rwkv4Mixing(C: number): TimeMixing<TimeMixParams, TimeMixActs, TimeMixScratch, WkvState> {
+export function rwkv4Mixing(C: number): TimeMixing<TimeMixParams, TimeMixActs, TimeMixScratch, WkvState> {
   return {
     params: (pl, p) => ({
       timeDecay: pl.add(`${p}.time_decay`, [C], false),
@@ -70,6 +71,29 @@ function rwkv4Mixing(C: number): TimeMixing<TimeMixParams, TimeMixActs, TimeMixS
     isState: (s, batch) => {
       const w = s as Partial<WkvState> | undefined;
       return w?.aa instanceof Float64Array && w.aa.length === batch * C;
+    },
+    start: {
+      // The state as (m, p): aa = m, bb = 1, pp = p in the kernel's scaled form (start-state.ts)
+      tensors: [{ name: 'wkv_value', shape: [C], zero: 0 }, { name: 'wkv_log_weight', shape: [C], zero: WKV_PP_START }],
+      write: (s, [m, p], batch) => {
+        repeatRows(s.aa, m, batch);
+        s.bb.fill(1, 0, batch * C);
+        repeatRows(s.pp, p, batch);
+      },
+      addGradient: (g, [m, p]) => {
+        // aa = m and pp = p directly (bb is held at 1)
+        addRowSums(m, g.aa);
+        addRowSums(p, g.pp);
+      },
+      read: (s, row, [m, p]) => {
+        for (let c = 0; c < C; c++) {
+          const i = row * C + c;
+          // a_0 = aa e^{pp}, b_0 = bb e^{pp}: m = aa / bb, p = pp + log bb (the default start when bb = 0)
+          const filled = s.bb[i] > 0;
+          m[c] = filled ? s.aa[i] / s.bb[i] : 0;
+          p[c] = filled ? s.pp[i] + Math.log(s.bb[i]) : WKV_PP_START;
+        }
+      },
     },
     forward: (gemm, K, out, x, att, acts, prev, state, B, T, save, scr) =>
       timeMixForward(gemm, K, out, x, att, acts, prev, state, B, T, C, save, scr),

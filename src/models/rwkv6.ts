@@ -6,6 +6,7 @@
  */
 import type { Gemm } from '../engine/gemm.js';
 import type { Kernels } from '../engine/kernels.js';
+import { addRowSums, repeatRows, takeRow } from './common.js';
 import { uniformInit } from './init.js';
 import {
   allocTimeMix6Acts, timeMix6Backward, timeMix6Forward, timeMix6Scratch,
@@ -39,7 +40,7 @@ export class Rwkv6Model extends RwkvCore<Rwkv6Config, TimeMix6Params, TimeMix6Ac
  * orthogonal with gain 0.1 (zero would leave the branch with no gradient: k = 0 keeps the state at
  * zero, g = silu(0) = 0 zeroes the output).
  */
-function rwkv6Mixing(C: number, S: number, D: number): TimeMixing<TimeMix6Params, TimeMix6Acts, TimeMix6Scratch, Float64Array> {
+export function rwkv6Mixing(C: number, S: number, D: number): TimeMixing<TimeMix6Params, TimeMix6Acts, TimeMix6Scratch, Float64Array> {
   return {
     params: (pl, p) => {
       const vec = (name: string) => pl.add(`${p}.${name}`, [1, 1, C], false);
@@ -92,6 +93,13 @@ function rwkv6Mixing(C: number, S: number, D: number): TimeMixing<TimeMix6Params
     resetState: (s, batch) => s.fill(0, 0, wkv6StateLength(batch, C, S)),
     cloneState: (s) => s.slice(),
     isState: (s, batch) => s instanceof Float64Array && s.length === wkv6StateLength(batch, C, S),
+    start: {
+      // the WKV6 state itself: every value is a valid state
+      tensors: [{ name: 'wkv_state', shape: [C / S, S, S], zero: 0 }],
+      write: (s, [w], batch) => repeatRows(s, w, batch),
+      addGradient: (g, [w]) => addRowSums(w, g),
+      read: (s, row, [w]) => takeRow(w, s, row),
+    },
     forward: (gemm, K, out, x, att, acts, prev, state, B, T, save, scr) =>
       timeMix6Forward(gemm, K, out, x, att, acts, prev, state, B, T, C, S, save, scr),
     backward: (gemm, K, dx, dout, x, att, acts, B, T, scr, ln, start) =>

@@ -16,15 +16,16 @@
  *   blocks.l.att.wkv_state [H, S, S]                 the WKV6 state itself (every value is a valid state;
  *                                                    zeros are the default start)
  * LSTM, per layer k: layers.k.h0, layers.k.c0 [H], and lags as for RWKV.
+ * The WKV tensors, and how they map to and from the state, are each RWKV kind's (`start` of its time
+ * mixing: rwkv.ts, rwkv6.ts); the token shifts, the LSTM's and the lags are this file's.
  */
 import type { Batch } from '../engine/batch.js';
-import { WKV_PP_START } from '../engine/layers/wkv.js';
 import { bceLoss, maskSum } from '../engine/layers/bce.js';
-import { KEYS } from './common.js';
+import { addRowSums, KEYS, repeatRows, takeRow } from './common.js';
 import type { LstmState } from './lstm.js';
 import type { LossSum, RecurrentState, SequenceModel } from './model.js';
-import type { RwkvState } from './rwkv.js';
-import type { Rwkv6State } from './rwkv6.js';
+import type { RwkvCoreState } from './rwkv-core.js';
+import { timeMixingOf } from './rwkv-kinds.js';
 
 export interface StartTensor {
   name: string;
@@ -50,67 +51,61 @@ function lagSpan(model: SequenceModel): number {
 
 /** The tensors' names and shapes, in a fixed order. */
 export function startLayout(model: SequenceModel): { name: string; shape: number[] }[] {
-  const out: { name: string; shape: number[] }[] = [];
+  return layoutWithZeros(model).map(({ name, shape }) => ({ name, shape }));
+}
+
+function layoutWithZeros(model: SequenceModel): { name: string; shape: number[]; zero: number }[] {
+  const out: { name: string; shape: number[]; zero: number }[] = [];
   const cfg = model.config;
-  if (cfg.kind === 'rwkv') {
-    for (let l = 0; l < cfg.nLayer; l++) {
-      for (const n of ['att.shift', 'ffn.shift', 'att.wkv_value', 'att.wkv_log_weight']) out.push({ name: `blocks.${l}.${n}`, shape: [cfg.nEmbd] });
-    }
-  } else if (cfg.kind === 'rwkv6') {
-    const S = cfg.headSize;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      for (const n of ['att.shift', 'ffn.shift']) out.push({ name: `blocks.${l}.${n}`, shape: [cfg.nEmbd] });
-      out.push({ name: `blocks.${l}.att.wkv_state`, shape: [cfg.nEmbd / S, S, S] });
-    }
+  if (cfg.kind === 'lstm') {
+    for (let k = 0; k < cfg.layers; k++) for (const n of ['h0', 'c0']) out.push({ name: `layers.${k}.${n}`, shape: [cfg.hidden], zero: 0 });
   } else {
-    for (let k = 0; k < cfg.layers; k++) for (const n of ['h0', 'c0']) out.push({ name: `layers.${k}.${n}`, shape: [cfg.hidden] });
+    const wkv = timeMixingOf(cfg).start.tensors;
+    for (let l = 0; l < cfg.nLayer; l++) {
+      for (const n of ['att.shift', 'ffn.shift']) out.push({ name: `blocks.${l}.${n}`, shape: [cfg.nEmbd], zero: 0 });
+      for (const t of wkv) out.push({ name: `blocks.${l}.att.${t.name}`, shape: t.shape, zero: t.zero });
+    }
   }
   const span = lagSpan(model);
-  if (span > 0) out.push({ name: 'lags', shape: [span, KEYS] });
+  if (span > 0) out.push({ name: 'lags', shape: [span, KEYS], zero: 0 });
   return out;
 }
 
 /** The start state equal to the model's default (zeros). */
 export function zeroStart(model: SequenceModel): StartTensor[] {
-  return startLayout(model).map(({ name, shape }) => {
+  return layoutWithZeros(model).map(({ name, shape, zero }) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (name.endsWith('wkv_log_weight')) data.fill(WKV_PP_START);
+    if (zero !== 0) data.fill(zero);
     return { name, shape, data };
   });
+}
+
+/** The names of layer l's WKV start tensors. */
+function wkvNames(cfg: SequenceModel['config'] & { kind: 'rwkv' | 'rwkv6' }, l: number): string[] {
+  return timeMixingOf(cfg).start.tensors.map((t) => `blocks.${l}.att.${t.name}`);
 }
 
 /** The RNN-mode state of `batch` streams, every one starting from `start`. */
 export function stateFromStart(model: SequenceModel, start: readonly StartTensor[], batch: number): RecurrentState {
   const state = model.initialState(batch);
   const get = tensorGetter(start);
-  const rows = (dst: Float32Array | Float64Array, src: Float32Array) => {
-    for (let b = 0; b < batch; b++) dst.set(src, b * src.length);
-  };
+  const rows = (dst: Float32Array | Float64Array, src: Float32Array) => repeatRows(dst, src, batch);
   const cfg = model.config;
   let history;
-  if (cfg.kind === 'rwkv') {
-    const s = state as RwkvState;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      rows(s.attXx[l], get(`blocks.${l}.att.shift`));
-      rows(s.ffnXx[l], get(`blocks.${l}.ffn.shift`));
-      rows(s.wkv[l].aa, get(`blocks.${l}.att.wkv_value`));
-      s.wkv[l].bb.fill(1);
-      rows(s.wkv[l].pp, get(`blocks.${l}.att.wkv_log_weight`));
-    }
-    history = s.input.lagHistory;
-  } else if (cfg.kind === 'rwkv6') {
-    const s = state as Rwkv6State;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      rows(s.attXx[l], get(`blocks.${l}.att.shift`));
-      rows(s.ffnXx[l], get(`blocks.${l}.ffn.shift`));
-      rows(s.wkv[l], get(`blocks.${l}.att.wkv_state`));
-    }
-    history = s.input.lagHistory;
-  } else {
+  if (cfg.kind === 'lstm') {
     const s = state as LstmState;
     for (let k = 0; k < cfg.layers; k++) {
       rows(s.h[k], get(`layers.${k}.h0`));
       rows(s.c[k], get(`layers.${k}.c0`));
+    }
+    history = s.input.lagHistory;
+  } else {
+    const s = state as RwkvCoreState<unknown>;
+    const mixing = timeMixingOf(cfg);
+    for (let l = 0; l < cfg.nLayer; l++) {
+      rows(s.attXx[l], get(`blocks.${l}.att.shift`));
+      rows(s.ffnXx[l], get(`blocks.${l}.ffn.shift`));
+      mixing.start.write(s.wkv[l], wkvNames(cfg, l).map(get), batch);
     }
     history = s.input.lagHistory;
   }
@@ -128,35 +123,23 @@ export function stateFromStart(model: SequenceModel, start: readonly StartTensor
  */
 export function addStartGradient(model: SequenceModel, grad: RecurrentState, out: readonly StartTensor[]): void {
   const get = tensorGetter(out);
-  const sumRows = (dst: Float32Array, src: Float32Array | Float64Array) => {
-    const n = dst.length;
-    for (let i = 0; i < src.length; i++) dst[i % n] += src[i];
-  };
+  const sumRows = addRowSums;
   const cfg = model.config;
   let history;
-  if (cfg.kind === 'rwkv') {
-    const g = grad as RwkvState;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      sumRows(get(`blocks.${l}.att.shift`), g.attXx[l]);
-      sumRows(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
-      // aa = m and pp = p directly (bb is held at 1)
-      sumRows(get(`blocks.${l}.att.wkv_value`), g.wkv[l].aa);
-      sumRows(get(`blocks.${l}.att.wkv_log_weight`), g.wkv[l].pp);
-    }
-    history = g.input.lagHistory;
-  } else if (cfg.kind === 'rwkv6') {
-    const g = grad as Rwkv6State;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      sumRows(get(`blocks.${l}.att.shift`), g.attXx[l]);
-      sumRows(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
-      sumRows(get(`blocks.${l}.att.wkv_state`), g.wkv[l]);
-    }
-    history = g.input.lagHistory;
-  } else {
+  if (cfg.kind === 'lstm') {
     const g = grad as LstmState;
     for (let k = 0; k < cfg.layers; k++) {
       sumRows(get(`layers.${k}.h0`), g.h[k]);
       sumRows(get(`layers.${k}.c0`), g.c[k]);
+    }
+    history = g.input.lagHistory;
+  } else {
+    const g = grad as RwkvCoreState<unknown>;
+    const mixing = timeMixingOf(cfg);
+    for (let l = 0; l < cfg.nLayer; l++) {
+      sumRows(get(`blocks.${l}.att.shift`), g.attXx[l]);
+      sumRows(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
+      mixing.start.addGradient(g.wkv[l], wkvNames(cfg, l).map(get));
     }
     history = g.input.lagHistory;
   }
@@ -167,43 +150,23 @@ export function addStartGradient(model: SequenceModel, grad: RecurrentState, out
 export function startFromState(model: SequenceModel, state: RecurrentState, row: number): StartTensor[] {
   const out = zeroStart(model);
   const get = tensorGetter(out);
-  const take = (dst: Float32Array, src: Float32Array | Float64Array) => {
-    for (let i = 0; i < dst.length; i++) dst[i] = src[row * dst.length + i];
-  };
+  const take = (dst: Float32Array, src: Float32Array | Float64Array) => takeRow(dst, src, row);
   const cfg = model.config;
   let history;
-  if (cfg.kind === 'rwkv') {
-    const s = state as RwkvState;
-    const C = cfg.nEmbd;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      take(get(`blocks.${l}.att.shift`), s.attXx[l]);
-      take(get(`blocks.${l}.ffn.shift`), s.ffnXx[l]);
-      const m = get(`blocks.${l}.att.wkv_value`);
-      const p = get(`blocks.${l}.att.wkv_log_weight`);
-      const { aa, bb, pp } = s.wkv[l];
-      for (let c = 0; c < C; c++) {
-        const i = row * C + c;
-        // a_0 = aa e^{pp}, b_0 = bb e^{pp}: m = aa / bb, p = pp + log bb (zeros when bb = 0)
-        if (bb[i] > 0) {
-          m[c] = aa[i] / bb[i];
-          p[c] = pp[i] + Math.log(bb[i]);
-        }
-      }
-    }
-    history = s.input.lagHistory;
-  } else if (cfg.kind === 'rwkv6') {
-    const s = state as Rwkv6State;
-    for (let l = 0; l < cfg.nLayer; l++) {
-      take(get(`blocks.${l}.att.shift`), s.attXx[l]);
-      take(get(`blocks.${l}.ffn.shift`), s.ffnXx[l]);
-      take(get(`blocks.${l}.att.wkv_state`), s.wkv[l]);
-    }
-    history = s.input.lagHistory;
-  } else {
+  if (cfg.kind === 'lstm') {
     const s = state as LstmState;
     for (let k = 0; k < cfg.layers; k++) {
       take(get(`layers.${k}.h0`), s.h[k]);
       take(get(`layers.${k}.c0`), s.c[k]);
+    }
+    history = s.input.lagHistory;
+  } else {
+    const s = state as RwkvCoreState<unknown>;
+    const mixing = timeMixingOf(cfg);
+    for (let l = 0; l < cfg.nLayer; l++) {
+      take(get(`blocks.${l}.att.shift`), s.attXx[l]);
+      take(get(`blocks.${l}.ffn.shift`), s.ffnXx[l]);
+      mixing.start.read(s.wkv[l], row, wkvNames(cfg, l).map(get));
     }
     history = s.input.lagHistory;
   }
