@@ -5,7 +5,13 @@ import type { ConditionConfig } from '../engine/condition.js';
 
 export type { ConditionConfig };
 
-export type ModelKind = 'rwkv' | 'rwkv6' | 'lstm';
+/** Every model kind, in the order the CLI names them. */
+export const MODEL_KINDS = ['rwkv', 'rwkv6', 'lstm'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+export function isModelKind(kind: unknown): kind is ModelKind {
+  return (MODEL_KINDS as readonly unknown[]).includes(kind);
+}
 
 export type KeyChainOrder = 'up' | 'down';
 

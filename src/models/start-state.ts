@@ -26,6 +26,7 @@ import type { LstmState } from './lstm.js';
 import type { LossSum, RecurrentState, SequenceModel } from './model.js';
 import type { RwkvCoreState } from './rwkv-core.js';
 import { timeMixingOf } from './rwkv-kinds.js';
+import type { TimeMixing } from './rwkv-mixing.js';
 
 export interface StartTensor {
   name: string;
@@ -80,9 +81,9 @@ export function zeroStart(model: SequenceModel): StartTensor[] {
   });
 }
 
-/** The names of layer l's WKV start tensors. */
-function wkvNames(cfg: SequenceModel['config'] & { kind: 'rwkv' | 'rwkv6' }, l: number): string[] {
-  return timeMixingOf(cfg).start.tensors.map((t) => `blocks.${l}.att.${t.name}`);
+/** Layer l's WKV start tensors, in the order of `mixing.start.tensors`. */
+function wkvTensors(mixing: TimeMixing<unknown, unknown, unknown, unknown>, get: (name: string) => Float32Array, l: number): Float32Array[] {
+  return mixing.start.tensors.map((t) => get(`blocks.${l}.att.${t.name}`));
 }
 
 /** The RNN-mode state of `batch` streams, every one starting from `start`. */
@@ -105,7 +106,7 @@ export function stateFromStart(model: SequenceModel, start: readonly StartTensor
     for (let l = 0; l < cfg.nLayer; l++) {
       rows(s.attXx[l], get(`blocks.${l}.att.shift`));
       rows(s.ffnXx[l], get(`blocks.${l}.ffn.shift`));
-      mixing.start.write(s.wkv[l], wkvNames(cfg, l).map(get), batch);
+      mixing.start.write(s.wkv[l], wkvTensors(mixing, get, l), batch);
     }
     history = s.input.lagHistory;
   }
@@ -123,27 +124,26 @@ export function stateFromStart(model: SequenceModel, start: readonly StartTensor
  */
 export function addStartGradient(model: SequenceModel, grad: RecurrentState, out: readonly StartTensor[]): void {
   const get = tensorGetter(out);
-  const sumRows = addRowSums;
   const cfg = model.config;
   let history;
   if (cfg.kind === 'lstm') {
     const g = grad as LstmState;
     for (let k = 0; k < cfg.layers; k++) {
-      sumRows(get(`layers.${k}.h0`), g.h[k]);
-      sumRows(get(`layers.${k}.c0`), g.c[k]);
+      addRowSums(get(`layers.${k}.h0`), g.h[k]);
+      addRowSums(get(`layers.${k}.c0`), g.c[k]);
     }
     history = g.input.lagHistory;
   } else {
     const g = grad as RwkvCoreState<unknown>;
     const mixing = timeMixingOf(cfg);
     for (let l = 0; l < cfg.nLayer; l++) {
-      sumRows(get(`blocks.${l}.att.shift`), g.attXx[l]);
-      sumRows(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
-      mixing.start.addGradient(g.wkv[l], wkvNames(cfg, l).map(get));
+      addRowSums(get(`blocks.${l}.att.shift`), g.attXx[l]);
+      addRowSums(get(`blocks.${l}.ffn.shift`), g.ffnXx[l]);
+      mixing.start.addGradient(g.wkv[l], wkvTensors(mixing, get, l));
     }
     history = g.input.lagHistory;
   }
-  if (history.span > 0) sumRows(get('lags'), history.frames);
+  if (history.span > 0) addRowSums(get('lags'), history.frames);
 }
 
 /** Row `row` of an RNN-mode state as start tensors (the state after a piece, as a place to start from). */
@@ -166,7 +166,7 @@ export function startFromState(model: SequenceModel, state: RecurrentState, row:
     for (let l = 0; l < cfg.nLayer; l++) {
       take(get(`blocks.${l}.att.shift`), s.attXx[l]);
       take(get(`blocks.${l}.ffn.shift`), s.ffnXx[l]);
-      mixing.start.read(s.wkv[l], row, wkvNames(cfg, l).map(get));
+      mixing.start.read(s.wkv[l], row, wkvTensors(mixing, get, l));
     }
     history = s.input.lagHistory;
   }

@@ -4,7 +4,7 @@ import { loadDataset } from '../../data/dataset.js';
 import { defaultGemm } from '../../engine/gemm-default.js';
 import { UserError } from '../../errors.js';
 import { loadModelFile } from '../../models/io.js';
-import type { ModelKind } from '../../models/model.js';
+import { isModelKind, MODEL_KINDS, type ModelKind } from '../../models/model.js';
 import { buildComparison, type ComparedModel } from '../../report/compare.js';
 import { writeReport } from '../../report/write-report.js';
 import { makeOutputFolder } from '../../output-paths.js';
@@ -34,9 +34,8 @@ const KIND_NAMES: Record<ModelKind, string> = { lstm: 'LSTM', rwkv: 'RWKV-4', rw
 /** The model kinds of `--models a,b`: known, at least one, each once. */
 function parseKinds(list: string): ModelKind[] {
   const kinds = list.split(',').map((k) => k.trim()).filter(Boolean);
-  const known = Object.keys(KIND_NAMES);
   for (const k of kinds) {
-    if (!known.includes(k)) throw new UserError(`--models: unknown model kind "${k}" (expected ${known.join(', ')})`);
+    if (!isModelKind(k)) throw new UserError(`--models: unknown model kind "${k}" (expected ${MODEL_KINDS.join(', ')})`);
   }
   if (kinds.length === 0) throw new UserError('--models needs at least one model kind');
   if (new Set(kinds).size !== kinds.length) throw new UserError(`--models names a kind twice: ${list}`);

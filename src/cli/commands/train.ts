@@ -4,7 +4,7 @@ import { openTrainingData } from '../../train/feed.js';
 import { UserError } from '../../errors.js';
 import { resolveModel } from '../../run/resolve.js';
 import { loadModelFile } from '../../models/io.js';
-import type { ModelKind, SequenceModel } from '../../models/model.js';
+import { isModelKind, type SequenceModel } from '../../models/model.js';
 import { warmStart } from '../../train/warm-start.js';
 import { makeOutputFolder } from '../../output-paths.js';
 import { listCheckpoints } from '../../run/checkpoints.js';
@@ -74,7 +74,7 @@ export function registerTrain(program: Command): void {
         runDir = flags.resume;
         config = readRunConfig(runDir);
       } else {
-        if (flags.model !== 'rwkv' && flags.model !== 'rwkv6' && flags.model !== 'lstm') throw new UserError(`--model must be rwkv, rwkv6 or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
+        if (!isModelKind(flags.model)) throw new UserError(`--model must be rwkv, rwkv6 or lstm${flags.model ? `, got "${flags.model}"` : ''}`);
         if (!flags.dataset) throw new UserError('--dataset is required (nottingham, jsb-chorales, musedata, piano-midi-de, a .json.gz file or a MIDI folder)');
         const overrides: FlagOverrides = {
           epochs: stopEpochs,
@@ -93,7 +93,7 @@ export function registerTrain(program: Command): void {
         }
         const seed = parseInteger(flags.seed, '--seed', 0, 0xffffffff);
         const file = flags.config !== undefined ? readConfigFile(flags.config) : null;
-        config = buildRunConfig(flags.model as ModelKind, flags.dataset, seed, file, overrides, packageVersion());
+        config = buildRunConfig(flags.model, flags.dataset, seed, file, overrides, packageVersion());
         runDir = flags.out ?? join('runs', `${flags.model}-${datasetLabel(flags.dataset)}-${timestamp()}`);
         makeOutputFolder(runDir);
         if (listCheckpoints(runDir).length > 0) {
