@@ -12,7 +12,8 @@
         "native/elementwise.cc",
         "native/lstm.cc",
         "native/gemm.cc",
-        "native/sgemm.cc"
+        "native/sgemm.cc",
+        "native/fmapeak.cc"
       ],
       "cflags_cc": ["-O3", "-march=native", "-fopenmp-simd", "-fno-math-errno", "-fno-trapping-math", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"],

@@ -34,7 +34,22 @@ import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { StandInModel } from './standin-model.js';
 import { measureGemmPeak } from './gemm-peak.js';
+import { measureFmaPeak } from '../src/engine/kernels-native.js';
 import { TimingGemm } from './timing-gemm.js';
+
+/**
+ * The machine's FMA ceiling at both vector widths on the native pool's threads (null when the step
+ * did not use the native kernels). On cores that run a 512-bit FMA as two 256-bit halves the two are
+ * equal, and a GEMM on 256-bit vectors (OpenBLAS's Haswell kernels) can reach the same peak as ours.
+ */
+function fmaCeiling(kernels: Kernels): { bits512: number | null; bits256: number | null; threads: number } | null {
+  if (!kernels.name.startsWith('native')) return null;
+  const wide = measureFmaPeak(512);
+  const narrow = measureFmaPeak(256);
+  const threads = wide?.threads ?? narrow?.threads;
+  if (threads === undefined) return null;
+  return { bits512: wide?.gflops ?? null, bits256: narrow?.gflops ?? null, threads };
+}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -201,6 +216,16 @@ class Runner {
     );
     console.log(`RESULT ${key}-useful-gflops ${(useful / 1e9).toFixed(1)}`);
     console.log(`RESULT ${key}-peak-gflops ${(peak.flopsPerSecond / 1e9).toFixed(1)}`);
+    const fma = fmaCeiling(this.kernels);
+    if (fma) {
+      const best = Math.max(fma.bits512 ?? 0, fma.bits256 ?? 0);
+      console.log(
+        `  the machine's FMA ceiling (register-only FMAs on ${fma.threads} thread${fma.threads === 1 ? '' : 's'}): ` +
+          `${fma.bits512 === null ? '-' : fma.bits512.toFixed(1)} GFLOP/s with 512-bit vectors, ${fma.bits256 === null ? '-' : fma.bits256.toFixed(1)} with 256-bit; ` +
+          `the GEMM peak is ${((100 * peak.flopsPerSecond) / 1e9 / best).toFixed(0)}% of it, the useful work ${((100 * useful) / 1e9 / best).toFixed(0)}%`,
+      );
+      console.log(`RESULT ${key}-fma-gflops ${best.toFixed(1)}`);
+    }
   }
 
   generation(): void {

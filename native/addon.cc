@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 5;
+constexpr int kAbiVersion = 6;
 
 using i64 = int64_t;
 
@@ -377,6 +377,16 @@ napi_value gemm_blocked_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value fma_peak_js(napi_env env, napi_callback_info info) {
+  // (vectorBits, iterations) -> GFLOP/s on every pool thread at once
+  Args a(env, info, "fmaPeak");
+  const int bits = a.count(0, "vectorBits");
+  const i64 iterations = a.count(1, "iterations");
+  napi_value result;
+  napi_create_double(env, a.ok() ? fma_peak(bits, iterations) : 0, &result);
+  return result;
+}
+
 napi_value set_threads_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "setThreads");
   const int n = a.count(0, "threads");
@@ -423,6 +433,7 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"lstmCellBackward", lstm_cell_backward_js},
       {"gemmRows", gemm_rows_js},
       {"gemmBlocked", gemm_blocked_js},
+      {"fmaPeak", fma_peak_js},
       {"setThreads", set_threads_js},
       {"threads", threads_js},
   };

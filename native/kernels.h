@@ -73,4 +73,8 @@ void gemm_rows(bool trans_b, int M, int N, int K, float alpha, const float* A, c
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
                   float beta, float* C);
 
+// fmapeak.cc: GFLOP/s of independent register FMAs of `vector_bits` (512 or 256; 0 if not built for it)
+// on every pool thread at once, `iterations` rounds of 12 FMAs per thread.
+double fma_peak(int vector_bits, int64_t iterations);
+
 }  // namespace rm

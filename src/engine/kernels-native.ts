@@ -10,7 +10,7 @@ import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -57,6 +57,7 @@ interface Addon {
     beta: number, C: F32, cOffset: number): void;
   gemmBlocked(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number,
     B: F32, bOffset: number, beta: number, C: F32, cOffset: number): void;
+  fmaPeak(vectorBits: number, iterations: number): number;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
 }
@@ -165,4 +166,22 @@ export function loadNativeBlockedGemm(): Gemm {
       n.gemmBlocked(a.transA, a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0,
         a.beta ?? 0, a.C, a.cOffset ?? 0),
   };
+}
+
+/**
+ * The machine's arithmetic ceiling, for the benches: GFLOP/s of independent fused multiply-adds on
+ * registers (no memory traffic) of 512- or 256-bit vectors, on every thread of the kernels' pool at
+ * once, over about `seconds`; null when the addon was built without that vector width. No GEMM can
+ * beat it. Loads the addon (throws if it is missing or stale).
+ */
+export function measureFmaPeak(vectorBits: 256 | 512, seconds = 0.3): { gflops: number; threads: number } | null {
+  const n = loadAddon();
+  const probe = n.fmaPeak(vectorBits, 1000);
+  if (probe === 0) return null;
+  // 24 FLOPs per lane per iteration: size the timed run from the probe's rate
+  const perIteration = (2 * 12 * (vectorBits / 32) * n.threads()) / 1e9;
+  const iterations = Math.min(2 ** 30, Math.max(1000, Math.round((seconds * probe) / perIteration)));
+  let best = 0;
+  for (let i = 0; i < 3; i++) best = Math.max(best, n.fmaPeak(vectorBits, iterations));
+  return { gflops: best, threads: n.threads() };
 }
