@@ -2,7 +2,9 @@
 // only (no memory traffic), on every thread of the pool at once. A GEMM cannot beat this rate, so
 // the bench holds its GEMM peak against it (bench/train-speed.ts). On CPUs that split each 512-bit
 // instruction into two 256-bit halves the 512- and 256-bit rates are the same.
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
 
 #include <atomic>
 #include <chrono>
