@@ -71,7 +71,7 @@ awk '
           ratio = v[r, m] / v[r, b]
           line = line sprintf(" | strongest PyTorch %6.0f (%s)  ratio %.2fx", v[r, b], label[r, b], ratio)
           ratios[++k] = ratio
-          # The same useful work per frame at the machine's FMA ceiling: the most any step could lead by
+          # The same useful work per frame at the FMA ceiling of the machine: the most any step could lead by
           if ((r, m "-fma-gflops") in v && v[r, m "-useful-gflops"] > 0)
             bound = sprintf("\n         machine FMA ceiling %5.1f GFLOP/s: useful work %3.0f%% of it; a step at the ceiling would lead by %.2fx",
               v[r, m "-fma-gflops"], 100 * v[r, m "-useful-gflops"] / v[r, m "-fma-gflops"], ratio * v[r, m "-fma-gflops"] / v[r, m "-useful-gflops"])
