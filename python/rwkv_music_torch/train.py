@@ -238,6 +238,8 @@ def _train(args, dist_):
     if args.threads:
         torch.set_num_threads(args.threads)
     run_dir, cfg, ck, init = prepare_run(args, dist_)
+    # every rank has checked that the folder holds no run before the main rank writes one into it
+    dist_.barrier()
     t = cfg["training"]
     device = dist_.device
     log = (lambda line: print(line, file=sys.stderr, flush=True)) if dist_.main else (lambda line: None)
