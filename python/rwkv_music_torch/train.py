@@ -183,6 +183,12 @@ def _init_weights(args):
     return config, tensors, path
 
 
+def _main_rank_stamp(dist_):
+    """The main rank's clock as YYYYmmdd-HHMMSS, the same on every rank (ranks may start across a second)."""
+    started = dist_.all_max([time.time() if dist_.main else 0.0])[0]
+    return time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+
+
 def prepare_run(args, dist_):
     """The run's config (new or resumed) and the checkpoint to continue from (or None)."""
     if args.resume:
@@ -220,7 +226,7 @@ def prepare_run(args, dist_):
     flags = {"epochs": args.epochs, "minutes": args.minutes, "lr": args.lr, "batchFrames": args.batch_frames,
              "maxLength": args.max_length, "transpose": args.transpose, "patience": args.patience, "schedule": args.schedule}
     cfg = build_run_config(kind, args.dataset, args.seed, file_cfg, flags, f"rwkv-music-torch {__version__}")
-    run_dir = args.out or os.path.join("runs", f"{kind}-{os.path.basename(args.dataset).split('.')[0]}-torch-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = args.out or os.path.join("runs", f"{kind}-{os.path.basename(args.dataset).split('.')[0]}-torch-{_main_rank_stamp(dist_)}")
     if os.path.exists(os.path.join(run_dir, FILES["config"])):
         raise UserError(f"{run_dir} already holds a run; pick another --out or continue it with --resume")
     return run_dir, cfg, None, init

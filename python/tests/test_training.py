@@ -108,3 +108,20 @@ def test_a_typescript_run_continues_here(node, data, tmp_path):
         assert json.load(f)["model"] == model.config
     first = [r for r in metrics(run) if r["type"] == "epoch"][0]
     assert first["validNll"] < 1.05 * ts_score["nll"], "training continued from the TypeScript weights, not from scratch"
+
+
+def test_default_run_folder_name_comes_from_the_main_rank_clock():
+    from rwkv_music_torch.train import _main_rank_stamp
+    import time
+
+    class OtherRank:
+        main = False
+        sent = None
+
+        def all_max(self, values):
+            self.sent = values
+            return [1_700_000_000.0]  # what the main rank contributed
+
+    rank = OtherRank()
+    assert _main_rank_stamp(rank) == time.strftime("%Y%m%d-%H%M%S", time.localtime(1_700_000_000.0))
+    assert rank.sent == [0.0]
