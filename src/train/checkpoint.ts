@@ -13,6 +13,7 @@ import { CHECKPOINT_FILES } from '../run/files.js';
 import type { LogPosition } from '../run/metrics-log.js';
 import { RUN_FORMAT_VERSION } from './config.js';
 import type { AdamW } from './optimizer.js';
+import type { WeightAverage } from './weight-average.js';
 
 export interface TrainState {
   format: 'rwkv-music-train-state';
@@ -95,9 +96,11 @@ export function checkTrainState(raw: unknown, path: string): asserts raw is Trai
   }
 }
 
-function optimizerBytes(model: SequenceModel, optimizer: AdamW): Uint8Array {
+function optimizerBytes(model: SequenceModel, optimizer: AdamW, live: Map<string, Float32Array> | null): Uint8Array {
   const tensors: NamedTensor[] = [];
   for (const p of model.parameters()) {
+    const w = live?.get(p.name);
+    if (w) tensors.push({ name: `w.${p.name}`, shape: p.shape, data: w });
     const m = optimizer.state.m.get(p.name)!;
     const v = optimizer.state.v.get(p.name)!;
     if (!allFinite(m) || !allFinite(v)) throw new UserError(`optimizer state of ${p.name} is not finite; refusing to write it`);
@@ -110,10 +113,18 @@ function optimizerBytes(model: SequenceModel, optimizer: AdamW): Uint8Array {
 /**
  * Writes a checkpoint (weights, optimizer, state) as one atomic step; when its weights are the best
  * validated ones (validated at this very step), they become the run's best.safetensors after the commit.
+ * With a weight average the model file holds the average (what is validated and published) and the
+ * optimizer file the live weights too (as w.<name>), so a resumed run goes on from both.
  */
-export function writeCheckpoint(runDir: string, model: SequenceModel, optimizer: AdamW, state: TrainState): void {
+export function writeCheckpoint(runDir: string, model: SequenceModel, optimizer: AdamW, state: TrainState, average: WeightAverage | null = null): void {
   assertFiniteWeights(model);
-  const dir = commitCheckpoint(runDir, state.step, { model: modelToBytes(model), optimizer: optimizerBytes(model, optimizer) }, state);
+  const optimizerFile = optimizerBytes(model, optimizer, average ? average.liveWeights() : null);
+  const averaged = (): Uint8Array => {
+    assertFiniteWeights(model);
+    return modelToBytes(model);
+  };
+  const weights = average ? average.withAverage(averaged) : modelToBytes(model);
+  const dir = commitCheckpoint(runDir, state.step, { model: weights, optimizer: optimizerFile }, state);
   if (state.bestStep === state.step) publishBest(runDir, dir);
 }
 
@@ -132,7 +143,9 @@ function decodeChecked(bytes: Uint8Array, path: string): { tensors: Map<string, 
  * configuration; null when the run has none yet. Refuses (UserError naming the file) anything
  * damaged, mismatched or incompatible.
  */
-export function loadCheckpoint(runDir: string, model: SequenceModel, optimizer: AdamW, warn: (line: string) => void): LoadedState | null {
+export function loadCheckpoint(
+  runDir: string, model: SequenceModel, optimizer: AdamW, warn: (line: string) => void, average: WeightAverage | null = null,
+): LoadedState | null {
   const loaded = readLatestCheckpoint(runDir, checkTrainState, warn);
   if (loaded === null) return null;
   const state = loaded.state as TrainState;
@@ -158,6 +171,17 @@ export function loadCheckpoint(runDir: string, model: SequenceModel, optimizer: 
   const step = Number(content.metadata.step);
   if (!Number.isInteger(step) || step < 0) throw new UserError(`${optPath} is damaged: bad step in its metadata`);
   optimizer.load(step, m, v);
+  if (average) {
+    const live = new Map<string, Float32Array>();
+    for (const p of model.parameters()) {
+      const t = opt.get(`w.${p.name}`);
+      if (!t || t.data.length !== p.data.length || !allFinite(t.data)) {
+        throw new UserError(`${optPath} does not match a run with a weight average: the live weights w.${p.name} are missing, of the wrong size or not finite`);
+      }
+      live.set(p.name, t.data);
+    }
+    average.load(live);
+  }
   // A crash between the commit and publishing best.safetensors: publish it now.
   if (state.bestStep === state.step) publishBest(runDir, loaded.dir);
   const { hashes: _hashes, ...rest } = state as TrainState & { hashes?: unknown };

@@ -41,6 +41,11 @@ export interface TrainingConfig {
   checkpointMinutes: number;
   /** Consecutive non-finite steps after which training stops. */
   maxNonFinite: number;
+  /**
+   * Decay of the moving average of the weights that is validated, kept as the best and published
+   * (weight-average.ts), e.g. 0.999; null or absent: the live weights are used.
+   */
+  emaDecay?: number | null;
 }
 
 /** Everything config.json records about a run. */
@@ -86,6 +91,9 @@ export function trainingConfigProblem(t: TrainingConfig): string | null {
   if (!isPosInt(t.logEvery)) return 'logEvery must be a positive integer';
   if (!isNum(t.checkpointMinutes) || t.checkpointMinutes <= 0) return 'checkpointMinutes must be a positive number';
   if (!isPosInt(t.maxNonFinite)) return 'maxNonFinite must be a positive integer';
+  if (t.emaDecay !== undefined && t.emaDecay !== null && !(isNum(t.emaDecay) && t.emaDecay > 0 && t.emaDecay < 1)) {
+    return 'emaDecay must be a number between 0 and 1 (exclusive) or null';
+  }
   return null;
 }
 

@@ -28,6 +28,7 @@ import { memoryFeed, type TrainingFeed } from './feed.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from './optimizer.js';
 import { silentProgress, type Progress } from './progress.js';
 import { learningRate, type Schedule } from './schedule.js';
+import { WeightAverage } from './weight-average.js';
 
 export type StopReason = 'epochs' | 'time' | 'steps' | 'interrupted' | 'early-stopping';
 
@@ -97,12 +98,12 @@ function freshState(rng: Rng): TrainState {
  * dropout stream and the position, and the metrics log up to that position.
  */
 function openRun(
-  o: TrainOptions, feed: TrainingFeed, model: SequenceModel, optimizer: AdamW, rng: Rng, log: (line: string) => void,
+  o: TrainOptions, feed: TrainingFeed, model: SequenceModel, optimizer: AdamW, average: WeightAverage | null, rng: Rng, log: (line: string) => void,
 ): { st: TrainState; metrics: MetricsLog; statePath: string | null } {
   const metricsPath = join(o.runDir, RUN_FILES.metrics);
   removeTemporaryFiles(o.runDir);
   if (o.resume) {
-    const loaded = loadCheckpoint(o.runDir, model, optimizer, log);
+    const loaded = loadCheckpoint(o.runDir, model, optimizer, log, average);
     if (loaded) {
       const { statePath, ...st } = loaded;
       rng.setState(st.rng);
@@ -118,6 +119,8 @@ function openRun(
   const frequencies = t.initHeadBias ? feed.keyFrequencies(t.transpose) : null;
   if (frequencies) initOutputBias(model, frequencies);
   o.prepareModel?.(model);
+  // The average starts from the weights training starts from.
+  if (average) for (const [i, p] of model.parameters().entries()) average.average[i].set(p.data);
   return { st: freshState(rng), metrics: MetricsLog.start(metricsPath), statePath: null };
 }
 
@@ -148,8 +151,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = options.buildModel(config.model, config.seed);
   const params = model.parameters();
   const optimizer = new AdamW(params, t.optimizer, options.kernels);
+  const average = t.emaDecay ? new WeightAverage(params, t.emaDecay) : null;
   const rng = new Rng(dropoutSeed(config.seed));
-  const { st, metrics, statePath } = openRun(options, feed, model, optimizer, rng, log);
+  const { st, metrics, statePath } = openRun(options, feed, model, optimizer, average, rng, log);
 
   // When to stop.
   const maxEpochs = options.stop?.epochs !== undefined ? options.stop.epochs : t.epochs;
@@ -195,13 +199,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     st.rng = rng.getState();
     st.elapsedMs = elapsed();
     st.log = metrics.position();
-    writeCheckpoint(runDir, model, optimizer, st);
+    writeCheckpoint(runDir, model, optimizer, st, average);
     lastCheckpoint = now();
   };
-  /** Scores the validation split; a new best is recorded (its weights are published with the next checkpoint). */
+  /**
+   * Scores the validation split (with the averaged weights when the run keeps an average); a new best
+   * is recorded (its weights are published with the next checkpoint).
+   */
   const validate = (): { v: EvalResult; improved: boolean } => {
     const t0 = now();
-    const v = feed.validate(model, evalBatching);
+    const score = () => feed.validate(model, evalBatching);
+    const v = average ? average.withAverage(score) : score();
     budget.validationDone(now() - t0);
     validatedAtStep = st.step;
     lastValid = v;
@@ -271,6 +279,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           st.nonFinite = 0;
           clipGradients(params, norm, t.clip, options.kernels);
           optimizer.step(lr);
+          average?.update(optimizer.state.step);
           st.epochNllSum += loss.nllSum;
           st.epochFrames += loss.frames;
         }

@@ -26,6 +26,7 @@ export interface FlagOverrides {
   maxLength?: number;
   transpose?: number;
   patience?: number;
+  emaDecay?: number;
   schedule?: 'cosine' | 'triangular' | 'constant';
 }
 
@@ -121,6 +122,7 @@ export function buildRunConfig(
   if (flags.maxLength !== undefined) t.maxLength = flags.maxLength;
   if (flags.transpose !== undefined) t.transpose = flags.transpose;
   if (flags.patience !== undefined) t.patience = flags.patience;
+  if (flags.emaDecay !== undefined) t.emaDecay = flags.emaDecay;
   if (flags.schedule !== undefined && flags.schedule !== t.schedule.kind) {
     const peak = t.schedule.kind === 'cosine' || t.schedule.kind === 'constant' ? t.schedule.lr : t.schedule.hi;
     if (flags.schedule === 'cosine') {

@@ -26,12 +26,19 @@ interface TrainFlags {
   maxLength?: string;
   transpose?: string;
   patience?: string;
+  emaDecay?: string;
   schedule?: string;
   seed: string;
   out?: string;
   resume?: string;
   threads?: string;
   initFrom?: string;
+}
+
+function parseEmaDecay(text: string): number {
+  const d = Number(text);
+  if (!(d > 0 && d < 1)) throw new UserError(`--ema-decay must be a number between 0 and 1 (exclusive), such as 0.999; got "${text}"`);
+  return d;
 }
 
 function timestamp(): string {
@@ -52,6 +59,7 @@ export function registerTrain(program: Command): void {
     .option('--max-length <n>', 'longest training chunk in frames; longer sequences are cut')
     .option('--transpose <k>', 'random transposition by up to k semitones (0 = off)')
     .option('--patience <n>', 'stop after n epochs without validation improvement')
+    .option('--ema-decay <d>', 'validate and keep a moving average of the weights with this decay per step (e.g. 0.999)')
     .option('--schedule <kind>', 'cosine (warmup + cosine decay), triangular (per epoch) or constant')
     .option('--seed <n>', 'seed for weights, batching and dropout', '1')
     .option('--out <dir>', 'run folder (default runs/<model>-<dataset>-<time>)')
@@ -66,7 +74,7 @@ export function registerTrain(program: Command): void {
       let runDir: string;
       let config;
       if (flags.resume !== undefined) {
-        const fixed = ['model', 'dataset', 'config', 'lr', 'batchFrames', 'maxLength', 'transpose', 'patience', 'schedule', 'out', 'initFrom'] as const;
+        const fixed = ['model', 'dataset', 'config', 'lr', 'batchFrames', 'maxLength', 'transpose', 'patience', 'emaDecay', 'schedule', 'out', 'initFrom'] as const;
         const given = fixed.filter((k) => flags[k] !== undefined);
         if (given.length > 0) {
           throw new UserError(`--resume continues a run with its saved settings; drop ${given.map((k) => '--' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())).join(', ')} (only --epochs, --minutes and --threads can change)`);
@@ -84,6 +92,7 @@ export function registerTrain(program: Command): void {
           maxLength: flags.maxLength === undefined ? undefined : parseInteger(flags.maxLength, '--max-length', 2),
           transpose: flags.transpose === undefined ? undefined : parseInteger(flags.transpose, '--transpose', 0),
           patience: flags.patience === undefined ? undefined : parseInteger(flags.patience, '--patience', 1),
+          emaDecay: flags.emaDecay === undefined ? undefined : parseEmaDecay(flags.emaDecay),
         };
         if (flags.schedule !== undefined) {
           if (flags.schedule !== 'cosine' && flags.schedule !== 'triangular' && flags.schedule !== 'constant') {
