@@ -90,6 +90,5 @@ export function defaultTrainingConfig(kind: ModelKind, dataset: string): Trainin
     logEvery: 10,
     checkpointMinutes: 5,
     maxNonFinite: 5,
-    emaDecay: null,
   };
 }

@@ -30,7 +30,8 @@ export interface FlagOverrides {
   schedule?: 'cosine' | 'triangular' | 'constant';
 }
 
-const TRAINING_KEYS = new Set(Object.keys(defaultTrainingConfig('rwkv', 'nottingham')));
+// The settings a config file may give: every default, and the optional ones with no default.
+const TRAINING_KEYS = new Set([...Object.keys(defaultTrainingConfig('rwkv', 'nottingham')), 'emaDecay']);
 
 export function readConfigFile(path: string): ConfigFile {
   if (!existsSync(path)) throw new UserError(`${path}: config file not found`);
