@@ -120,7 +120,7 @@ function openRun(
   if (frequencies) initOutputBias(model, frequencies);
   o.prepareModel?.(model);
   // The average starts from the weights training starts from.
-  if (average) for (const [i, p] of model.parameters().entries()) average.average[i].set(p.data);
+  average?.restart();
   return { st: freshState(rng), metrics: MetricsLog.start(metricsPath), statePath: null };
 }
 

@@ -27,6 +27,11 @@ export class WeightAverage {
     this.spare = params.map((p) => new Float32Array(p.data.length));
   }
 
+  /** Starts the average again from the current weights (e.g. once a new run has set its starting weights). */
+  restart(): void {
+    for (let i = 0; i < this.params.length; i++) this.average[i].set(this.params[i].data);
+  }
+
   /** Folds the current weights into the average; `updates` counts the optimizer's updates so far. */
   update(updates: number): void {
     const d = averageDecay(this.decay, updates);

@@ -35,12 +35,6 @@ interface TrainFlags {
   initFrom?: string;
 }
 
-function parseEmaDecay(text: string): number {
-  const d = Number(text);
-  if (!(d > 0 && d < 1)) throw new UserError(`--ema-decay must be a number between 0 and 1 (exclusive), such as 0.999; got "${text}"`);
-  return d;
-}
-
 function timestamp(): string {
   return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
 }
@@ -92,7 +86,7 @@ export function registerTrain(program: Command): void {
           maxLength: flags.maxLength === undefined ? undefined : parseInteger(flags.maxLength, '--max-length', 2),
           transpose: flags.transpose === undefined ? undefined : parseInteger(flags.transpose, '--transpose', 0),
           patience: flags.patience === undefined ? undefined : parseInteger(flags.patience, '--patience', 1),
-          emaDecay: flags.emaDecay === undefined ? undefined : parseEmaDecay(flags.emaDecay),
+          emaDecay: flags.emaDecay === undefined ? undefined : parsePositive(flags.emaDecay, '--ema-decay'),
         };
         if (flags.schedule !== undefined) {
           if (flags.schedule !== 'cosine' && flags.schedule !== 'triangular' && flags.schedule !== 'constant') {
