@@ -5,7 +5,7 @@
  *
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
- *       [--no-peak] [--no-blocked]
+ *       [--no-peak] [--no-blocked] [--ema-decay d]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
@@ -17,6 +17,8 @@
  * After the timed steps it measures the GEMM's best rate at the step's own shapes (bench/gemm-peak.ts) and
  * prints the step's useful FLOP/s (6 x matrix parameters x frames) against it (--no-peak skips this).
  * --no-blocked keeps every product on ORT (no native blocked GEMM), for comparison.
+ * --ema-decay d also folds the weights into a moving average after each update, as `train --ema-decay`
+ * does (src/train/weight-average.ts), inside the timed step, and prints its share of the step.
  * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with
  * both), and "RESULT <model>-useful-gflops" and "RESULT <model>-peak-gflops".
  */
@@ -32,6 +34,7 @@ import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
+import { WeightAverage } from '../src/train/weight-average.js';
 import { StandInModel } from './standin-model.js';
 import { measureGemmPeak } from './gemm-peak.js';
 import { measureFmaPeak } from '../src/engine/kernels-native.js';
@@ -124,6 +127,8 @@ class Runner {
   readonly stepTimes: number[] = [];
   readonly fwdBwd: number[] = [];
   readonly optTimes: number[] = [];
+  readonly averageTimes: number[] = [];
+  readonly average: WeightAverage | null;
   readonly gemmTimes: number[] = [];
   readonly gemmCalls: number[] = [];
   readonly gemmFlops: number[] = [];
@@ -137,6 +142,9 @@ class Runner {
     this.params = this.model.parameters();
     this.opt = new AdamW(this.params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 }, kernels);
     this.batch = randomBatch(setup.batch, setup.T, new Rng(7));
+    const decay = arg('--ema-decay');
+    if (decay !== undefined && !(Number(decay) > 0 && Number(decay) < 1)) throw new Error(`--ema-decay: expected a number between 0 and 1, got ${decay}`);
+    this.average = decay === undefined ? null : new WeightAverage(this.params, Number(decay));
   }
 
   get frames(): number {
@@ -155,12 +163,15 @@ class Runner {
     clipGradients(params, globalGradNorm(params, this.kernels), 1.0, this.kernels);
     this.opt.step(6e-4);
     const t2 = performance.now();
+    this.average?.update(this.opt.state.step);
+    const t3 = performance.now();
     this.peakRss = Math.max(this.peakRss, process.memoryUsage().rss);
     this.loss = out.nllSum / out.frames;
     if (!record) return;
-    this.stepTimes.push((t2 - t0) / 1000);
+    this.stepTimes.push((t3 - t0) / 1000);
     this.fwdBwd.push((t1 - t0) / 1000);
     this.optTimes.push((t2 - t1) / 1000);
+    this.averageTimes.push((t3 - t2) / 1000);
     this.gemmTimes.push(timing.seconds);
     this.gemmCalls.push(timing.calls);
     this.gemmFlops.push(timing.flops);
@@ -184,7 +195,8 @@ class Runner {
     console.log(
       `  time: GEMM ${(gemmS * 1000).toFixed(0)} ms (${pct(gemmS)}; ${this.gemmCalls[0]} calls, ` +
         `${(median(this.gemmFlops) / gemmS / 1e9).toFixed(1)} GFLOP/s), other forward/backward ${(restS * 1000).toFixed(0)} ms (${pct(restS)}), ` +
-        `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})`,
+        `optimizer ${(optS * 1000).toFixed(0)} ms (${pct(optS)})` +
+        (this.average ? `, moving average of the weights ${(median(this.averageTimes) * 1000).toFixed(1)} ms (${pct(median(this.averageTimes))})` : ''),
     );
     console.log(`  useful GEMM work: ${(median(this.gemmFlops) / step / 1e9).toFixed(1)} GFLOP/s over the whole step`);
     console.log(
