@@ -128,3 +128,28 @@ test('compare takes the model kinds from --models (RWKV-6 among them) and from t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('compare --ema-decay trains each model with the moving average and says so in the command it reports', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rwkv-music-compare-ema-'));
+  try {
+    const dataset = tinyDataset(dir);
+    const out = join(dir, 'report');
+    const r = cli(['compare', '--dataset', dataset, '--models', 'lstm', '--epochs', '1', '--ema-decay', '0.9', '--out', out, '--samples', '1', '--length', '4'], dir);
+    assert.equal(r.code, 0, r.err);
+    const config = JSON.parse(readFileSync(join(out, 'runs', 'lstm', 'config.json'), 'utf8'));
+    assert.equal(config.training.emaDecay, 0.9);
+    assert.match(readFileSync(join(out, 'README.md'), 'utf8'), /rwkv-music train --model lstm --dataset \S+ --epochs 1 --seed 1 --ema-decay 0\.9/);
+    for (const [args, message] of [
+      [['--epochs', '1', '--ema-decay', '1.5'], /emaDecay must be a number between 0 and 1/],
+      [['--epochs', '1', '--ema-decay', 'x'], /--ema-decay/],
+      [['--ema-decay', '0.9', '--runs', join(out, 'runs', 'lstm')], /drop --epochs\/--minutes\/--models\/--ema-decay/],
+    ] as const) {
+      const bad = cli(['compare', '--dataset', dataset, '--out', join(dir, 'bad'), ...args], dir);
+      assert.equal(bad.code, 1, bad.err);
+      assert.equal(bad.err.trim().split('\n').length, 1, bad.err);
+      assert.match(bad.err, message);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -26,6 +26,7 @@ interface CompareFlags extends ReportFlags {
   minutes?: string;
   runs?: string;
   models: string;
+  emaDecay?: string;
   out: string;
 }
 
@@ -49,10 +50,12 @@ function titleOf(kinds: ModelKind[]): string {
   return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-/** Trains (or resumes) one model with its default settings in runDir. */
-async function trainDefault(kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }): Promise<void> {
+/** Trains (or resumes) one model with its default settings (and the moving average, if asked) in runDir. */
+async function trainDefault(
+  kind: ModelKind, dataset: string, runDir: string, seed: number, stop: { epochs?: number; minutes?: number }, emaDecay: number | undefined,
+): Promise<void> {
   const resume = listCheckpoints(runDir).length > 0;
-  const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, stop, packageVersion());
+  const config = resume ? readRunConfig(runDir) : buildRunConfig(kind, dataset, seed, null, { ...stop, emaDecay }, packageVersion());
   makeOutputFolder(runDir);
   const data = openTrainingData(config.dataset);
   console.error(`${resume ? 'resuming' : 'training'} ${kind} on ${config.dataset} -> ${runDir}`);
@@ -77,6 +80,7 @@ export function registerCompare(program: Command): void {
     .option('--epochs <n>', 'epochs per model')
     .option('--minutes <m>', 'training minutes per model')
     .option('--models <kinds>', 'model kinds to train and compare: lstm, rwkv, rwkv6, comma-separated', 'lstm,rwkv')
+    .option('--ema-decay <d>', 'train each model keeping a moving average of its weights, as train --ema-decay (the bundled Nottingham models: 0.995)')
     .option('--runs <a,b>', 'compare these existing run folders instead of training')
     .option('--out <dir>', 'report folder', 'report');
   addReportOptions(cmd);
@@ -85,11 +89,12 @@ export function registerCompare(program: Command): void {
     makeOutputFolder(flags.out);
     const epochs = flags.epochs === undefined ? undefined : parseInteger(flags.epochs, '--epochs', 1);
     const minutes = flags.minutes === undefined ? undefined : parsePositive(flags.minutes, '--minutes');
+    const emaDecay = flags.emaDecay === undefined ? undefined : parsePositive(flags.emaDecay, '--ema-decay');
     let kinds = parseKinds(flags.models);
     let runDirs: { name: string; dir: string; command: string }[];
     if (flags.runs !== undefined) {
-      if (epochs !== undefined || minutes !== undefined || cmd.getOptionValueSource('models') === 'cli') {
-        throw new UserError('--runs compares finished runs; drop --epochs/--minutes/--models');
+      if (epochs !== undefined || minutes !== undefined || emaDecay !== undefined || cmd.getOptionValueSource('models') === 'cli') {
+        throw new UserError('--runs compares finished runs; drop --epochs/--minutes/--models/--ema-decay');
       }
       runDirs = flags.runs.split(',').map((d) => d.trim()).filter(Boolean).map((dir) => {
         const cfg = readRunConfig(dir);
@@ -104,9 +109,10 @@ export function registerCompare(program: Command): void {
       runDirs = [];
       for (const kind of kinds) {
         const dir = join(flags.out, 'runs', kind);
-        await trainDefault(kind, flags.dataset, dir, report.seed, { epochs, minutes });
+        await trainDefault(kind, flags.dataset, dir, report.seed, { epochs, minutes }, emaDecay);
         const budget = [epochs !== undefined ? `--epochs ${epochs}` : '', minutes !== undefined ? `--minutes ${minutes}` : ''].filter(Boolean).join(' ');
-        runDirs.push({ name: kind, dir, command: `rwkv-music train --model ${kind} --dataset ${flags.dataset} ${budget} --seed ${report.seed}` });
+        const average = emaDecay !== undefined ? ` --ema-decay ${emaDecay}` : '';
+        runDirs.push({ name: kind, dir, command: `rwkv-music train --model ${kind} --dataset ${flags.dataset} ${budget} --seed ${report.seed}${average}` });
       }
     }
     const datasetName = flags.runs !== undefined ? readRunConfig(runDirs[0].dir).dataset : flags.dataset;
