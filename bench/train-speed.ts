@@ -34,7 +34,7 @@ import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
-import { WeightAverage } from '../src/train/weight-average.js';
+import { isAverageDecay, WeightAverage } from '../src/train/weight-average.js';
 import { StandInModel } from './standin-model.js';
 import { measureGemmPeak } from './gemm-peak.js';
 import { measureFmaPeak } from '../src/engine/kernels-native.js';
@@ -143,7 +143,7 @@ class Runner {
     this.opt = new AdamW(this.params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 }, kernels);
     this.batch = randomBatch(setup.batch, setup.T, new Rng(7));
     const decay = arg('--ema-decay');
-    if (decay !== undefined && !(Number(decay) > 0 && Number(decay) < 1)) throw new Error(`--ema-decay: expected a number between 0 and 1, got ${decay}`);
+    if (decay !== undefined && !isAverageDecay(Number(decay))) throw new Error(`--ema-decay: expected a number between 0 and 1, got ${decay}`);
     this.average = decay === undefined ? null : new WeightAverage(this.params, Number(decay));
   }
 

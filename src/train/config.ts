@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import type { ModelConfig } from '../models/model.js';
 import type { AdamWConfig } from './optimizer.js';
 import { scheduleProblem, type Schedule } from './schedule.js';
+import { isAverageDecay } from './weight-average.js';
 
 export interface TrainingConfig {
   /** Stop after this many epochs (null: no epoch limit, the time budget decides). */
@@ -91,7 +92,7 @@ export function trainingConfigProblem(t: TrainingConfig): string | null {
   if (!isPosInt(t.logEvery)) return 'logEvery must be a positive integer';
   if (!isNum(t.checkpointMinutes) || t.checkpointMinutes <= 0) return 'checkpointMinutes must be a positive number';
   if (!isPosInt(t.maxNonFinite)) return 'maxNonFinite must be a positive integer';
-  if (t.emaDecay !== undefined && t.emaDecay !== null && !(isNum(t.emaDecay) && t.emaDecay > 0 && t.emaDecay < 1)) {
+  if (t.emaDecay !== undefined && t.emaDecay !== null && !isAverageDecay(t.emaDecay)) {
     return 'emaDecay must be a number between 0 and 1 (exclusive) or null';
   }
   return null;

@@ -9,6 +9,11 @@
  */
 import type { Param } from '../engine/tensor.js';
 
+/** Whether d can be a moving average's decay: a number strictly between 0 and 1. */
+export function isAverageDecay(d: unknown): d is number {
+  return typeof d === 'number' && d > 0 && d < 1;
+}
+
 /** The decay used after n updates: warmed up so the first updates are not swamped by the start. */
 export function averageDecay(decay: number, updates: number): number {
   return Math.min(decay, (1 + updates) / (10 + updates));
