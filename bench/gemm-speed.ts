@@ -2,10 +2,14 @@
  * GEMM throughput: the TypeScript GEMM and the ONNX Runtime (MLAS) GEMM at the layer shapes of the two
  * reference configurations, and ORT against size (to place the TypeScript fallback threshold).
  *
- *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--rows] [--blocked] [--reps n]
+ *   node dist/bench/gemm-speed.js [--threads n] [--spin] [--no-ts] [--sweep-only] [--layers-only] [--beta] [--rows] [--blocked] [--packed] [--reps n]
  *
  * --blocked adds, at the layer shapes, the native addon's blocked GEMM (on the addon's pool, --threads
  * threads) beside ORT, with the product each shape would use in training (useBlockedGemm).
+ *
+ * --packed (and nothing else) compares, for the LSTM's recurrent products (few rows against one weight, once per time step),
+ * ORT and the blocked GEMM with the blocked GEMM's products against a B packed once (Gemm.packB), and
+ * prints what one packing costs.
  *
  * --rows compares, for products of 1 to 16 rows, ORT with the native addon's rows GEMM (on the calling
  * thread) and the TypeScript GEMM.
@@ -145,13 +149,53 @@ function rowsSweep(ort: Gemm): void {
     }
 }
 
+/** Seconds per call of `call` (median of reps runs of enough calls to last 0.1 s). */
+function timeCall(call: () => void, minSeconds = 0.1): number {
+  call();
+  let t0 = performance.now();
+  call();
+  const once = (performance.now() - t0) / 1000;
+  const calls = Math.max(1, Math.ceil(minSeconds / Math.max(once, 1e-7)));
+  const times: number[] = [once];
+  for (let r = 0; r < reps; r++) {
+    t0 = performance.now();
+    for (let c = 0; c < calls; c++) call();
+    times.push((performance.now() - t0) / 1000 / calls);
+  }
+  return median(times);
+}
+
+/** The LSTM's recurrent products (A not transposed, one B for the whole loop over time) at a few batch sizes. */
+function packedSweep(ort: Gemm, blocked: Gemm): void {
+  console.log('\nRecurrent products (GFLOP/s): ORT | blocked | blocked against a packed B; one packing in microseconds');
+  console.log(`${'product'.padEnd(22)} ${pad('ORT', 7)} ${pad('blocked', 8)} ${pad('packed', 7)} ${pad('pack us', 8)}`);
+  for (const M of [8, 16, 32, 64])
+    for (const [transB, N, K] of [[true, 2048, 512], [false, 512, 2048]] as Array<[boolean, number, number]>) {
+      const s: Shape = { label: '', transA: false, transB, M, N, K };
+      const rng = new Rng(3);
+      const A = fill(rng, M * K);
+      const B = fill(rng, K * N);
+      const C = new Float32Array(M * N);
+      const packed = blocked.packB!(transB, N, K, B);
+      const tPacked = timeCall(() => blocked.gemmPacked!({ M, A, packed, C, beta: 1 }));
+      const tPack = timeCall(() => blocked.packB!(transB, N, K, B, packed), 0.05);
+      const label = `N${transB ? 'T' : 'N'} ${M}x${N}x${K}`;
+      console.log(`${label.padEnd(22)} ${pad(gflops(s, timeGemm(ort, s)).toFixed(1), 7)} ${pad(gflops(s, timeGemm(blocked, s)).toFixed(1), 8)} ${pad(gflops(s, tPacked).toFixed(1), 7)} ${pad((tPack * 1e6).toFixed(0), 8)}`);
+    }
+}
+
 function main(): void {
   const ort = createOrtGemm({ threads, spin, minMacs: 0 });
   console.log(`GEMM speed: ${ort.name}${spin ? ' spinning' : ''} vs TypeScript; ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   let blocked: Gemm | undefined;
-  if (has('--blocked')) {
+  if (has('--blocked') || has('--packed')) {
     loadNativeKernels(threads);
     blocked = loadNativeBlockedGemm();
+  }
+  if (has('--packed')) {
+    packedSweep(ort, blocked!);
+    ort.dispose();
+    return;
   }
   if (!has('--sweep-only')) {
     for (const m of LAYER_SHAPES) {

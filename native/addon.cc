@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 6;
+constexpr int kAbiVersion = 7;
 
 using i64 = int64_t;
 
@@ -377,6 +377,41 @@ napi_value gemm_blocked_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value packed_b_length_js(napi_env env, napi_callback_info info) {
+  // (N, K) -> floats that pack_b writes
+  Args a(env, info, "packedBLength");
+  const int N = a.count(0, "N"), K = a.count(1, "K");
+  napi_value result;
+  napi_create_double(env, a.ok() ? static_cast<double>(packed_b_floats(N, K)) : 0, &result);
+  return result;
+}
+
+napi_value pack_b_js(napi_env env, napi_callback_info info) {
+  // (transB, N, K, B, bOffset, packed)
+  Args a(env, info, "packB");
+  const bool trans_b = a.flag(0, "transB");
+  const int N = a.count(1, "N"), K = a.count(2, "K");
+  const i64 bo = a.count(4, "bOffset");
+  const float* B = a.f32(3, "B", bo + static_cast<i64>(K) * N);
+  float* packed = a.f32(5, "packed", packed_b_floats(N, K));
+  if (a.ok()) pack_b(trans_b, N, K, B + bo, packed);
+  return undefined(env);
+}
+
+napi_value gemm_packed_js(napi_env env, napi_callback_info info) {
+  // (M, N, K, alpha, A, aOffset, packed, beta, C, cOffset)
+  Args a(env, info, "gemmPacked");
+  const int M = a.count(0, "M"), N = a.count(1, "N"), K = a.count(2, "K");
+  const float alpha = static_cast<float>(a.number(3, "alpha"));
+  const float beta = static_cast<float>(a.number(7, "beta"));
+  const i64 ao = a.count(5, "aOffset"), co = a.count(9, "cOffset");
+  const float* A = a.f32(4, "A", ao + static_cast<i64>(M) * K);
+  const float* packed = a.f32(6, "packed", packed_b_floats(N, K));
+  float* C = a.f32(8, "C", co + static_cast<i64>(M) * N);
+  if (a.ok()) gemm_packed(M, N, K, alpha, A + ao, packed, beta, C + co);
+  return undefined(env);
+}
+
 napi_value fma_peak_js(napi_env env, napi_callback_info info) {
   // (vectorBits, iterations) -> GFLOP/s on every pool thread at once
   Args a(env, info, "fmaPeak");
@@ -433,6 +468,9 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"lstmCellBackward", lstm_cell_backward_js},
       {"gemmRows", gemm_rows_js},
       {"gemmBlocked", gemm_blocked_js},
+      {"packedBLength", packed_b_length_js},
+      {"packB", pack_b_js},
+      {"gemmPacked", gemm_packed_js},
       {"fmaPeak", fma_peak_js},
       {"setThreads", set_threads_js},
       {"threads", threads_js},

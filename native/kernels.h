@@ -72,6 +72,12 @@ void gemm_rows(bool trans_b, int M, int N, int K, float alpha, const float* A, c
 // with trans_b); beta = 0 ignores C's old contents. Blocked for large products, on the kernels' pool.
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
                   float beta, float* C);
+// op(B) [K,N] laid out whole for gemm_packed (B stored [N,K] with trans_b) into packed_b_floats(N, K)
+// floats, for many products of few rows against one B (the LSTM's recurrent weight at every time step).
+int64_t packed_b_floats(int N, int K);
+void pack_b(bool trans_b, int N, int K, const float* B, float* packed);
+// C[M,N] = alpha A[M,K] op(B) + beta C with op(B) from pack_b; same sums as gemm_blocked's.
+void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C);
 
 // fmapeak.cc: GFLOP/s of independent register FMAs of `vector_bits` (512 or 256; 0 if not built for it)
 // on every pool thread at once, `iterations` rounds of 12 FMAs per thread.

@@ -25,6 +25,7 @@ constexpr int kNv = 3;                 // vectors across a register tile
 constexpr int kNr = kNv * kLanes;      // columns of a register tile
 constexpr int kKc = 512;               // k slice
 constexpr int kMc = 64;                // rows of C per work item
+constexpr int kPackedItems = 12;       // work items of a product against a packed B, at least
 static_assert(kMc % kMr == 0, "A blocks are whole panels");
 
 inline vf load(const float* p) {
@@ -195,6 +196,33 @@ void scale_c(float* C, int64_t n, float beta) {
     for (int64_t i = 0; i < n; i++) C[i] *= beta;
 }
 
+// One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
+void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
+  const int mc = std::min(kMc, o.M - m0);
+  const int a_panels = (mc + kMr - 1) / kMr;
+  thread_local Scratch apack_buf;
+  for (int k0 = 0; k0 < o.K; k0 += kKc) {
+    const int kc = std::min(kKc, o.K - k0);
+    const float b = k0 == 0 ? beta : 1.0f;
+    float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * kc);
+    for (int p = 0; p < a_panels; p++)
+      if (!a_direct(o, m0 + p * kMr)) pack_a_panel(o, m0 + p * kMr, k0, kc, apack + static_cast<int64_t>(p) * kMr * kc);
+    for (int q = q0; q < q1; q++) {
+      const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
+      const float* panel = bp + (static_cast<int64_t>(q) * o.K + k0) * kNr;
+      for (int p = 0; p < a_panels; p++) {
+        const int r0 = m0 + p * kMr;
+        float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
+        const int rows = std::min(kMr, o.M - r0);
+        if (a_direct(o, r0))
+          kernel<true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        else
+          kernel<false>(kc, apack + static_cast<int64_t>(p) * kMr * kc, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
@@ -224,6 +252,39 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
     const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, panels_per_chunk, n_panels};
     parallel_for(m_blocks * chunks, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
   }
+}
+
+}  // namespace rm
+
+namespace rm {
+
+int64_t packed_b_floats(int N, int K) { return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K; }
+
+void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
+  const Operands o{false, trans_b, 0, N, K, 1.0f, nullptr, B, nullptr};
+  const int n_panels = (N + kNr - 1) / kNr;
+  parallel_for(n_panels, static_cast<size_t>(K) * N, [&](int q) {
+    pack_b_panel(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
+  });
+}
+
+void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0) {
+    scale_c(C, static_cast<int64_t>(M) * N, beta);
+    return;
+  }
+  const Operands o{false, false, M, N, K, alpha, A, nullptr, C};
+  const int n_panels = (N + kNr - 1) / kNr;
+  const int m_blocks = (M + kMc - 1) / kMc;
+  // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.
+  const int chunks = std::min(n_panels, std::max(1, (kPackedItems + m_blocks - 1) / m_blocks));
+  const int per_chunk = (n_panels + chunks - 1) / chunks;
+  const int n_chunks = (n_panels + per_chunk - 1) / per_chunk;
+  parallel_for(m_blocks * n_chunks, static_cast<size_t>(M) * N * K / 16, [&](int item) {
+    const int mb = item % m_blocks, chunk = item / m_blocks;
+    run_packed_item(o, packed, beta, mb * kMc, chunk * per_chunk, std::min(n_panels, (chunk + 1) * per_chunk));
+  });
 }
 
 }  // namespace rm

@@ -1,10 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Gemm } from '../src/engine/gemm.js';
+import { PACKED_MIN_ROWS, productsWith, type Gemm, type PackedB } from '../src/engine/gemm.js';
+import { tsGemm } from '../src/engine/gemm-ts.js';
 import { useBlockedGemm } from '../src/engine/gemm-default.js';
 import { createOrtGemm } from '../src/engine/gemm-ort.js';
 import { loadNativeBlockedGemm, loadNativeKernels } from '../src/engine/kernels-native.js';
 import { Rng } from '../src/engine/random.js';
+import { tsKernels } from '../src/engine/kernels.js';
+import { allocLstmActs, lstmBackward, lstmForward, type LstmParams } from '../src/engine/layers/lstm.js';
+import { makeParam } from '../src/engine/tensor.js';
 import { checkCase, TRANSPOSES } from './gemm-check.js';
 import { nativeForTest } from './helpers/native.js';
 
@@ -89,4 +93,123 @@ test('ORT GEMM hands the products useBlockedGemm picks to the blocked GEMM, resu
   assert.ok(gemm.ortCalls >= 1);
   assert.match(gemm.name, /native blocked/);
   gemm.dispose();
+});
+
+/** The blocked GEMM's packed products as a Gemm of A not transposed (B packed on every call). */
+function packedAsGemm(g: Gemm): Gemm {
+  return {
+    name: 'native packed',
+    gemm: (a) => {
+      if (a.transA) throw new Error('packed products take A as stored');
+      const packed = g.packB!(a.transB, a.N, a.K, a.B.subarray(a.bOffset ?? 0));
+      g.gemmPacked!({ M: a.M, alpha: a.alpha, A: a.A, aOffset: a.aOffset, packed, beta: a.beta, C: a.C, cOffset: a.cOffset });
+    },
+  };
+}
+
+test('packed products match the float64 reference and give the blocked GEMM\'s bits', { skip }, () => {
+  const packed = packedAsGemm(blocked!);
+  const rng = new Rng(44);
+  for (const transB of [false, true])
+    for (const [M, N, K] of [...CASES, [32, 2048, 512], [32, 512, 2048]] as Array<[number, number, number]>) {
+      if (M * N * K < 5e6) {
+        checkCase(packed, { transA: false, transB, M, N, K, alpha: 1, beta: 0, ao: 0, bo: 0, co: 0 }, rng);
+        checkCase(packed, { transA: false, transB, M, N, K, alpha: -0.75, beta: 1.5, ao: 3, bo: 5, co: 2 }, rng);
+      }
+      const A = Float32Array.from({ length: M * K }, () => rng.normal());
+      const B = Float32Array.from({ length: K * N }, () => rng.normal());
+      const C0 = Float32Array.from({ length: M * N }, () => rng.normal());
+      const viaBlocked = C0.slice();
+      const viaPacked = C0.slice();
+      blocked!.gemm({ transA: false, transB, M, N, K, alpha: 0.5, beta: 1, A, B, C: viaBlocked });
+      packed.gemm({ transA: false, transB, M, N, K, alpha: 0.5, beta: 1, A, B, C: viaPacked });
+      assert.deepEqual(viaPacked, viaBlocked, `N${transB ? 'T' : 'N'} M=${M} N=${N} K=${K}`);
+    }
+});
+
+test('packed products give the same bits on one thread and on two, and packing again reuses the buffer', { skip }, () => {
+  const g = blocked!;
+  const rng = new Rng(45);
+  const [M, N, K] = [32, 700, 600];
+  const A = Float32Array.from({ length: M * K }, () => rng.normal());
+  const B = Float32Array.from({ length: N * K }, () => rng.normal());
+  const out: Float32Array[] = [];
+  let first: Float32Array | undefined;
+  for (const threads of [1, 2]) {
+    loadNativeKernels(threads);
+    const packed = g.packB!(true, N, K, B, first ? { transB: true, N, K, data: first } : undefined);
+    if (first) assert.equal(packed.data, first, 'the buffer passed in is reused');
+    first = packed.data;
+    const C = new Float32Array(M * N);
+    g.gemmPacked!({ M, A, packed, C });
+    out.push(C);
+  }
+  assert.deepEqual(out[0], out[1]);
+  loadNativeKernels(2);
+  assert.notEqual(g.packB!(true, N + 48, K, new Float32Array((N + 48) * K), { transB: true, N, K, data: first! }).data, first, 'a larger shape gets a new buffer');
+});
+
+test('packed products refuse buffers that are too small', { skip }, () => {
+  const g = blocked!;
+  const packed = g.packB!(false, 50, 10, new Float32Array(500));
+  assert.throws(() => g.packB!(false, 50, 10, new Float32Array(499)), RangeError);
+  assert.throws(() => g.gemmPacked!({ M: 4, A: new Float32Array(39), packed, C: new Float32Array(200) }), RangeError);
+  assert.throws(() => g.gemmPacked!({ M: 4, A: new Float32Array(40), packed, C: new Float32Array(199) }), RangeError);
+  assert.throws(() => g.gemmPacked!({ M: 4, A: new Float32Array(40), packed: { transB: false, N: 50, K: 10, data: new Float32Array(10) }, C: new Float32Array(200) }), RangeError);
+});
+
+test('productsWith packs B on a backend that can, for enough rows and products, and matches the plain products', { skip }, () => {
+  const gemm = createOrtGemm({ threads: 1, minMacs: 64, blocked: { gemm: blocked!, use: useBlockedGemm } });
+  const rng = new Rng(46);
+  const [N, K] = [100, 70];
+  const B = Float32Array.from({ length: N * K }, () => rng.normal());
+  for (const [rows, count, packs] of [[16, 3, true], [16, 1, false], [PACKED_MIN_ROWS - 1, 3, false]] as Array<[number, number, boolean]>) {
+    const A = Float32Array.from({ length: count * rows * K }, () => rng.normal());
+    const before = gemm.packedCalls;
+    const scratch: { packed?: PackedB } = {};
+    const product = productsWith(gemm, true, N, K, B, { rows, count }, scratch);
+    const got = new Float32Array(count * rows * N);
+    for (let t = 0; t < count; t++) product(rows, A, t * rows * K, got, t * rows * N, 0);
+    assert.equal(gemm.packedCalls - before, packs ? count : 0, `rows ${rows}, ${count} products`);
+    assert.equal(scratch.packed !== undefined, packs);
+    const want = new Float32Array(count * rows * N);
+    tsGemm.gemm({ transA: false, transB: true, M: count * rows, N, K, A, B, C: want });
+    for (let x = 0; x < want.length; x++) assert.ok(Math.abs(got[x] - want[x]) <= 1e-4 * (1 + Math.abs(want[x])), `element ${x}`);
+  }
+  gemm.dispose();
+});
+
+test('LSTM layer: packed recurrent products give the plain GEMM\'s outputs and gradients, start state included', { skip }, () => {
+  const packing = createOrtGemm({ threads: 1, minMacs: 64, blocked: { gemm: blocked!, use: useBlockedGemm } });
+  const rng = new Rng(47);
+  const [T, B, I, H] = [4, 9, 7, 50];
+  const G = 4 * H;
+  const P: LstmParams = {
+    weightIh: makeParam('wih', [G, I], true), weightHh: makeParam('whh', [G, H], true), biasIh: makeParam('bih', [G], false), biasHh: makeParam('bhh', [G], false),
+  };
+  for (const p of Object.values(P)) for (let i = 0; i < p.data.length; i++) p.data[i] = 0.3 * rng.normal();
+  const x = Float32Array.from({ length: T * B * I }, () => rng.normal());
+  const h0 = Float32Array.from({ length: B * H }, () => rng.normal());
+  const c0 = Float32Array.from({ length: B * H }, () => rng.normal());
+  const dOut = Float32Array.from({ length: T * B * H }, () => rng.normal());
+  const run = (gemm: Gemm) => {
+    for (const p of Object.values(P)) p.grad.fill(0);
+    const acts = allocLstmActs(T, B, H);
+    lstmForward(gemm, tsKernels, x, P, acts, h0, c0, T, B, I, H, new Float32Array(G), {});
+    const dx = new Float32Array(T * B * I);
+    const start = { dh0: new Float32Array(B * H), dc0: new Float32Array(B * H) };
+    lstmBackward(gemm, tsKernels, dx, dOut.slice(), x, P, acts, T, B, I, H, new Float32Array(T * B * G), new Float32Array(B * H), start, {});
+    return { h: acts.h.slice(), dx, dh0: start.dh0, grads: Object.values(P).map((p) => p.grad.slice()) };
+  };
+  const plain = run(tsGemm);
+  const packed = run(packing);
+  assert.equal(packing.packedCalls, 2 * T, 'every recurrent product forward and backward');
+  const close = (what: string, got: Float32Array, want: Float32Array) => {
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-4 * (1 + Math.abs(want[i])), `${what}[${i}]: ${got[i]} vs ${want[i]}`);
+  };
+  close('h', packed.h, plain.h);
+  close('dx', packed.dx, plain.dx);
+  close('dh0', packed.dh0, plain.dh0);
+  plain.grads.forEach((g, j) => close(`gradient ${j}`, packed.grads[j], g));
+  packing.dispose();
 });

@@ -239,8 +239,12 @@ export class OrtGemm implements Gemm {
   tsCalls = 0;
   rowsCalls = 0;
   blockedCalls = 0;
+  packedCalls = 0;
   private readonly rows: { gemm: Gemm; maxRows: number } | undefined;
   private readonly blocked: OrtGemmOptions['blocked'];
+  /** The blocked GEMM's packed products, when it has them (products of few rows against one B). */
+  readonly packB?: Gemm['packB'];
+  readonly gemmPacked?: Gemm['gemmPacked'];
 
   constructor(options: OrtGemmOptions = {}) {
     this.binding = loadOrtBinding();
@@ -251,6 +255,15 @@ export class OrtGemm implements Gemm {
     this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
     this.rows = options.rows;
     this.blocked = options.blocked;
+    const packing = this.blocked?.gemm;
+    if (packing?.packB && packing.gemmPacked) {
+      const gemmPacked = packing.gemmPacked.bind(packing);
+      this.packB = packing.packB.bind(packing);
+      this.gemmPacked = (args) => {
+        this.packedCalls++;
+        gemmPacked(args);
+      };
+    }
     const rows = this.rows ? `, ${this.rows.gemm.name} up to ${this.rows.maxRows} rows` : '';
     const blocked = this.blocked ? `, ${this.blocked.gemm.name} where faster` : '';
     this.name = `onnxruntime-mlas(${this.threads} thread${this.threads > 1 ? 's' : ''}${rows}${blocked})`;

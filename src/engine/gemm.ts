@@ -20,7 +20,59 @@ export interface GemmArgs {
   cOffset?: number;
 }
 
+/** op(B) laid out once (Gemm.packB) for many products against it. */
+export interface PackedB {
+  /** How B was stored: op(B) = B^T ([N,K]) or B ([K,N]). */
+  readonly transB: boolean;
+  readonly N: number;
+  readonly K: number;
+  readonly data: Float32Array;
+}
+
+/** C[M,N] = alpha * A[M,K] @ op(B) + beta * C, op(B) packed. */
+export interface PackedGemmArgs {
+  M: number;
+  alpha?: number;
+  A: Float32Array;
+  aOffset?: number;
+  packed: PackedB;
+  beta?: number;
+  C: Float32Array;
+  cOffset?: number;
+}
+
 export interface Gemm {
   readonly name: string;
   gemm(args: GemmArgs): void;
+  /**
+   * Optional, for many products of few rows against one B (the LSTM's recurrent weight, once per time
+   * step): lays op(B) out once, into `into` when it has the shape, so that no product re-reads B in
+   * its stored order. Backends without it take every product through gemm().
+   */
+  packB?(transB: boolean, N: number, K: number, B: Float32Array, into?: PackedB): PackedB;
+  gemmPacked?(args: PackedGemmArgs): void;
+}
+
+/** Fewest rows for which a packed product beat the plain one (bench/gemm-speed.js --packed). */
+export const PACKED_MIN_ROWS = 8;
+
+/** C[cOffset..] (M x N) = A[aOffset..] (M x K) @ op(B) + beta * C, for one fixed op(B). */
+export type ProductWith = (M: number, A: Float32Array, aOffset: number, C: Float32Array, cOffset: number, beta: number) => void;
+
+/**
+ * `count` products of `rows` rows each against one B, for as long as B does not change: packed once
+ * where the backend can and there is enough work to repay it, through gemm() otherwise.
+ * `scratch.packed` keeps the packed buffer between calls, so that packing again allocates nothing.
+ */
+export function productsWith(
+  gemm: Gemm, transB: boolean, N: number, K: number, B: Float32Array, uses: { rows: number; count: number },
+  scratch: { packed?: PackedB },
+): ProductWith {
+  if (gemm.packB && gemm.gemmPacked && uses.rows >= PACKED_MIN_ROWS && uses.count > 1) {
+    const packed = gemm.packB(transB, N, K, B, scratch.packed);
+    scratch.packed = packed;
+    const run = gemm.gemmPacked.bind(gemm);
+    return (M, A, aOffset, C, cOffset, beta) => run({ M, A, aOffset, packed, C, cOffset, beta });
+  }
+  return (M, A, aOffset, C, cOffset, beta) => gemm.gemm({ transA: false, transB, M, N, K, A, aOffset, B, C, cOffset, beta });
 }

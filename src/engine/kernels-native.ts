@@ -5,12 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Gemm, GemmArgs } from './gemm.js';
+import type { Gemm, GemmArgs, PackedB, PackedGemmArgs } from './gemm.js';
 import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -57,6 +57,10 @@ interface Addon {
     beta: number, C: F32, cOffset: number): void;
   gemmBlocked(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number,
     B: F32, bOffset: number, beta: number, C: F32, cOffset: number): void;
+  packedBLength(N: number, K: number): number;
+  packB(transB: boolean, N: number, K: number, B: F32, bOffset: number, packed: F32): void;
+  gemmPacked(M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, packed: F32, beta: number, C: F32,
+    cOffset: number): void;
   fmaPeak(vectorBits: number, iterations: number): number;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
@@ -165,6 +169,15 @@ export function loadNativeBlockedGemm(): Gemm {
     gemm: (a: GemmArgs) =>
       n.gemmBlocked(a.transA, a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0,
         a.beta ?? 0, a.C, a.cOffset ?? 0),
+    packB: (transB: boolean, N: number, K: number, B: F32, into?: PackedB): PackedB => {
+      const length = n.packedBLength(N, K);
+      const data = into && into.data.length === length ? into.data : new Float32Array(length);
+      n.packB(transB, N, K, B, 0, data);
+      return { transB, N, K, data };
+    },
+    gemmPacked: (a: PackedGemmArgs) =>
+      n.gemmPacked(a.M, a.packed.N, a.packed.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.packed.data, a.beta ?? 0, a.C,
+        a.cOffset ?? 0),
   };
 }
 

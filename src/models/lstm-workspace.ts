@@ -4,6 +4,7 @@
  * gradient buffers; an inference workspace (evaluate, logits, step) keeps one layer's gates and cell
  * states, shared by every layer, and two outputs (a layer reads the one below while writing its own).
  */
+import type { PackedB } from '../engine/gemm.js';
 import { allocLstmActs, type LstmActs } from '../engine/layers/lstm.js';
 import { newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { NO_BUFFER } from '../engine/layers/scratch.js';
@@ -50,6 +51,9 @@ export class LstmWorkspace implements StageWorkspace {
   readonly dG: Float32Array; // [T,B,4H]
   readonly dc: Float32Array; // [B,H]
   readonly bias: Float32Array; // [4H]
+  /** The recurrent weight laid out for the products of the loop over time (forward, backward). */
+  readonly packedForward: { packed?: PackedB } = {};
+  readonly packedBackward: { packed?: PackedB } = {};
   readonly chain: KeyChainScratch | null;
 
   constructor(o: LstmWorkspaceOptions) {

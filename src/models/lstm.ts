@@ -91,7 +91,7 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
     let I = E;
     for (let k = 0; k < L; k++) {
       const acts = ws.layer(k);
-      lstmForward(gemm, this.kernels, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias);
+      lstmForward(gemm, this.kernels, inp, this.layers[k], acts, state ? state.h[k] : null, state ? state.c[k] : null, T, B, I, H, ws.bias, ws.packedForward);
       if (state) {
         state.h[k].set(acts.h.subarray(T * B * H, (T + 1) * B * H));
         state.c[k].set(acts.c.subarray(T * B * H, (T + 1) * B * H));
@@ -124,7 +124,7 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
       if (k === 0) x = ws.emb;
       else x = drop ? ws.dropped[k - 1] : ws.layer(k - 1).h.subarray(B * H, (T + 1) * B * H);
       lstmBackward(gemm, this.kernels, ws.dIn, ws.dh, x, this.layers[k], ws.layer(k), T, B, I, H, ws.dG, ws.dc,
-        start ? { dh0: start.grad.h[k], dc0: start.grad.c[k] } : null);
+        start ? { dh0: start.grad.h[k], dc0: start.grad.c[k] } : null, ws.packedBackward);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
         if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);

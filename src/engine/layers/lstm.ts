@@ -8,7 +8,7 @@
  * recurrent product h_{t-1} W_hh^T is one GEMM per step; the input product for all steps is one
  * GEMM over T*B rows.
  */
-import type { Gemm } from '../gemm.js';
+import { productsWith, type Gemm, type PackedB } from '../gemm.js';
 import type { Kernels } from '../kernels.js';
 import type { Param } from '../tensor.js';
 import { columnSums, linearForward } from './linear.js';
@@ -41,7 +41,7 @@ export function allocLstmActs(T: number, B: number, H: number): LstmActs {
  */
 export function lstmForward(
   gemm: Gemm, cells: Kernels, x: Float32Array, P: LstmParams, acts: LstmActs, h0: Float32Array | null, c0: Float32Array | null,
-  T: number, B: number, I: number, H: number, bias: Float32Array,
+  T: number, B: number, I: number, H: number, bias: Float32Array, packScratch: { packed?: PackedB } = {},
 ): void {
   const G = 4 * H;
   const BH = B * H;
@@ -53,9 +53,9 @@ export function lstmForward(
   else h.fill(0, 0, BH);
   if (c0) c.set(c0.subarray(0, BH), 0);
   else c.fill(0, 0, BH);
-  const Whh = P.weightHh.data;
+  const recurrent = productsWith(gemm, true, G, H, P.weightHh.data, { rows: B, count: T }, packScratch);
   for (let t = 0; t < T; t++) {
-    gemm.gemm({ transA: false, transB: true, M: B, N: G, K: H, A: h, aOffset: t * BH, B: Whh, C: gates, cOffset: t * B * G, beta: 1 });
+    recurrent(B, h, t * BH, gates, t * B * G, 1);
     cells.lstmCellForward(gates, c, h, tc, t, B, H);
   }
 }
@@ -139,21 +139,19 @@ function tanh(x: number): number {
 export function lstmBackward(
   gemm: Gemm, cells: Kernels, dx: Float32Array | null, dh: Float32Array, x: Float32Array, P: LstmParams, acts: LstmActs,
   T: number, B: number, I: number, H: number, dG: Float32Array, dc: Float32Array,
-  start: { dh0: Float32Array; dc0: Float32Array } | null = null,
+  start: { dh0: Float32Array; dc0: Float32Array } | null = null, packScratch: { packed?: PackedB } = {},
 ): void {
   const G = 4 * H;
   const BH = B * H;
   const { gates, c, tc } = acts;
   dc.fill(0, 0, BH);
-  const Whh = P.weightHh.data;
+  const recurrent = productsWith(gemm, false, H, G, P.weightHh.data, { rows: B, count: start ? T : T - 1 }, packScratch);
   for (let t = T - 1; t >= 0; t--) {
     cells.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H);
-    if (t > 0) {
-      gemm.gemm({ transA: false, transB: false, M: B, N: H, K: G, A: dG, aOffset: t * B * G, B: Whh, C: dh, cOffset: (t - 1) * BH, beta: 1 });
-    }
+    if (t > 0) recurrent(B, dG, t * B * G, dh, (t - 1) * BH, 1);
   }
   if (start) {
-    gemm.gemm({ transA: false, transB: false, M: B, N: H, K: G, A: dG, B: Whh, C: start.dh0, beta: 0 });
+    recurrent(B, dG, 0, start.dh0, 0, 0);
     start.dc0.set(dc.subarray(0, BH));
   }
   const TB = T * B;
