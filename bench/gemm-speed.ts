@@ -96,20 +96,17 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** Median seconds per call. */
-function timeGemm(gemm: Gemm, s: Shape, minSeconds = 0.1): number {
-  const rng = new Rng(1);
-  const A = fill(rng, s.M * s.K);
-  const B = fill(rng, s.K * s.N);
-  const C = new Float32Array(s.M * s.N);
-  const call = () => gemm.gemm({ transA: s.transA, transB: s.transB, M: s.M, N: s.N, K: s.K, A, B, C, beta: 1 });
+/**
+ * Seconds per call of `call`: the median of `reps` runs of enough calls to last minSeconds (2 runs for
+ * calls slower than half a second, as the TypeScript GEMM at full layer shapes).
+ */
+function timeCall(call: () => void, minSeconds = 0.1): number {
   call();
   let t0 = performance.now();
   call();
   const once = (performance.now() - t0) / 1000;
   const calls = Math.max(1, Math.ceil(minSeconds / Math.max(once, 1e-7)));
   const times: number[] = [once];
-  // calls slower than half a second (the TypeScript GEMM at full layer shapes) are timed 3 times
   const runs = once > 0.5 ? 2 : reps;
   for (let r = 0; r < runs; r++) {
     t0 = performance.now();
@@ -117,6 +114,15 @@ function timeGemm(gemm: Gemm, s: Shape, minSeconds = 0.1): number {
     times.push((performance.now() - t0) / 1000 / calls);
   }
   return median(times);
+}
+
+/** Median seconds per call of one shape (C accumulated: beta 1). */
+function timeGemm(gemm: Gemm, s: Shape, minSeconds = 0.1): number {
+  const rng = new Rng(1);
+  const A = fill(rng, s.M * s.K);
+  const B = fill(rng, s.K * s.N);
+  const C = new Float32Array(s.M * s.N);
+  return timeCall(() => gemm.gemm({ transA: s.transA, transB: s.transB, M: s.M, N: s.N, K: s.K, A, B, C, beta: 1 }), minSeconds);
 }
 
 const gflops = (s: Shape, t: number) => (2 * s.M * s.N * s.K) / t / 1e9;
@@ -147,22 +153,6 @@ function rowsSweep(ort: Gemm): void {
       for (let i = 0; i < C1.length; i++) diff = Math.max(diff, Math.abs(C1[i] - C2[i]));
       console.log(`${`${M}x${N}x${K}`.padEnd(16)} ${pad((tOrt * 1e6).toFixed(1), 9)} ${pad((tNat * 1e6).toFixed(1), 10)} ${pad((tTs * 1e6).toFixed(1), 9)} ${pad(gflops(s, tNat).toFixed(1), 12)} ${pad(diff.toExponential(1), 11)}`);
     }
-}
-
-/** Seconds per call of `call` (median of reps runs of enough calls to last 0.1 s). */
-function timeCall(call: () => void, minSeconds = 0.1): number {
-  call();
-  let t0 = performance.now();
-  call();
-  const once = (performance.now() - t0) / 1000;
-  const calls = Math.max(1, Math.ceil(minSeconds / Math.max(once, 1e-7)));
-  const times: number[] = [once];
-  for (let r = 0; r < reps; r++) {
-    t0 = performance.now();
-    for (let c = 0; c < calls; c++) call();
-    times.push((performance.now() - t0) / 1000 / calls);
-  }
-  return median(times);
 }
 
 /** The LSTM's recurrent products (A not transposed, one B for the whole loop over time) at a few batch sizes. */

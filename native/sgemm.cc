@@ -7,6 +7,8 @@
 // kMr x kNr tile of C in vector registers (8 x 48 floats: 24 AVX-512 registers) while it walks k.
 // Every element of C is summed in the same order (k slice by slice, k ascending within a slice)
 // however the items are spread over threads, so results do not depend on the thread count.
+// Products of few rows against one B many times over (the LSTM's recurrent weight) take op(B) packed
+// once, whole (pack_b), and run the same kernel over it (gemm_packed): the same sums, so the same bits.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -223,22 +225,34 @@ void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int
   }
 }
 
+// Column panels per work item, and how many such chunks, for at least `min_items` items in all.
+struct ColumnChunks {
+  int per_chunk, count;
+};
+ColumnChunks column_chunks(int n_panels, int m_blocks, int min_items) {
+  const int wanted = std::min(n_panels, std::max(1, (min_items + m_blocks - 1) / m_blocks));
+  const int per_chunk = (n_panels + wanted - 1) / wanted;
+  return {per_chunk, (n_panels + per_chunk - 1) / per_chunk};
+}
+
+// The products with nothing to sum (C only scaled by beta, or nothing to do): true when handled.
+bool without_sums(int M, int N, int K, float alpha, float beta, float* C) {
+  if (M <= 0 || N <= 0) return true;
+  if (K > 0 && alpha != 0) return false;
+  scale_c(C, static_cast<int64_t>(M) * N, beta);
+  return true;
+}
+
 }  // namespace
 
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
                   float beta, float* C) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0 || alpha == 0) {
-    scale_c(C, static_cast<int64_t>(M) * N, beta);
-    return;
-  }
+  if (without_sums(M, N, K, alpha, beta, C)) return;
   const Operands o{trans_a, trans_b, M, N, K, alpha, A, B, C};
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
   // At least four items where the shape allows, so that two threads stay busy when one is held up.
-  const int col_chunks = std::min(n_panels, std::max(1, (4 + m_blocks - 1) / m_blocks));
-  const int panels_per_chunk = (n_panels + col_chunks - 1) / col_chunks;
-  const int chunks = (n_panels + panels_per_chunk - 1) / panels_per_chunk;
+  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, 4);
   thread_local Scratch bpack_buf;
   float* bpack = bpack_buf.get(static_cast<size_t>(n_panels) * kNr * std::min(K, kKc));
   // Otherwise only a last partial panel is packed, if any: no pool hand-off for nothing.
@@ -249,14 +263,10 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
       parallel_for(n_panels, static_cast<size_t>(kc) * N, [&](int q) {
         if (!b_direct(o, q * kNr)) pack_b_panel(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
       });
-    const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, panels_per_chunk, n_panels};
-    parallel_for(m_blocks * chunks, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
+    const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, chunks.per_chunk, n_panels};
+    parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
   }
 }
-
-}  // namespace rm
-
-namespace rm {
 
 int64_t packed_b_floats(int N, int K) { return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K; }
 
@@ -269,21 +279,16 @@ void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
 }
 
 void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
-  if (M <= 0 || N <= 0) return;
-  if (K <= 0 || alpha == 0) {
-    scale_c(C, static_cast<int64_t>(M) * N, beta);
-    return;
-  }
+  if (without_sums(M, N, K, alpha, beta, C)) return;
   const Operands o{false, false, M, N, K, alpha, A, nullptr, C};
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
   // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.
-  const int chunks = std::min(n_panels, std::max(1, (kPackedItems + m_blocks - 1) / m_blocks));
-  const int per_chunk = (n_panels + chunks - 1) / chunks;
-  const int n_chunks = (n_panels + per_chunk - 1) / per_chunk;
-  parallel_for(m_blocks * n_chunks, static_cast<size_t>(M) * N * K / 16, [&](int item) {
+  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, kPackedItems);
+  parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * K / 16, [&](int item) {
     const int mb = item % m_blocks, chunk = item / m_blocks;
-    run_packed_item(o, packed, beta, mb * kMc, chunk * per_chunk, std::min(n_panels, (chunk + 1) * per_chunk));
+    const int q0 = chunk * chunks.per_chunk;
+    run_packed_item(o, packed, beta, mb * kMc, q0, std::min(n_panels, q0 + chunks.per_chunk));
   });
 }
 
