@@ -159,7 +159,7 @@ function rowsSweep(ort: Gemm): void {
 function packedSweep(ort: Gemm, blocked: Gemm): void {
   console.log('\nRecurrent products (GFLOP/s): ORT | blocked | blocked against a packed B; one packing in microseconds');
   console.log(`${'product'.padEnd(22)} ${pad('ORT', 7)} ${pad('blocked', 8)} ${pad('packed', 7)} ${pad('pack us', 8)}`);
-  for (const M of [8, 16, 32, 64])
+  for (const M of [4, 6, 8, 16, 32, 64])
     for (const [transB, N, K] of [[true, 2048, 512], [false, 512, 2048]] as Array<[boolean, number, number]>) {
       const s: Shape = { label: '', transA: false, transB, M, N, K };
       const rng = new Rng(3);

@@ -53,8 +53,11 @@ export interface Gemm {
   gemmPacked?(args: PackedGemmArgs): void;
 }
 
-/** Fewest rows for packed products: one register tile (at 8 rows they ran 2-4x ORT: bench/gemm-speed.js --packed). */
-export const PACKED_MIN_ROWS = 8;
+/**
+ * Fewest rows for packed products: the first count above the native rows GEMM's (gemm-default.ts). From
+ * 4 rows up they ran 1.6-3.3x as fast as ORT (bench/gemm-speed.js --packed, 1 and 2 threads).
+ */
+export const PACKED_MIN_ROWS = 5;
 
 /** C[cOffset..] (M x N) = A[aOffset..] (M x K) @ op(B) + beta * C, for one fixed op(B). */
 export type ProductWith = (M: number, A: Float32Array, aOffset: number, C: Float32Array, cOffset: number, beta: number) => void;
