@@ -46,7 +46,7 @@ export interface Gemm {
   gemm(args: GemmArgs): void;
   /**
    * Optional, for many products of few rows against one B (the LSTM's recurrent weight, once per time
-   * step): lays op(B) out once, into `into` when it has the shape, so that no product re-reads B in
+   * step): lays op(B) out once, into `into` when its buffer is the size needed, so that no product re-reads B in
    * its stored order. Backends without it take every product through gemm().
    */
   packB?(transB: boolean, N: number, K: number, B: Float32Array, into?: PackedB): PackedB;
