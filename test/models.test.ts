@@ -211,6 +211,38 @@ test('key-chain head: gradients match finite differences (RWKV and LSTM)', () =>
   gradientCheck({ ...tinyLstm, keyChain: 5, inputLags: [2] }, 42);
 });
 
+test('output dropout: gradients match finite differences for fixed draws (RWKV and LSTM, with and without a key chain)', () => {
+  gradientCheck({ ...tinyRwkv, nLayer: 1, outputDropout: 0.3 }, 43);
+  gradientCheck({ ...tinyRwkv, nLayer: 1, dropout: 0.2, keyChain: 7, outputDropout: 0.4 }, 44);
+  gradientCheck({ ...tinyLstm, keyChain: 5, outputDropout: 0.3 }, 45);
+  gradientCheck({ ...tinyLstm, dropout: 0.2, outputDropout: 0.5 }, 46);
+});
+
+test('output dropout: drawn in training only; evaluation and RNN mode are unchanged', () => {
+  for (const base of [{ ...tinyRwkv, keyChain: 6 }, { ...tinyLstm, keyChain: 6 }] as ModelConfig[]) {
+    const rng = new Rng(5);
+    const batch = randomBatch(rng, 2, 7, [7, 5]);
+    const plain = createModel(base, { seed: 3 });
+    const dropped = createModel({ ...base, outputDropout: 0.5 }, { seed: 3 });
+    assert.deepEqual(dropped.parameters().map((p) => p.data), plain.parameters().map((p) => p.data), 'same weights from the same seed');
+    assert.equal(dropped.evaluate(batch).nllSum, plain.evaluate(batch).nllSum);
+    assert.deepEqual(dropped.logits(batch), plain.logits(batch));
+    const a = plain.trainStep(batch, 1, new Rng(8)).nllSum;
+    const b = dropped.trainStep(batch, 1, new Rng(8)).nllSum;
+    assert.notEqual(a, b, 'a training step drops features');
+    assert.equal(dropped.trainStep(batch, 0, new Rng(8)).nllSum, b, 'the same draws from the same seed');
+    rnnMatchesParallel(dropped, rng);
+  }
+});
+
+test('output dropout config: a rate in [0, 1); 0 is the same as absent', () => {
+  for (const bad of [-0.1, 1, '0.2', null]) {
+    assert.throws(() => createModel({ ...tinyRwkv, outputDropout: bad } as unknown as ModelConfig, { seed: 1 }), /outputDropout must be a number in \[0, 1\)/);
+  }
+  assert.equal(createModel({ ...tinyLstm, outputDropout: 0 }, { seed: 1 }).config.outputDropout, undefined);
+  assert.equal(createModel({ ...tinyLstm, outputDropout: 0.25 }, { seed: 1 }).config.outputDropout, 0.25);
+});
+
 /** Flips key `k` of the target frame at (b, t) and returns the logits. */
 function logitsWithFlip(model: SequenceModel, batch: Batch, b: number, t: number, k: number): Float32Array {
   const targets = batch.targets.slice();

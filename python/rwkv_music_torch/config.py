@@ -15,8 +15,10 @@ BUNDLED_DATASETS = ("nottingham", "jsb-chorales")
 RUN_FORMAT_VERSION = 1
 
 MODEL_FIELDS = {
-    "rwkv": ("kind", "nLayer", "nEmbd", "ffn", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition"),
-    "lstm": ("kind", "layers", "hidden", "embed", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition"),
+    "rwkv": ("kind", "nLayer", "nEmbd", "ffn", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition",
+             "outputDropout"),
+    "lstm": ("kind", "layers", "hidden", "embed", "dropout", "inputLags", "keyChain", "keyChainOrder", "condition",
+             "outputDropout"),
 }
 MAX_KEY_SHIFTS = 6
 
@@ -97,9 +99,9 @@ def condition_width(condition):
     return (1 if condition["start"] else 0) + (2 * condition["keyShifts"] + 1 if condition["keyShifts"] > 0 else 0)
 
 
-def _dropout(v):
+def _dropout(v, what="dropout"):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v < 1):
-        raise UserError(f"model config: dropout must be a number in [0, 1), got {_json(v)}")
+        raise UserError(f"model config: {what} must be a number in [0, 1), got {_json(v)}")
     return v
 
 
@@ -135,6 +137,8 @@ def validate_model_config(raw):
     condition = _condition(raw.get("condition"))
     if condition:
         cfg["condition"] = condition
+    if "outputDropout" in raw and _dropout(raw["outputDropout"], "outputDropout") > 0:
+        cfg["outputDropout"] = raw["outputDropout"]
     return cfg
 
 

@@ -186,7 +186,7 @@ class RwkvModel(nn.Module):
         for blk in self.blocks:
             x = x + F.dropout(blk.att(blk.ln1(x), self.wkv_mode, self.wkv_chunk), drop, self.training)
             x = x + F.dropout(blk.ffn(blk.ln2(x)), drop, self.training)
-        h = self.ln_out(x)
+        h = F.dropout(self.ln_out(x), self.config.get("outputDropout", 0.0), self.training)
         logits = self.head(h)
         return self.chain(logits, h, targets) if self.chain is not None else logits
 
@@ -213,6 +213,7 @@ class LstmModel(nn.Module):
 
     def forward(self, inputs, targets, condition=None):
         h = self.lstm(self.embed(embedding_inputs(inputs, self.lags, condition, self.condition_width)))[0]
+        h = F.dropout(h, self.config.get("outputDropout", 0.0), self.training)
         logits = self.head(h)
         return self.chain(logits, h, targets) if self.chain is not None else logits
 

@@ -2,6 +2,7 @@
 import json
 
 import pytest
+import torch
 
 from rwkv_music_torch.config import build_run_config, default_model_config, validate_model_config
 from rwkv_music_torch.errors import UserError
@@ -77,6 +78,29 @@ def test_condition_and_key_chain_order_are_checked():
         validate_model_config({**base, "keyChainOrder": "sideways"})
     with pytest.raises(UserError, match="keyChainOrder needs a key-chain head"):
         validate_model_config({**base, "keyChain": 0, "keyChainOrder": "down"})
+
+
+def test_output_dropout_is_checked_and_only_kept_when_on():
+    base = {"kind": "lstm", "layers": 1, "hidden": 4, "embed": 6, "dropout": 0}
+    assert validate_model_config({**base, "outputDropout": 0.3})["outputDropout"] == 0.3
+    assert "outputDropout" not in validate_model_config({**base, "outputDropout": 0})
+    for bad in (1, -0.1, True, None, "0.2"):
+        with pytest.raises(UserError, match=r"outputDropout must be a number in \[0, 1\)"):
+            validate_model_config({**base, "outputDropout": bad})
+
+
+def test_output_dropout_acts_in_training_only():
+    for config in ({"kind": "rwkv", "nLayer": 1, "nEmbd": 8, "ffn": 8, "dropout": 0, "keyChain": 8, "outputDropout": 0.5},
+                   {"kind": "lstm", "layers": 1, "hidden": 8, "embed": 6, "dropout": 0, "outputDropout": 0.5}):
+        torch.manual_seed(0)
+        model = build_model(validate_model_config(config))
+        model.initialize()
+        frames = (torch.rand(2, 5, 88) < 0.1).float()
+        model.eval()
+        first = model(frames, frames)
+        assert torch.equal(first, model(frames, frames))
+        model.train()
+        assert not torch.equal(first, model(frames, frames))
 
 
 def test_conditioning_widens_the_embedding_only():

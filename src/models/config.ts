@@ -64,10 +64,11 @@ function addShared(cfg: ModelConfig, c: Record<string, unknown>): void {
   if (order) cfg.keyChainOrder = order;
   const cond = condition(c.condition);
   if (cond) cfg.condition = cond;
+  if (c.outputDropout !== undefined && c.outputDropout !== 0) cfg.outputDropout = dropoutRate(c.outputDropout, 'outputDropout');
 }
 
-function dropoutRate(v: unknown): number {
-  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: dropout must be a number in [0, 1), got ${JSON.stringify(v)}`);
+function dropoutRate(v: unknown, what = 'dropout'): number {
+  if (typeof v !== 'number' || !(v >= 0 && v < 1)) throw new UserError(`model config: ${what} must be a number in [0, 1), got ${JSON.stringify(v)}`);
   return v;
 }
 

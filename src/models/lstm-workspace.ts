@@ -9,7 +9,7 @@ import { allocLstmActs, type LstmActs } from '../engine/layers/lstm.js';
 import { newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { NO_BUFFER } from '../engine/layers/scratch.js';
 import { KEYS } from './common.js';
-import type { KeyChainScratch } from './key-chain.js';
+import type { OutputScratch } from './output-stage.js';
 import type { StageWorkspace } from './staged-model.js';
 
 export interface LstmWorkspaceOptions {
@@ -27,8 +27,8 @@ export interface LstmWorkspaceOptions {
   inputWidth: number;
   /** Floats per row of the batch-major embedding input before the transpose (0 when it is the batch's frames). */
   batchRowWidth: number;
-  /** The key-chain head's scratch (null without one). */
-  chain: KeyChainScratch | null;
+  /** The output stage's scratch. */
+  output: OutputScratch;
 }
 
 export class LstmWorkspace implements StageWorkspace {
@@ -54,7 +54,7 @@ export class LstmWorkspace implements StageWorkspace {
   /** The recurrent weight laid out for the products of the loop over time (forward, backward). */
   readonly packedForward: { packed?: PackedB } = {};
   readonly packedBackward: { packed?: PackedB } = {};
-  readonly chain: KeyChainScratch | null;
+  readonly output: OutputScratch;
 
   constructor(o: LstmWorkspaceOptions) {
     const { layers: L, embed: E, hidden: H, training } = o;
@@ -84,7 +84,7 @@ export class LstmWorkspace implements StageWorkspace {
     this.dG = train(TB * 4 * H);
     this.dc = train(B * H);
     this.bias = new Float32Array(4 * H);
-    this.chain = o.chain;
+    this.output = o.output;
   }
 
   /** Layer k's activations (inference: the shared ones, with an output apart from the layer below's). */

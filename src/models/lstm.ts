@@ -73,7 +73,7 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
     const TB = Math.ceil(rows / streams) * streams; // whole steps of `streams` rows
     return new LstmWorkspace({
       rows: TB, streams, layers, embed, hidden, training, dropout: dropout > 0,
-      inputWidth: this.embInputs, batchRowWidth: this.input.bufferLength(1), chain: this.output.scratch(TB, training),
+      inputWidth: this.embInputs, batchRowWidth: this.input.bufferLength(1), output: this.output.scratch(TB, training),
     });
   }
 
@@ -104,8 +104,8 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
         inp = ws.dropped[k];
       }
     }
-    if (pass.mode === 'step') this.output.step(gemm, pass.state.chain, ws.logits, inp, B, ws.chain);
-    else this.output.forward(gemm, ws.logits, inp, pass.targets, TB, ws.chain);
+    if (pass.mode === 'step') this.output.step(gemm, pass.state.chain, ws.logits, inp, B, ws.output);
+    else this.output.forward(gemm, ws.logits, inp, pass.targets, TB, ws.output, train ? pass.rng : null);
   }
 
   /**
@@ -117,7 +117,7 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
     const TB = T * B;
     const gemm = this.gemm;
     const last = ws.layer(L - 1).h.subarray(B * H, (T + 1) * B * H);
-    this.output.backward(gemm, ws.dh, ws.dlogits, last, io.targets, TB, ws.chain);
+    this.output.backward(gemm, ws.dh, ws.dlogits, last, io.targets, TB, ws.output);
     for (let k = L - 1; k >= 0; k--) {
       const I = k === 0 ? E : H;
       let x: Float32Array;

@@ -44,6 +44,11 @@ export interface RwkvConfig {
   condition?: ConditionConfig;
   /** Order of the key-chain head: 'up' from the lowest key (the default), 'down' from the highest. */
   keyChainOrder?: KeyChainOrder;
+  /**
+   * Dropout rate, in training, on the features the output stage's heads read (output-stage.ts).
+   * Absent: none, as in the models trained before it existed.
+   */
+  outputDropout?: number;
 }
 
 /**
@@ -64,6 +69,7 @@ export interface Rwkv6Config {
   keyChain?: number;
   condition?: ConditionConfig;
   keyChainOrder?: KeyChainOrder;
+  outputDropout?: number;
 }
 
 export interface LstmConfig {
@@ -84,6 +90,8 @@ export interface LstmConfig {
   condition?: ConditionConfig;
   /** Order of the key-chain head: 'up' from the lowest key (the default), 'down' from the highest. */
   keyChainOrder?: KeyChainOrder;
+  /** Dropout rate on the features the output stage reads (as for RWKV). */
+  outputDropout?: number;
 }
 
 export type ModelConfig = RwkvConfig | Rwkv6Config | LstmConfig;

@@ -155,7 +155,7 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
     const { nLayer, nEmbd, ffn } = this.config;
     return new RwkvWorkspace({
       rows, streams, layers: nLayer, channels: nEmbd, ffn, training, mixing: this.mixing,
-      embInputs: this.input.bufferLength(rows), chain: this.output.scratch(rows, training),
+      embInputs: this.input.bufferLength(rows), output: this.output.scratch(rows, training),
     });
   }
 
@@ -209,8 +209,8 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
       K.addLayerNormForward(ws.blockOut(l), next.out, next.mean, next.rstd, a.xm, ws.branch, drawn(a.ffnDrop),
         nextLn.weight.data, nextLn.bias.data, N, C);
     }
-    if (pass.mode === 'step') this.output.step(gemm, pass.state.chain, ws.logits, ws.lnOut.out, B, ws.chain);
-    else this.output.forward(gemm, ws.logits, ws.lnOut.out, pass.targets, N, ws.chain);
+    if (pass.mode === 'step') this.output.step(gemm, pass.state.chain, ws.logits, ws.lnOut.out, B, ws.output);
+    else this.output.forward(gemm, ws.logits, ws.lnOut.out, pass.targets, N, ws.output, train ? pass.rng : null);
   }
 
   /**
@@ -225,7 +225,7 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
     const gemm = this.gemm;
     const K = this.kernels;
     const { dx, dbranch, dln } = ws;
-    this.output.backward(gemm, dln, ws.dlogits, ws.lnOut.out, io.targets, N, ws.chain);
+    this.output.backward(gemm, dln, ws.dlogits, ws.lnOut.out, io.targets, N, ws.output);
     K.layerNormBackward(dx, false, this.lnOutP.weight.grad, this.lnOutP.bias.grad, dln, ws.xOut, ws.lnOut.mean, ws.lnOut.rstd, this.lnOutP.weight.data, N, C, ws.lnScratch);
     for (let l = L - 1; l >= 0; l--) {
       const blk = this.blocks[l];

@@ -9,7 +9,7 @@ import { allocChannelMixActs, channelMixScratch, type ChannelMixActs, type Chann
 import { newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { NO_BUFFER, ScratchPool } from '../engine/layers/scratch.js';
 import { KEYS } from './common.js';
-import type { KeyChainScratch } from './key-chain.js';
+import type { OutputScratch } from './output-stage.js';
 import type { MixingBuffers } from './rwkv-mixing.js';
 import type { StageWorkspace } from './staged-model.js';
 
@@ -49,8 +49,8 @@ export interface RwkvWorkspaceOptions<A, Scr, W> {
   training: boolean;
   /** Floats for the embedding's input rows (0 when they are the batch's frames: input-stage.ts). */
   embInputs: number;
-  /** The key-chain head's scratch (null without one). */
-  chain: KeyChainScratch | null;
+  /** The output stage's scratch. */
+  output: OutputScratch;
   /** The time mixing's buffers. */
   mixing: MixingBuffers<A, Scr, W>;
 }
@@ -88,7 +88,7 @@ export class RwkvWorkspace<A, Scr, W> implements StageWorkspace {
   readonly ffnScratch: ChannelMixScratch;
   /** The WKV state of a forward that starts from zeros. */
   readonly wkv: W;
-  readonly chain: KeyChainScratch | null;
+  readonly output: OutputScratch;
 
   constructor(o: RwkvWorkspaceOptions<A, Scr, W>) {
     const { rows: N, streams: B, layers: L, channels: C, ffn: F, training, mixing } = o;
@@ -120,7 +120,7 @@ export class RwkvWorkspace<A, Scr, W> implements StageWorkspace {
     this.attScratch = mixing.scratch(pool, training);
     this.ffnScratch = channelMixScratch(pool, F, training);
     this.wkv = mixing.newState(B);
-    this.chain = o.chain;
+    this.output = o.output;
   }
 
   /** Block l's record. */
