@@ -48,6 +48,7 @@ export class OutputStage {
     this.chain = config.keyChain ? new KeyChainHead(pl, features, config.keyChain, config.keyChainOrder ?? 'up') : null;
   }
 
+  /** Buffers for up to `rows` rows: the key chain's, and in training with output dropout the dropped features. */
   scratch(rows: number, training: boolean): OutputScratch {
     const chain = this.chain ? new KeyChainScratch(rows, this.chain.hidden, training) : null;
     return new OutputScratch(chain, training && this.dropout > 0 ? rows * this.features : 0);
