@@ -176,3 +176,29 @@ test('below temperature 1 a chord is not held past the limit while a drawn candi
   const holds = longestHold(conservative.frames);
   assert.ok(holds >= HELD_FRAMES_LIMIT / 2 && holds <= HELD_FRAMES_LIMIT + 2, `held ${holds} frames at 0.6`);
 });
+
+test('an unprimed take opens with sound; a primed one may rest, and a model that only rests still does', () => {
+  const constantModel = (emptyShare: number) => {
+    const p = 1 - Math.pow(emptyShare, 1 / KEY_COUNT);
+    const logit = Math.log(p / (1 - p));
+    return {
+      inputSize: KEY_COUNT,
+      config: { kind: 'lstm' },
+      initialState: () => ({}),
+      step: (_state: unknown, frames: Float32Array) => new Float32Array(frames.length).fill(logit),
+    } as unknown as Parameters<typeof sample>[0];
+  };
+  // Half of this model's frames are empty, whatever came before.
+  const model = constantModel(0.5);
+  const unprimed = sample(model, { length: 4, temperature: 1, seed: 9, count: 64 });
+  assert.equal(unprimed.filter((s) => s.frames[0].length === 0).length, 0);
+  assert.ok(unprimed.some((s) => s.frames.slice(1).some((f) => f.length === 0)), 'later frames still rest');
+  const conservative = sample(model, { length: 2, temperature: 0.7, seed: 9, count: 32 });
+  assert.equal(conservative.filter((s) => s.frames[0].length === 0).length, 0);
+  const primed = sample(model, { length: 1, temperature: 1, seed: 9, count: 64, primer: [[60]] });
+  const restingOpenings = primed.filter((s) => s.frames[1].length === 0).length;
+  assert.ok(restingOpenings > 16 && restingOpenings < 48, `${restingOpenings} of 64 primed takes rest first`);
+  // A model all but certain of silence is sampled as it is, after a bounded number of draws.
+  const silent = sample(constantModel(1 - 1e-9), { length: 3, temperature: 1, seed: 9, count: 4 });
+  for (const s of silent) assert.deepEqual(s.frames, [[], [], []]);
+});
