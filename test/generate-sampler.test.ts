@@ -11,6 +11,18 @@ import { jitter } from './helpers/jitter.js';
 
 const primer = [[60, 64, 67], [60, 64, 67], [], [62, 65, 69]];
 
+/** A stateless model whose keys are independent, each on with the same p, so that `emptyShare` of its frames are empty. */
+function constantModel(emptyShare: number): Parameters<typeof sample>[0] {
+  const p = 1 - Math.pow(emptyShare, 1 / KEY_COUNT);
+  const logit = Math.log(p / (1 - p));
+  return {
+    inputSize: KEY_COUNT,
+    config: { kind: 'lstm' },
+    initialState: () => ({}),
+    step: (_state: unknown, frames: Float32Array) => new Float32Array(frames.length).fill(logit),
+  } as unknown as Parameters<typeof sample>[0];
+}
+
 test('RNN-mode sampling sees the same logits as the parallel forward over the sampled sequence', () => {
   const model = new ToyRecurrentModel(3);
   const plain = rnnVersusParallel(model, { length: 24, temperature: 1, seed: 5, count: 3 });
@@ -128,14 +140,7 @@ test('every sample of a batch follows the seed, not only the first', () => {
 
 test('below temperature 1 a rest is not stretched while a drawn candidate plays', () => {
   // Every key independent with p such that half of all frames are empty, whatever came before.
-  const p = 1 - Math.pow(0.5, 1 / KEY_COUNT);
-  const logit = Math.log(p / (1 - p));
-  const model = {
-    inputSize: KEY_COUNT,
-    config: { kind: 'lstm' },
-    initialState: () => ({}),
-    step: (_state: unknown, frames: Float32Array) => new Float32Array(frames.length).fill(logit),
-  } as unknown as Parameters<typeof sample>[0];
+  const model = constantModel(0.5);
   const longestRest = (frames: number[][]) => {
     let run = 0;
     let longest = 0;
@@ -178,16 +183,6 @@ test('below temperature 1 a chord is not held past the limit while a drawn candi
 });
 
 test('an unprimed take opens with sound; a primed one may rest, and a model that only rests still does', () => {
-  const constantModel = (emptyShare: number) => {
-    const p = 1 - Math.pow(emptyShare, 1 / KEY_COUNT);
-    const logit = Math.log(p / (1 - p));
-    return {
-      inputSize: KEY_COUNT,
-      config: { kind: 'lstm' },
-      initialState: () => ({}),
-      step: (_state: unknown, frames: Float32Array) => new Float32Array(frames.length).fill(logit),
-    } as unknown as Parameters<typeof sample>[0];
-  };
   // Half of this model's frames are empty, whatever came before.
   const model = constantModel(0.5);
   const unprimed = sample(model, { length: 4, temperature: 1, seed: 9, count: 64 });
