@@ -214,3 +214,22 @@ test('warm start: a model gaining the conditioning inputs computes what its sour
   const rwkv = createModel({ kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0 }, { seed: 1 });
   assert.throws(() => warmStart(target, rwkv, 'rwkv'), /cannot start/);
 });
+
+test('warm start: embedding inputs are matched by what they read when the layouts differ', () => {
+  const rng = new Rng(12);
+  const base = { kind: 'rwkv', nLayer: 1, nEmbd: 8, ffn: 8, dropout: 0, keyChain: 4 } as const;
+  const source = createModel({ ...base, condition: { start: true, keyShifts: 2 } }, { seed: 1 });
+  jitter(source, rng, 0.1);
+  // wider key input and input lags: the source's start and key columns keep their meaning
+  const wider = createModel({ ...base, inputLags: [1, 3], condition: { start: true, keyShifts: 4 } }, { seed: 2 });
+  assert.match(warmStart(wider, source, 'source').join('\n'), /new columns start at zero/);
+  const seqs = randomPieces(rng, 2, () => 7);
+  const nll = (m: typeof source) => evaluateSequences(m, seqs, { batchFrames: 64, maxLength: 100 }).nll;
+  assert.ok(Math.abs(nll(source) - nll(wider)) < 1e-6, `${nll(source)} vs ${nll(wider)}`);
+  const draw = (m: typeof source) => sample(m, { length: 6, temperature: 1, seed: 5, count: 2, keyShift: -2 }).map((s) => s.frames);
+  assert.deepEqual(draw(wider), draw(source), 'key shift -2 reads the same weights in both');
+  // narrower again: the columns without a counterpart are dropped, the rest still match
+  const narrower = createModel({ ...base, condition: { start: true, keyShifts: 2 } }, { seed: 3 });
+  assert.match(warmStart(narrower, wider, 'wider').join('\n'), /no counterpart here and are dropped/);
+  assert.ok(Math.abs(nll(source) - nll(narrower)) < 1e-6, `${nll(source)} vs ${nll(narrower)}`);
+});

@@ -24,6 +24,20 @@ export function embeddingInputWidth(config: ModelConfig): number {
   return KEYS * (1 + (config.inputLags?.length ?? 0)) + conditionWidth(config.condition);
 }
 
+/**
+ * What each column of a config's embedding input reads, named so that the same name means the same
+ * input in any config: `lag <l> key <k>` (lag 0 is the frame itself), `start`, `shift <s>`. Lets a
+ * warm start carry weights over by meaning when two models' inputs are laid out differently.
+ */
+export function embeddingInputColumns(config: ModelConfig): string[] {
+  const names: string[] = [];
+  for (const lag of [0, ...(config.inputLags ?? [])]) for (let k = 0; k < KEYS; k++) names.push(`lag ${lag} key ${k}`);
+  const c = config.condition;
+  if (c?.start) names.push('start');
+  if (c && c.keyShifts > 0) for (let s = -c.keyShifts; s <= c.keyShifts; s++) names.push(`shift ${s}`);
+  return names;
+}
+
 /** Checks a requested key shift against what a model knows. */
 export function checkKeyShift(condition: ConditionConfig | undefined, keyShift: number): void {
   if (!Number.isInteger(keyShift)) throw new UserError(`key shift must be a whole number of semitones (got ${keyShift})`);

@@ -1,11 +1,13 @@
 /**
  * Starting a new run from another model's weights: every parameter the two models share by name and
- * shape is copied; an embedding that reads more columns than the source's (a model that gains the
- * conditioning inputs of input-stage.ts) takes the source's columns and keeps zero in the new ones,
- * so it computes what the source computed until training uses them. A key-chain head whose order
- * differs from the source's keeps its fresh initialisation.
+ * shape is copied. An embedding whose inputs are laid out differently (a model that gains input lags,
+ * a start step or a wider key input, input-stage.ts) takes the source's weight for every input the two
+ * share, matched by what the column reads, and zero for the inputs the source lacks, so it computes
+ * what the source computed until training uses them. A key-chain head whose order differs from the
+ * source's keeps its fresh initialisation.
  */
 import { UserError } from '../errors.js';
+import { embeddingInputColumns } from '../models/input-stage.js';
 import type { SequenceModel } from '../models/model.js';
 
 const EMBEDDINGS = new Set(['emb.weight', 'embed.weight']);
@@ -20,6 +22,8 @@ export function warmStart(model: SequenceModel, source: SequenceModel, sourceNam
   let copied = 0;
   const kept: string[] = [];
   const notes: string[] = [];
+  const targetColumns = embeddingInputColumns(model.config);
+  const sourceColumns = embeddingInputColumns(source.config);
   for (const p of model.parameters()) {
     const q = from.get(p.name);
     if (p.name.startsWith('chain.') && !sameOrder) {
@@ -30,20 +34,17 @@ export function warmStart(model: SequenceModel, source: SequenceModel, sourceNam
       kept.push(p.name);
       continue;
     }
+    if (EMBEDDINGS.has(p.name) && p.shape.length === 2 && q.shape.length === 2 && p.shape[0] === q.shape[0] && targetColumns.join() !== sourceColumns.join()) {
+      const note = copyEmbeddingByInput(p.data, p.shape[1], q.data, q.shape[1], targetColumns, sourceColumns, sourceName);
+      if (note) {
+        copied++;
+        notes.push(`${p.name}: ${note}`);
+        continue;
+      }
+    }
     if (q.data.length === p.data.length && q.shape.join() === p.shape.join()) {
       p.data.set(q.data);
       copied++;
-      continue;
-    }
-    if (EMBEDDINGS.has(p.name) && p.shape.length === 2 && q.shape.length === 2 && p.shape[0] === q.shape[0] && q.shape[1] < p.shape[1]) {
-      const [rows, cols] = p.shape;
-      const srcCols = q.shape[1];
-      for (let r = 0; r < rows; r++) {
-        p.data.set(q.data.subarray(r * srcCols, (r + 1) * srcCols), r * cols);
-        p.data.fill(0, r * cols + srcCols, (r + 1) * cols);
-      }
-      copied++;
-      notes.push(`${p.name}: the ${srcCols} input columns of ${sourceName} copied, ${cols - srcCols} new columns start at zero`);
       continue;
     }
     throw new UserError(`--init-from ${sourceName}: parameter ${p.name} is ${q.shape.join('x')} there and ${p.shape.join('x')} here; the models differ in size`);
@@ -52,4 +53,28 @@ export function warmStart(model: SequenceModel, source: SequenceModel, sourceNam
   const lines = [`started from ${sourceName}: ${copied} parameters copied`, ...notes];
   if (kept.length > 0) lines.push(`kept the fresh initialisation of ${kept.length} parameters (${kept.slice(0, 4).join(', ')}${kept.length > 4 ? ', ...' : ''})`);
   return lines;
+}
+
+/**
+ * Copies the columns of a source embedding [rows, srcCols] into a target [rows, cols] by the input each
+ * column reads; inputs the source lacks start at zero. Returns what was done, or null when the column
+ * names do not describe these weights (then the models differ in size).
+ */
+function copyEmbeddingByInput(
+  target: Float32Array, cols: number, source: Float32Array, srcCols: number,
+  targetColumns: string[], sourceColumns: string[], sourceName: string,
+): string | null {
+  if (targetColumns.length !== cols || sourceColumns.length !== srcCols) return null;
+  const sourceIndex = new Map(sourceColumns.map((name, i) => [name, i]));
+  const from = targetColumns.map((name) => sourceIndex.get(name) ?? -1);
+  const shared = from.filter((i) => i >= 0).length;
+  if (shared === 0) return null;
+  const rows = target.length / cols;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) target[r * cols + c] = from[c] >= 0 ? source[r * srcCols + from[c]] : 0;
+  }
+  const parts = [`the ${shared} input columns shared with ${sourceName} copied`];
+  if (cols > shared) parts.push(`${cols - shared} new columns start at zero`);
+  if (srcCols > shared) parts.push(`${srcCols - shared} of its columns have no counterpart here and are dropped`);
+  return parts.join(', ');
 }
