@@ -128,7 +128,8 @@ export function sample(model: SequenceModel, options: SampleOptions): Sample[] {
  * with sound (0.4% of Nottingham's tunes open on an empty frame), but a model's first frame is learnt
  * from one example per piece, and models pretrained with MuseData and Piano-midi.de (whose MIDI files
  * often open on silence) draw an empty one for 8-9% of takes (one trained on Nottingham alone, 4-5%);
- * some then stay silent for the whole take (docs/results.md). Redrawing samples the model's first frame given that it sounds.
+ * some then stay silent for the whole take (docs/results.md). Redrawing samples the model's first
+ * frame given that it sounds.
  */
 export const OPENING_DRAWS = 64;
 

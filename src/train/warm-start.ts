@@ -24,6 +24,7 @@ export function warmStart(model: SequenceModel, source: SequenceModel, sourceNam
   const notes: string[] = [];
   const targetColumns = embeddingInputColumns(model.config);
   const sourceColumns = embeddingInputColumns(source.config);
+  const sameInputs = targetColumns.join() === sourceColumns.join();
   for (const p of model.parameters()) {
     const q = from.get(p.name);
     if (p.name.startsWith('chain.') && !sameOrder) {
@@ -34,7 +35,7 @@ export function warmStart(model: SequenceModel, source: SequenceModel, sourceNam
       kept.push(p.name);
       continue;
     }
-    if (EMBEDDINGS.has(p.name) && p.shape.length === 2 && q.shape.length === 2 && p.shape[0] === q.shape[0] && targetColumns.join() !== sourceColumns.join()) {
+    if (EMBEDDINGS.has(p.name) && p.shape.length === 2 && q.shape.length === 2 && p.shape[0] === q.shape[0] && !sameInputs) {
       const note = copyEmbeddingByInput(p.data, p.shape[1], q.data, q.shape[1], targetColumns, sourceColumns, sourceName);
       if (note) {
         copied++;
