@@ -10,6 +10,7 @@
         "native/tokenshift.cc",
         "native/layernorm.cc",
         "native/elementwise.cc",
+        "native/loss.cc",
         "native/lstm.cc",
         "native/gemm.cc",
         "native/sgemm.cc",

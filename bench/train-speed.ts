@@ -6,11 +6,14 @@
  *   node dist/bench/train-speed.js [--model lstm|rwkv|both] [--steps 7] [--warmup 2]
  *       [--gemm ort|ts] [--kernels native|ts|both] [--threads n] [--spin] [--min-macs n] [--chunk floats] [--gen] [--standin]
  *       [--no-peak] [--no-blocked] [--ema-decay d]
+ *   node dist/bench/train-speed.js --config <configs/*.json or a run's config.json> [--batch 4] [--length 512] [...]
  *
  * Reference configurations (issue 3):
  *   LSTM: Linear(88->512), 2x512 LSTM, Linear(512->88); batch 32, T 128
  *   RWKV: 4 layers, n_embd 512, ffn 2048; batch 16, T 256
  * Frames per step = batch x T. Dropout is 0 in both (as in bench/torch_reference.py).
+ * --config times a model as it is trained (a bundled model's configuration, dropout and heads
+ * included) instead of the reference configurations, on random batches of --batch x --length frames.
  * --standin times a GEMM-bound stand-in model instead (to check the harness without the real models).
  * --kernels picks the non-GEMM kernels (default: native when built, as RWKV_MUSIC_NATIVE says); 'both' times
  * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
@@ -22,6 +25,7 @@
  * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with
  * both), and "RESULT <model>-useful-gflops" and "RESULT <model>-peak-gflops".
  */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import type { Batch } from '../src/engine/batch.js';
 import type { Gemm } from '../src/engine/gemm.js';
@@ -32,6 +36,7 @@ import type { Param } from '../src/engine/tensor.js';
 import { OrtGemm } from '../src/engine/gemm-ort.js';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
+import { conditionWidth, writeCondition } from '../src/engine/condition.js';
 import type { ModelConfig, SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { isAverageDecay, WeightAverage } from '../src/train/weight-average.js';
@@ -84,6 +89,15 @@ const SETUPS: Setup[] = [
     T: 256,
   },
 ];
+
+/** The setup of --config: the model of a run configuration (or a bare model configuration). */
+function configSetup(path: string): Setup {
+  const json = JSON.parse(readFileSync(path, 'utf8')) as { model?: ModelConfig } & ModelConfig;
+  const config = json.model ?? json;
+  const batch = Number(arg('--batch') ?? 4);
+  const T = Number(arg('--length') ?? 512);
+  return { key: config.kind === 'lstm' ? 'lstm' : 'rwkv', title: `${path} (${config.kind}); batch ${batch}, T ${T}`, config, batch, T };
+}
 
 /** Random multi-hot frames (about 4 of 88 keys on), targets = the next frame, every frame scored. */
 function randomBatch(B: number, T: number, rng: Rng): Batch {
@@ -142,6 +156,14 @@ class Runner {
     this.params = this.model.parameters();
     this.opt = new AdamW(this.params, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 }, kernels);
     this.batch = randomBatch(setup.batch, setup.T, new Rng(7));
+    const cond = setup.config.condition;
+    if (cond) {
+      // every row a piece from its start, in the key of the data
+      const width = conditionWidth(cond);
+      const condition = new Float32Array(setup.batch * setup.T * width);
+      for (let n = 0; n < setup.batch * setup.T; n++) writeCondition(condition, n * width, cond, n % setup.T === 0, 0);
+      this.batch.condition = condition;
+    }
     const decay = arg('--ema-decay');
     if (decay !== undefined && !isAverageDecay(Number(decay))) throw new Error(`--ema-decay: expected a number between 0 and 1, got ${decay}`);
     this.average = decay === undefined ? null : new WeightAverage(this.params, Number(decay));
@@ -303,7 +325,9 @@ function main(): void {
     `Training speed (node ${process.version}, ${availableParallelism()} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')})`,
   );
   const kernels = kernelSets(threads);
-  for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels);
+  const config = arg('--config');
+  if (config) benchModel(configSetup(config), gemm, kernels);
+  else for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels);
 }
 
 main();

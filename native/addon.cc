@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 7;
+constexpr int kAbiVersion = 8;
 
 using i64 = int64_t;
 
@@ -236,6 +236,24 @@ napi_value layer_norm_backward_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value relu_js(napi_env env, napi_callback_info info) {
+  Args a(env, info, "relu");
+  const int n = a.count(2, "n");
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "x", n);
+  if (a.ok()) relu(out, x, n);
+  return undefined(env);
+}
+
+napi_value relu_backward_js(napi_env env, napi_callback_info info) {
+  Args a(env, info, "reluBackward");
+  const int n = a.count(2, "n");
+  float* dx = a.f32(0, "dx", n);
+  const float* x = a.f32(1, "x", n);
+  if (a.ok()) relu_backward(dx, x, n);
+  return undefined(env);
+}
+
 napi_value relu_square_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "reluSquare");
   const int n = a.count(2, "n");
@@ -296,6 +314,42 @@ napi_value sum_squares_js(napi_env env, napi_callback_info info) {
   const float* x = a.f32(0, "x", n);
   napi_value result;
   napi_create_double(env, a.ok() ? sum_squares(x, n) : 0, &result);
+  return result;
+}
+
+napi_value dropout_js(napi_env env, napi_callback_info info) {
+  // (out, x, n, seed, threshold, scale)
+  Args a(env, info, "dropout");
+  const i64 n = a.count(2, "n");
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "x", n);
+  const double seed = a.number(3, "seed"), threshold = a.number(4, "threshold"), scale = a.number(5, "scale");
+  if (a.ok()) dropout(out, x, n, static_cast<uint32_t>(seed), static_cast<uint32_t>(threshold), scale);
+  return undefined(env);
+}
+
+napi_value column_sums_js(napi_env env, napi_callback_info info) {
+  // (sums, x, N, O)
+  Args a(env, info, "columnSums");
+  const int N = a.count(2, "N"), O = a.count(3, "O");
+  double* sums = a.f64(0, "sums", O);
+  const float* x = a.f32(1, "x", static_cast<i64>(N) * O);
+  if (a.ok()) column_sums(sums, x, N, O);
+  return undefined(env);
+}
+
+napi_value bce_loss_backward_js(napi_env env, napi_callback_info info) {
+  // (dlogits, logits, targets, mask, N, D, scale)
+  Args a(env, info, "bceLossBackward");
+  const int N = a.count(4, "N"), D = a.count(5, "D");
+  const i64 n = static_cast<i64>(N) * D;
+  float* dlogits = a.f32(0, "dlogits", n);
+  const float* logits = a.f32(1, "logits", n);
+  const float* targets = a.f32(2, "targets", n);
+  const float* mask = a.f32(3, "mask", N);
+  const double scale = a.number(6, "scale");
+  napi_value result;
+  napi_create_double(env, a.ok() ? bce_loss_backward(dlogits, logits, targets, mask, N, D, scale) : 0, &result);
   return result;
 }
 
@@ -457,12 +511,17 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"layerNormForward", layer_norm_forward_js},
       {"addLayerNormForward", add_layer_norm_forward_js},
       {"layerNormBackward", layer_norm_backward_js},
+      {"relu", relu_js},
+      {"reluBackward", relu_backward_js},
       {"reluSquare", relu_square_js},
       {"reluSquareBackward", relu_square_backward_js},
       {"sigmoidGate", sigmoid_gate_js},
       {"gatedProductBackward", gated_product_backward_js},
       {"adamwUpdate", adamw_update_js},
       {"sumSquares", sum_squares_js},
+      {"columnSums", column_sums_js},
+      {"dropout", dropout_js},
+      {"bceLossBackward", bce_loss_backward_js},
       {"scaleInPlace", scale_in_place_js},
       {"lstmCellForward", lstm_cell_forward_js},
       {"lstmCellBackward", lstm_cell_backward_js},

@@ -1,8 +1,9 @@
-// Elementwise kernels (src/engine/layers/elementwise.ts) and the AdamW update
-// (src/engine/adamw-update.ts), parallel over fixed-size blocks of elements.
+// Elementwise kernels (src/engine/layers/elementwise.ts), the AdamW update (src/engine/adamw-update.ts),
+// and the sums over parameters and rows they need, parallel over fixed-size blocks of elements or rows.
 #include <algorithm>
 #include <cmath>
 
+#include "dropout.h"
 #include "kernels.h"
 #include "pool.h"
 #include "vmath.h"
@@ -22,6 +23,26 @@ void blocks(int64_t n, int cost, Body&& body) {
 }
 
 }  // namespace
+
+void relu(float* out, const float* x, int64_t n) {
+  // out may be x
+  blocks(n, 1, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) {
+      const float v = x[i];
+      out[i] = v > 0 ? v : v != v ? v : 0.0f;  // NaN stays NaN
+    }
+  });
+}
+
+void relu_backward(float* dx, const float* x, int64_t n) {
+  blocks(n, 1, [&](int64_t i0, int64_t i1) {
+    float* __restrict d = dx;
+    const float* __restrict v = x;
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) d[i] = v[i] > 0 ? d[i] : 0.0f;
+  });
+}
 
 void relu_square(float* kk, float* pre, int64_t n) {
   blocks(n, 1, [&](int64_t i0, int64_t i1) {
@@ -104,6 +125,45 @@ double sum_squares(const float* x, int64_t n) {
   double s = 0;
   for (int i = 0; i < items; i++) s += partial[i];
   return s;
+}
+
+void dropout(float* out, const float* x, int64_t n, uint32_t seed, uint32_t threshold, double scale) {
+  // out may be x: each element is read before it is written
+  blocks(n, 2, [&](int64_t i0, int64_t i1) {
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) {
+      const double keep = drop_keep(seed, threshold, static_cast<uint32_t>(i));
+      out[i] = static_cast<float>(x[i] * (keep * scale));
+    }
+  });
+}
+
+void column_sums(double* sums, const float* x, int64_t N, int O) {
+  // rows in fixed blocks, each block's column sums in its own partial row, the blocks added in order:
+  // every block reads its rows in order, and the result does not depend on the thread count
+  constexpr int64_t kRows = 256;
+  const int items = static_cast<int>((N + kRows - 1) / kRows);
+  if (items == 0) {
+    std::fill_n(sums, O, 0.0);
+    return;
+  }
+  double* partial = scratch_f64(static_cast<size_t>(items) * O);
+  parallel_for(items, static_cast<size_t>(N) * O, [&](int item) {
+    double* __restrict p = partial + static_cast<int64_t>(item) * O;
+    std::fill_n(p, O, 0.0);
+    const int64_t n1 = std::min(N, (item + 1) * kRows);
+    for (int64_t n = item * kRows; n < n1; n++) {
+      const float* __restrict row = x + n * O;
+#pragma omp simd
+      for (int c = 0; c < O; c++) p[c] += row[c];
+    }
+  });
+  std::copy_n(partial, O, sums);
+  for (int i = 1; i < items; i++) {
+    const double* __restrict p = partial + static_cast<int64_t>(i) * O;
+#pragma omp simd
+    for (int c = 0; c < O; c++) sums[c] += p[c];
+  }
 }
 
 void scale_in_place(float* x, int64_t n, double s) {

@@ -48,6 +48,8 @@ void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* db
                          const float* inp, const float* mean, const float* rstd, const float* weight, int N, int C);
 
 // elementwise.cc
+void relu(float* out, const float* x, int64_t n);  // out may be x
+void relu_backward(float* dx, const float* x, int64_t n);
 void relu_square(float* kk, float* pre, int64_t n);
 void relu_square_backward(float* dpre, const float* kr, int64_t n);
 void sigmoid_gate(float* out, float* r, const float* z, int64_t n);
@@ -57,7 +59,15 @@ struct AdamWStep {
 };
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamWStep s);
 double sum_squares(const float* x, int64_t n);
+// out[i] = x[i] * (keep(i) ? scale : 0) with the keep decision of dropout.h; out may be x.
+void dropout(float* out, const float* x, int64_t n, uint32_t seed, uint32_t threshold, double scale);
+// sums[c] = sum over the N rows of x[N, O] (assigned, in double).
+void column_sums(double* sums, const float* x, int64_t N, int O);
 void scale_in_place(float* x, int64_t n, double s);
+
+// loss.cc: the loss summed over the scored rows, returned; dlogits = scale * its gradient (assigned).
+double bce_loss_backward(float* dlogits, const float* logits, const float* targets, const float* mask, int N, int D,
+                         double scale);
 
 // lstm.cc
 void lstm_cell_forward(float* gates, float* c, float* h, float* tc, int t, int B, int H);

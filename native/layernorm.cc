@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "dropout.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -12,17 +13,6 @@ namespace {
 constexpr double kEps = 1e-5;
 constexpr int kRowsPerItem = 16;
 constexpr int kChunks = 16;  // backward: row chunks with their own parameter-gradient sums
-
-// The TypeScript dropHash and dropKeep (dropout.ts): 1 when element i is kept.
-inline uint32_t drop_keep(uint32_t seed, uint32_t threshold, uint32_t i) {
-  uint32_t x = i * 0x9e3779b1u + seed;
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return (x >> 1) >= threshold ? 1u : 0u;
-}
 
 void normalize_row(float* __restrict out, float* mean, float* rstd, const float* __restrict inp,
                    const float* __restrict weight, const float* __restrict bias, int n, int C, double s, double s2) {

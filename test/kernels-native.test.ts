@@ -295,6 +295,26 @@ test('native elementwise kernels equal the TypeScript ones, edge values included
     };
     assertClose(`n${n} reluSquareBackward`, rsb(nk()), rsb(ts), 0, 0);
 
+    for (const inPlace of [false, true]) {
+      const plain = (K: Kernels) => {
+        const x = pre.slice();
+        const out = inPlace ? x : new Float32Array(n);
+        K.relu(out, x, n);
+        return out;
+      };
+      const want = plain(ts);
+      assertClose(`n${n} relu in place ${inPlace}`, plain(nk()), want, 0, 0);
+      for (let i = 0; i < n; i++) assert.ok(Object.is(want[i], Math.max(pre[i], 0) + 0) || (Number.isNaN(pre[i]) && Number.isNaN(want[i])), `n${n} relu(${pre[i]}) = ${want[i]}`);
+    }
+    const rb2 = (K: Kernels) => {
+      const d = dk.slice();
+      K.reluBackward(d, pre, n);
+      return d;
+    };
+    const reluGrad = rb2(ts);
+    assertClose(`n${n} reluBackward`, rb2(nk()), reluGrad, 0, 0);
+    for (let i = 0; i < n; i++) assert.equal(reluGrad[i], pre[i] > 0 ? dk[i] : 0);
+
     const z = randn(n, rng);
     const gate = (K: Kernels) => {
       const r = pre.slice(), out = new Float32Array(n);
@@ -337,6 +357,69 @@ test('native gradient sum of squares and scaling equal the TypeScript ones, non-
   assert.equal(nk().sumSquares(bad), Infinity);
   bad[30000] = NaN;
   assert.ok(Number.isNaN(nk().sumSquares(bad)));
+});
+
+test('native column sums equal the TypeScript ones and do not depend on the thread count', { skip }, () => {
+  const rng = new Rng(113);
+  for (const [N, O] of [[0, 5], [1, 1], [3, 7], [255, 88], [257, 88], [4096, 130], [700, 2048]]) {
+    const x = randn(N * O, rng);
+    const want = new Float64Array(O);
+    ts.columnSums(want, x, N, O);
+    const got = new Float64Array(O).fill(99);
+    nk().columnSums(got, x, N, O);
+    for (let o = 0; o < O; o++) assert.ok(Math.abs(got[o] - want[o]) <= 1e-12 * (1 + Math.abs(want[o])), `N${N} O${O} column ${o}: ${got[o]} vs ${want[o]}`);
+    try {
+      const one = new Float64Array(O);
+      loadNativeKernels(1).columnSums(one, x, N, O);
+      assert.deepEqual(one, got, `N${N} O${O}: 1 thread`);
+    } finally {
+      loadNativeKernels(2);
+    }
+  }
+});
+
+test('native Bernoulli loss and gradient equal the TypeScript ones: masked rows, extreme and exact logits', { skip }, () => {
+  const rng = new Rng(114);
+  for (const [N, D] of [[1, 1], [5, 88], [200, 88], [1000, 13]]) {
+    const logits = randn(N * D, rng, 6);
+    // exact zeros, the float32 extremes and values where the series and exp are at their edges
+    const special = [0, -0, 1e-30, -1e-30, 40, -40, 800, -800, 3.4e38, -3.4e38, 1e-7, -1e-7];
+    for (let i = 0; i < Math.min(special.length, logits.length); i++) logits[i] = special[i];
+    const targets = Float32Array.from({ length: N * D }, () => (rng.next() < 0.1 ? 1 : 0));
+    const mask = Float32Array.from({ length: N }, (_, n) => (n % 7 === 3 ? 0 : n % 5 === 1 ? 0.5 : 1));
+    const wantD = new Float32Array(N * D).fill(7), gotD = new Float32Array(N * D).fill(7);
+    const want = ts.bceLossBackward(wantD, logits, targets, mask, N, D, 0.3);
+    const got = nk().bceLossBackward(gotD, logits, targets, mask, N, D, 0.3);
+    assert.ok(Math.abs(got - want) <= 1e-13 * Math.abs(want), `N${N} D${D}: loss ${got} vs ${want}`);
+    assertClose(`N${N} D${D} gradient`, gotD, wantD, 1e-6, 1e-12);
+    try {
+      const oneD = new Float32Array(N * D);
+      assert.equal(loadNativeKernels(1).bceLossBackward(oneD, logits, targets, mask, N, D, 0.3), got, `N${N} D${D}: 1 thread`);
+      assert.deepEqual(oneD, gotD);
+    } finally {
+      loadNativeKernels(2);
+    }
+  }
+  const nan = new Float32Array([NaN, 1]);
+  assert.ok(Number.isNaN(nk().bceLossBackward(new Float32Array(2), nan, new Float32Array(2), new Float32Array([1]), 1, 2, 1)));
+});
+
+test('native dropout equals the TypeScript one bit for bit, in place and into another array', { skip }, () => {
+  const rng = new Rng(115);
+  for (const [n, p] of [[1, 0.5], [1000, 0.1], [70001, 0.3], [40000, 0]] as const) {
+    const x = randn(n, rng);
+    const mask = newDropoutMask();
+    drawDropout(mask, p, rng);
+    const want = new Float32Array(n), got = new Float32Array(n);
+    ts.dropoutInto(want, x, mask, n);
+    nk().dropoutInto(got, x, mask, n);
+    assert.deepEqual(got, want, `n${n} p${p} into`);
+    const a = x.slice(), b = x.slice();
+    ts.applyDropout(a, mask, n);
+    nk().applyDropout(b, mask, n);
+    assert.deepEqual(b, a, `n${n} p${p} in place`);
+    assert.deepEqual(b, want);
+  }
 });
 
 test('native AdamW update equals the TypeScript one', { skip }, () => {

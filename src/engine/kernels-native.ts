@@ -10,7 +10,7 @@ import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 7;
+const ABI_VERSION = 8;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -45,6 +45,8 @@ interface Addon {
     N: number, C: number, dropOn: boolean, seed: number, threshold: number, scale: number): void;
   layerNormBackward(dinp: F32, accumulate: boolean, dweight: F32, dbias: F32, dout: F32, inp: F32, mean: F32,
     rstd: F32, weight: F32, N: number, C: number): void;
+  relu(out: F32, x: F32, n: number): void;
+  reluBackward(dx: F32, x: F32, n: number): void;
   reluSquare(kk: F32, pre: F32, n: number): void;
   reluSquareBackward(dpre: F32, kr: F32, n: number): void;
   sigmoidGate(out: F32, r: F32, z: F32, n: number): void;
@@ -64,6 +66,9 @@ interface Addon {
   fmaPeak(vectorBits: number, iterations: number): number;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
+  columnSums(sums: F64, x: F32, N: number, O: number): void;
+  dropout(out: F32, x: F32, n: number, seed: number, threshold: number, scale: number): void;
+  bceLossBackward(dlogits: F32, logits: F32, targets: F32, mask: F32, N: number, D: number, scale: number): number;
 }
 
 let addon: Addon | undefined;
@@ -128,6 +133,8 @@ export function loadNativeKernels(threads: number): Kernels {
         drop !== null, drop?.seed ?? 0, drop?.threshold ?? 0, drop?.scale ?? 1),
     layerNormBackward: (dinp, accumulate, dweight, dbias, dout, inp, mean, rstd, weight, N, C) =>
       n.layerNormBackward(dinp, accumulate, dweight, dbias, dout, inp, mean, rstd, weight, N, C),
+    relu: (out, x, count) => n.relu(out, x, count),
+    reluBackward: (dx, x, count) => n.reluBackward(dx, x, count),
     reluSquare: (kk, pre, count) => n.reluSquare(kk, pre, count),
     reluSquareBackward: (dpre, kr, count) => n.reluSquareBackward(dpre, kr, count),
     sigmoidGate: (out, r, z, count) => n.sigmoidGate(out, r, z, count),
@@ -136,6 +143,11 @@ export function loadNativeKernels(threads: number): Kernels {
     lstmCellBackward: (dG, dc, dh, gates, c, tc, t, B, H) => n.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H),
     sumSquares: (x) => n.sumSquares(x),
     scaleInPlace: (x, s) => n.scaleInPlace(x, s),
+    columnSums: (sums, x, N, O) => n.columnSums(sums, x, N, O),
+    dropoutInto: (out, x, m, count) => n.dropout(out, x, count, m.seed, m.threshold, m.scale),
+    applyDropout: (x, m, count) => n.dropout(x, x, count, m.seed, m.threshold, m.scale),
+    bceLossBackward: (dlogits, logits, targets, mask, N, D, scale) =>
+      n.bceLossBackward(dlogits, logits, targets, mask, N, D, scale),
     adamwUpdate: (w, g, m, v, shrink, s) => n.adamwUpdate(w, g, m, v, shrink, s.beta1, s.beta2, s.eps, s.stepSize, s.invSqrtBc2),
   };
 }

@@ -9,9 +9,12 @@ import { wkvBackward, wkvForward } from './layers/wkv.js';
 import { wkv6Backward, wkv6Forward } from './layers/wkv6.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
-import { gatedProductBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
+import { gatedProductBackward, relu, reluBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from './layers/lstm.js';
 import { adamwUpdate } from './adamw-update.js';
+import { bceLossBackward } from './layers/bce.js';
+import { columnSums } from './layers/linear.js';
+import { applyDropout, dropoutInto } from './layers/dropout.js';
 
 export interface Kernels {
   /** 'ts', or 'native (n threads)' */
@@ -26,6 +29,8 @@ export interface Kernels {
   layerNormForward: typeof layerNormForward;
   addLayerNormForward: typeof addLayerNormForward;
   layerNormBackward: typeof layerNormBackward;
+  relu: typeof relu;
+  reluBackward: typeof reluBackward;
   reluSquare: typeof reluSquare;
   reluSquareBackward: typeof reluSquareBackward;
   sigmoidGate: typeof sigmoidGate;
@@ -35,6 +40,10 @@ export interface Kernels {
   adamwUpdate: typeof adamwUpdate;
   sumSquares: typeof sumSquares;
   scaleInPlace: typeof scaleInPlace;
+  columnSums: typeof columnSums;
+  bceLossBackward: typeof bceLossBackward;
+  dropoutInto: typeof dropoutInto;
+  applyDropout: typeof applyDropout;
 }
 
 export const tsKernels: Kernels = {
@@ -49,6 +58,8 @@ export const tsKernels: Kernels = {
   layerNormForward,
   addLayerNormForward,
   layerNormBackward,
+  relu,
+  reluBackward,
   reluSquare,
   reluSquareBackward,
   sigmoidGate,
@@ -58,4 +69,8 @@ export const tsKernels: Kernels = {
   adamwUpdate,
   sumSquares,
   scaleInPlace,
+  columnSums,
+  bceLossBackward,
+  dropoutInto,
+  applyDropout,
 };

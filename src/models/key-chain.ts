@@ -27,6 +27,7 @@
  * inside them.
  */
 import type { Gemm } from '../engine/gemm.js';
+import { tsKernels, type Kernels } from '../engine/kernels.js';
 import type { Rng } from '../engine/random.js';
 import type { Param } from '../engine/tensor.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
@@ -88,9 +89,15 @@ export class KeyChainHead {
   private readonly drawA: Float64Array; // drawFrame's pre-activations [H]
   private readonly drawZ: Float64Array; // and activations [H]
 
-  /** Adds the head's parameters (names chain.*) to `pl`; `features` is the width of h. */
-  constructor(pl: ParamList, features: number, hidden: number, order: KeyChainOrder = 'up') {
+  private readonly kernels: Kernels;
+
+  /**
+   * Adds the head's parameters (names chain.*) to `pl`; `features` is the width of h; `kernels` run
+   * the hidden layer's activation and the context bias's gradient.
+   */
+  constructor(pl: ParamList, features: number, hidden: number, order: KeyChainOrder = 'up', kernels: Kernels = tsKernels) {
     const H = hidden;
+    this.kernels = kernels;
     this.hidden = H;
     this.features = features;
     this.order = order;
@@ -163,7 +170,7 @@ export class KeyChainHead {
     linearForward(gemm, s.a, h, this.context.weight.data, this.context.bias.data, N, this.features, H);
     if (y) gemm.gemm({ transA: false, transB: true, M: N, N: H, K: KEYS, A: y, B: this.keysMasked, C: s.a, beta: 1 });
     const { a, z } = s;
-    for (let i = 0; i < N * H; i++) z[i] = a[i] > 0 ? a[i] : 0;
+    this.kernels.relu(z, a, N * H);
     gemm.gemm({ transA: false, transB: true, M: N, N: KEYS, K: H, A: z, B: this.outMasked, C: logits, beta: 1 });
     if (y) gemm.gemm({ transA: false, transB: true, M: N, N: KEYS, K: KEYS, A: y, B: this.directMasked, C: logits, beta: 1 });
   }
@@ -179,9 +186,9 @@ export class KeyChainHead {
     gemm.gemm({ transA: true, transB: false, M: KEYS, N: H, K: N, A: dlogits, B: z, C: this.out.grad, beta: 1 });
     gemm.gemm({ transA: true, transB: false, M: KEYS, N: KEYS, K: N, A: dlogits, B: y, C: this.direct.grad, beta: 1 });
     gemm.gemm({ transA: false, transB: false, M: N, N: H, K: KEYS, A: dlogits, B: this.outMasked, C: dz, beta: 0 });
-    for (let i = 0; i < N * H; i++) if (!(a[i] > 0)) dz[i] = 0;
+    this.kernels.reluBackward(dz, a, N * H);
     gemm.gemm({ transA: true, transB: false, M: H, N: KEYS, K: N, A: dz, B: y, C: this.keys.grad, beta: 1 });
-    linearBackward(gemm, dh, true, this.context.weight.grad, this.context.bias.grad, dz, h, this.context.weight.data, N, this.features, H);
+    linearBackward(gemm, dh, true, this.context.weight.grad, this.context.bias.grad, dz, h, this.context.weight.data, N, this.features, H, this.kernels.columnSums);
     applyMask(this.out.grad, this.maskOut);
     applyMask(this.direct.grad, this.maskDirect);
     applyMask(this.keys.grad, this.maskKeys);

@@ -12,7 +12,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { lstmBackward, lstmForward, type LstmParams } from '../engine/layers/lstm.js';
-import { applyDropout, drawDropout, dropoutInto } from '../engine/layers/dropout.js';
+import { drawDropout } from '../engine/layers/dropout.js';
 import { transposeBT } from '../engine/layers/elementwise.js';
 import { KEYS, ParamList } from './common.js';
 import { InputStage } from './input-stage.js';
@@ -34,7 +34,6 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
   /** Width of the embedding's input (input-stage.ts). */
   private readonly embInputs: number;
   private readonly gemm: Gemm;
-  private readonly kernels: Kernels;
   private readonly embed: { weight: Param; bias: Param };
   private readonly layers: LstmParams[];
 
@@ -42,10 +41,9 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
     const pl = new ParamList();
     const input = new InputStage(config);
     const { embed, layers } = lstmParams(pl, config, input.width);
-    super('LSTM', input, new OutputStage(pl, config.hidden, config), pl.list);
+    super('LSTM', input, new OutputStage(pl, config.hidden, config, kernels), pl.list, kernels);
     this.config = { ...config };
     this.gemm = gemm;
-    this.kernels = kernels;
     this.embInputs = input.width;
     this.embed = embed;
     this.layers = layers;
@@ -100,7 +98,7 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
       I = H;
       if (rng && k < L - 1) {
         drawDropout(ws.masks[k], dropout, rng);
-        dropoutInto(ws.dropped[k], inp, ws.masks[k], TB * H);
+        this.kernels.dropoutInto(ws.dropped[k], inp, ws.masks[k], TB * H);
         inp = ws.dropped[k];
       }
     }
@@ -127,10 +125,10 @@ export class LstmModel extends StagedModel<LstmState, LstmWorkspace> {
         start ? { dh0: start.grad.h[k], dc0: start.grad.c[k] } : null, ws.packedBackward);
       if (k > 0) {
         ws.dh.set(ws.dIn.subarray(0, TB * H));
-        if (drop) applyDropout(ws.dh, ws.masks[k - 1], TB * H);
+        if (drop) this.kernels.applyDropout(ws.dh, ws.masks[k - 1], TB * H);
       }
     }
-    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, io.inputs, this.embed.weight.data, TB, this.embInputs, E);
+    linearBackward(gemm, null, false, this.embed.weight.grad, this.embed.bias.grad, ws.dIn, io.inputs, this.embed.weight.data, TB, this.embInputs, E, this.kernels.columnSums);
     if (start && this.input.lags.length > 0) this.lagHistoryBackward(ws.dIn, B, T, start.state.input.lagHistory, start.grad.input.lagHistory);
   }
 

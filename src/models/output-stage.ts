@@ -11,7 +11,8 @@
 import type { Gemm } from '../engine/gemm.js';
 import type { Rng } from '../engine/random.js';
 import type { Param } from '../engine/tensor.js';
-import { applyDropout, drawDropout, dropoutInto, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
+import type { Kernels } from '../engine/kernels.js';
+import { drawDropout, newDropoutMask, type DropoutMask } from '../engine/layers/dropout.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { KEYS, type ParamList } from './common.js';
 import { KeyChainHead, KeyChainScratch, newChainStepState, type ChainStepState } from './key-chain.js';
@@ -40,12 +41,18 @@ export class OutputStage {
   /** Dropout rate on the features in training (0: none). */
   readonly dropout: number;
 
-  /** Adds head.weight, head.bias and the chain's parameters to `pl`, in that order. */
-  constructor(pl: ParamList, features: number, config: ModelConfig) {
+  private readonly kernels: Kernels;
+
+  /**
+   * Adds head.weight, head.bias and the chain's parameters to `pl`, in that order; `kernels` run the
+   * dropout and the bias gradients.
+   */
+  constructor(pl: ParamList, features: number, config: ModelConfig, kernels: Kernels) {
     this.features = features;
+    this.kernels = kernels;
     this.dropout = config.outputDropout ?? 0;
     this.head = { weight: pl.add('head.weight', [KEYS, features], true), bias: pl.add('head.bias', [KEYS], false) };
-    this.chain = config.keyChain ? new KeyChainHead(pl, features, config.keyChain, config.keyChainOrder ?? 'up') : null;
+    this.chain = config.keyChain ? new KeyChainHead(pl, features, config.keyChain, config.keyChainOrder ?? 'up', kernels) : null;
   }
 
   /** Buffers for up to `rows` rows: the key chain's, and in training with output dropout the dropped features. */
@@ -67,7 +74,7 @@ export class OutputStage {
     let x = h;
     if (scratch.dropping) {
       drawDropout(scratch.mask, this.dropout, rng!);
-      dropoutInto(scratch.dropped, h, scratch.mask, N * this.features);
+      this.kernels.dropoutInto(scratch.dropped, h, scratch.mask, N * this.features);
       x = scratch.dropped;
     }
     linearForward(gemm, logits, x, this.head.weight.data, this.head.bias.data, N, this.features, KEYS);
@@ -83,9 +90,9 @@ export class OutputStage {
   /** Backward of forward(): parameter gradients added, dh [N, features] overwritten with d(loss)/dh. */
   backward(gemm: Gemm, dh: Float32Array, dlogits: Float32Array, h: Float32Array, targets: Float32Array, N: number, scratch: OutputScratch): void {
     const x = scratch.dropping ? scratch.dropped : h;
-    linearBackward(gemm, dh, false, this.head.weight.grad, this.head.bias.grad, dlogits, x, this.head.weight.data, N, this.features, KEYS);
+    linearBackward(gemm, dh, false, this.head.weight.grad, this.head.bias.grad, dlogits, x, this.head.weight.data, N, this.features, KEYS, this.kernels.columnSums);
     this.chain?.backward(gemm, dh, dlogits, x, targets, N, scratch.chain!);
-    if (scratch.dropping) applyDropout(dh, scratch.mask, N * this.features);
+    if (scratch.dropping) this.kernels.applyDropout(dh, scratch.mask, N * this.features);
   }
 
   /** The model's drawFrame, reading the chain state `chainOf(state)` keeps (undefined without a chain). */

@@ -18,7 +18,7 @@ import type { Param } from '../engine/tensor.js';
 import { Rng } from '../engine/random.js';
 import { linearBackward, linearForward } from '../engine/layers/linear.js';
 import { channelMixBackward, channelMixForward, type ChannelMixParams } from '../engine/layers/channelmix.js';
-import { applyDropout, drawDropout, dropoutInto, type DropoutMask } from '../engine/layers/dropout.js';
+import { drawDropout, type DropoutMask } from '../engine/layers/dropout.js';
 import { copyLastSteps, KEYS, ParamList } from './common.js';
 import { orthogonalInit, uniformInit } from './init.js';
 import { InputStage } from './input-stage.js';
@@ -52,7 +52,6 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
   extends StagedModel<RwkvCoreState<W>, RwkvWorkspace<A, Scr, W>> {
   readonly config: Cfg;
   private readonly gemm: Gemm;
-  private readonly kernels: Kernels;
   private readonly mixing: TimeMixing<P, A, Scr, W>;
   /** Width of the embedding's input (input-stage.ts). */
   private readonly embInputs: number;
@@ -85,10 +84,9 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
       blocks.push({ ln1, ln2, att, ffn });
     }
     const lnOut = ln('ln_out');
-    super(kindName, input, new OutputStage(pl, C, config), pl.list);
+    super(kindName, input, new OutputStage(pl, C, config, kernels), pl.list, kernels);
     this.config = { ...config };
     this.gemm = gemm;
-    this.kernels = kernels;
     this.mixing = mixing;
     this.embInputs = input.width;
     this.emb = emb;
@@ -187,7 +185,7 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
     const first = ws.block(0);
     K.layerNormForward(first.x, ws.ln0.mean, ws.ln0.rstd, ws.emb, this.ln0.weight.data, this.ln0.bias.data, N, C);
     const embDrop = drawn(ws.embDrop);
-    if (embDrop) applyDropout(first.x, embDrop, n);
+    if (embDrop) K.applyDropout(first.x, embDrop, n);
     const ln1p = this.blocks[0].ln1;
     K.layerNormForward(first.ln1.out, first.ln1.mean, first.ln1.rstd, first.x, ln1p.weight.data, ln1p.bias.data, N, C);
     for (let l = 0; l < L; l++) {
@@ -233,7 +231,7 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
       // x_{l+1} = xm + drop(ffn(ln2(xm)))
       let dout = dx;
       if (drop) {
-        dropoutInto(dbranch, dx, a.ffnDrop, n);
+        K.dropoutInto(dbranch, dx, a.ffnDrop, n);
         dout = dbranch;
       }
       // ChannelMix backward with LN2's backward fused in: adds d(xm) into dx
@@ -244,7 +242,7 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
       // xm = x_l + drop(att(ln1(x_l)))
       dout = dx;
       if (drop) {
-        dropoutInto(dbranch, dx, a.attDrop, n);
+        K.dropoutInto(dbranch, dx, a.attDrop, n);
         dout = dbranch;
       }
       // TimeMix backward with LN1's backward fused in: adds d(x_l) into dx
@@ -253,9 +251,9 @@ export class RwkvCore<Cfg extends RwkvConfig | Rwkv6Config, P, A, Scr, W>
         weight: blk.ln1.weight.data, dweight: blk.ln1.weight.grad, dbias: blk.ln1.bias.grad,
       }, start ? { prev: start.state.attXx[l], dprev: start.grad.attXx[l], state: start.state.wkv[l], grad: start.grad.wkv[l] } : null);
     }
-    if (drop) applyDropout(dx, ws.embDrop, n);
+    if (drop) K.applyDropout(dx, ws.embDrop, n);
     K.layerNormBackward(dln, false, this.ln0.weight.grad, this.ln0.bias.grad, dx, ws.emb, ws.ln0.mean, ws.ln0.rstd, this.ln0.weight.data, N, C, ws.lnScratch);
-    linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, io.inputs, this.emb.weight.data, N, this.embInputs, C);
+    linearBackward(gemm, null, false, this.emb.weight.grad, this.emb.bias.grad, dln, io.inputs, this.emb.weight.data, N, this.embInputs, C, K.columnSums);
     if (start && this.input.lags.length > 0) {
       embeddingLagHistoryBackward(gemm, dln, this.emb.weight.data, this.embInputs, C, B, T, KEYS, this.input.lags,
         start.state.input.lagHistory, start.grad.input.lagHistory);

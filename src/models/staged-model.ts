@@ -12,7 +12,8 @@
 import type { Batch } from '../engine/batch.js';
 import type { Param } from '../engine/tensor.js';
 import type { Rng } from '../engine/random.js';
-import { bceLoss, bceLossBackward, maskSum } from '../engine/layers/bce.js';
+import type { Kernels } from '../engine/kernels.js';
+import { bceLoss, maskSum } from '../engine/layers/bce.js';
 import { checkBatch, KEYS } from './common.js';
 import { cloneInputState, type InputStage, type InputState } from './input-stage.js';
 import type { LagHistory } from './input-lags.js';
@@ -73,11 +74,11 @@ export abstract class StagedModel<S extends StageState, W extends StageWorkspace
 
   /**
    * `kindName` ('RWKV', 'LSTM') names the kind in messages; `params` are every parameter, the stages'
-   * included, in the order of the model file.
+   * included, in the order of the model file; `kernels` run the core's non-GEMM work and the loss.
    */
   constructor(
     protected readonly kindName: string, protected readonly input: InputStage, protected readonly output: OutputStage,
-    private readonly params: Param[],
+    private readonly params: Param[], protected readonly kernels: Kernels,
   ) {
     this.drawFrame = output.drawFrameFor<RecurrentState>((state) => (state as S).chain);
   }
@@ -114,7 +115,7 @@ export abstract class StagedModel<S extends StageState, W extends StageWorkspace
     const ws = this.workspace(N, B, true);
     const io = this.load(ws, batch, trainMask, null);
     this.forward(ws, io.inputs, B, T, { mode: 'train', targets: io.targets, rng, state: null });
-    const nllSum = bceLossBackward(ws.dlogits, ws.logits, io.targets, io.mask, N, KEYS, lossScale);
+    const nllSum = this.kernels.bceLossBackward(ws.dlogits, ws.logits, io.targets, io.mask, N, KEYS, lossScale);
     this.backward(ws, io, B, T, this.config.dropout > 0, null);
     return { nllSum, frames: maskSum(trainMask, N) };
   }
@@ -135,7 +136,7 @@ export abstract class StagedModel<S extends StageState, W extends StageWorkspace
     const ws = this.workspace(N, B, true);
     const io = this.load(ws, batch, batch.mask, run.input.lagHistory);
     this.forward(ws, io.inputs, B, T, { mode: 'train', targets: io.targets, rng: null, state: run });
-    const nllSum = bceLossBackward(ws.dlogits, ws.logits, io.targets, io.mask, N, KEYS, lossScale);
+    const nllSum = this.kernels.bceLossBackward(ws.dlogits, ws.logits, io.targets, io.mask, N, KEYS, lossScale);
     this.backward(ws, io, B, T, false, { state: s, grad: this.ownState(grad, B) });
     return { nllSum, frames: maskSum(batch.mask, N) };
   }

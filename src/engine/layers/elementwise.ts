@@ -14,6 +14,16 @@ export function gatedProductBackward(dz: Float32Array, dpre: Float32Array, dout:
 }
 
 /** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
+/** out = max(x, 0) (Math.max compiles without a branch, see reluSquare; NaN stays NaN); out may be x. */
+export function relu(out: Float32Array, x: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) out[i] = Math.max(x[i], 0);
+}
+
+/** Backward of relu in place: dx[i] = 0 where x[i] is not positive (x: relu's input or output). */
+export function reluBackward(dx: Float32Array, x: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dx[i] : 0;
+}
+
 export function reluSquare(kk: Float32Array, pre: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     // Branch-free relu: (x + |x|) / 2 is exactly max(x, 0); a compare-and-branch on random signs

@@ -23,28 +23,30 @@ export function linearForward(
  *   dW[O,I]   += dout^T @ inp
  *   dbias[O]  += sum over rows of dout
  *   dinp[N,I] = dout @ W   (or += when accumulate is true; skipped when dinp is null)
+ * `sums` computes the bias gradient's column sums (the kernels' columnSums).
  */
 export function linearBackward(
   gemm: Gemm, dinp: Float32Array | null, accumulate: boolean, dW: Float32Array, dbias: Float32Array | null,
   dout: Float32Array, inp: Float32Array, W: Float32Array, N: number, I: number, O: number,
+  sums: typeof columnSums = columnSums,
 ): void {
   gemm.gemm({ transA: true, transB: false, M: O, N: I, K: N, A: dout, B: inp, C: dW, beta: 1 });
-  if (dbias) addColumnSums(dbias, dout, N, O);
+  if (dbias) addColumnSums(dbias, dout, N, O, sums);
   if (dinp) gemm.gemm({ transA: false, transB: false, M: N, N: I, K: O, A: dout, B: W, C: dinp, beta: accumulate ? 1 : 0 });
 }
 
-/** Column sums of x[N, O], in double precision. */
-export function columnSums(x: Float32Array, N: number, O: number): Float64Array {
-  const sum = new Float64Array(O);
+/** sums[O] = column sums of x[N, O] (assigned), in double precision. */
+export function columnSums(sums: Float64Array, x: Float32Array, N: number, O: number): void {
+  sums.fill(0, 0, O);
   for (let n = 0; n < N; n++) {
     const row = n * O;
-    for (let o = 0; o < O; o++) sum[o] += x[row + o];
+    for (let o = 0; o < O; o++) sums[o] += x[row + o];
   }
-  return sum;
 }
 
-/** acc[O] += sum_n x[n, O], accumulated in double precision. */
-export function addColumnSums(acc: Float32Array, x: Float32Array, N: number, O: number): void {
-  const sum = columnSums(x, N, O);
+/** acc[O] += sum_n x[n, O], accumulated in double precision (by `sums`: the kernels' columnSums). */
+export function addColumnSums(acc: Float32Array, x: Float32Array, N: number, O: number, sums: typeof columnSums = columnSums): void {
+  const sum = new Float64Array(O);
+  sums(sum, x, N, O);
   for (let o = 0; o < O; o++) acc[o] += sum[o];
 }

@@ -11,7 +11,7 @@
 import { productsWith, type Gemm, type PackedB } from '../gemm.js';
 import type { Kernels } from '../kernels.js';
 import type { Param } from '../tensor.js';
-import { columnSums, linearForward } from './linear.js';
+import { linearForward } from './linear.js';
 
 export interface LstmParams {
   weightIh: Param; // [4H,I]
@@ -159,7 +159,8 @@ export function lstmBackward(
   gemm.gemm({ transA: true, transB: false, M: G, N: H, K: TB, A: dG, B: acts.h, C: P.weightHh.grad, beta: 1 });
   gemm.gemm({ transA: true, transB: false, M: G, N: I, K: TB, A: dG, B: x, C: P.weightIh.grad, beta: 1 });
   // both biases receive the same gradient: sum once
-  const sums = columnSums(dG, TB, G);
+  const sums = new Float64Array(G);
+  cells.columnSums(sums, dG, TB, G);
   const gih = P.biasIh.grad;
   const ghh = P.biasHh.grad;
   for (let j = 0; j < G; j++) {

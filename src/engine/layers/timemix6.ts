@@ -171,7 +171,7 @@ export function timeMix6Backward(
   // w = exp(-exp(wPre)): dw/dwPre = -w exp(wPre)
   const { w, wPre, wh } = acts;
   for (let i = 0; i < n; i++) dw[i] *= -w[i] * Math.exp(wPre[i]);
-  addColumnSums(P.timeDecay.grad, dw, N, C);
+  addColumnSums(P.timeDecay.grad, dw, N, C, K.columnSums);
   gemm.gemm({ transA: true, transB: false, M: D, N: C, K: N, A: wh, B: dw, C: P.decayW2.grad, beta: 1 });
   gemm.gemm({ transA: false, transB: true, M: N, N: D, K: C, A: dw, B: P.decayW2.data, C: dh, beta: 0 });
   for (let i = 0; i < N * D; i++) dh[i] *= 1 - wh[i] * wh[i];
