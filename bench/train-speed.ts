@@ -166,7 +166,7 @@ class Runner {
     }
     const decay = arg('--ema-decay');
     if (decay !== undefined && !isAverageDecay(Number(decay))) throw new Error(`--ema-decay: expected a number between 0 and 1, got ${decay}`);
-    this.average = decay === undefined ? null : new WeightAverage(this.params, Number(decay));
+    this.average = decay === undefined ? null : new WeightAverage(this.params, Number(decay), kernels);
   }
 
   get frames(): number {

@@ -308,6 +308,17 @@ napi_value adamw_update_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+napi_value average_into_js(napi_env env, napi_callback_info info) {
+  // (avg, w, d): both as long as w
+  Args a(env, info, "averageInto");
+  const i64 n = a.length(1, "w");
+  float* avg = a.f32(0, "avg", n);
+  const float* w = a.f32(1, "w", n);
+  const double d = a.number(2, "d");
+  if (a.ok()) average_into(avg, w, n, d);
+  return undefined(env);
+}
+
 napi_value sum_squares_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "sumSquares");
   const i64 n = a.length(0, "x");
@@ -518,6 +529,7 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"sigmoidGate", sigmoid_gate_js},
       {"gatedProductBackward", gated_product_backward_js},
       {"adamwUpdate", adamw_update_js},
+      {"averageInto", average_into_js},
       {"sumSquares", sum_squares_js},
       {"columnSums", column_sums_js},
       {"dropout", dropout_js},

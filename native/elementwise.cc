@@ -111,6 +111,16 @@ void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamW
   });
 }
 
+void average_into(float* avg, const float* w, int64_t n, double d) {
+  const double e = 1 - d;
+  blocks(n, 1, [&](int64_t i0, int64_t i1) {
+    float* __restrict a = avg;
+    const float* __restrict ww = w;
+#pragma omp simd
+    for (int64_t i = i0; i < i1; i++) a[i] = static_cast<float>(d * a[i] + e * ww[i]);
+  });
+}
+
 double sum_squares(const float* x, int64_t n) {
   // one partial sum per block, added in block order: the same bits on any number of threads
   const int items = static_cast<int>((n + kBlock - 1) / kBlock);

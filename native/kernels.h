@@ -58,6 +58,8 @@ struct AdamWStep {
   double beta1, beta2, eps, step_size, inv_sqrt_bc2, shrink;
 };
 void adamw_update(float* w, const float* g, float* m, float* v, int64_t n, AdamWStep s);
+// avg = d avg + (1 - d) w, in double.
+void average_into(float* avg, const float* w, int64_t n, double d);
 double sum_squares(const float* x, int64_t n);
 // out[i] = x[i] * (keep(i) ? scale : 0) with the keep decision of dropout.h; out may be x.
 void dropout(float* out, const float* x, int64_t n, uint32_t seed, uint32_t threshold, double scale);

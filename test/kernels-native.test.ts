@@ -422,6 +422,19 @@ test('native dropout equals the TypeScript one bit for bit, in place and into an
   }
 });
 
+test('native moving average of the weights equals the TypeScript one', { skip }, () => {
+  const rng = new Rng(116);
+  for (const n of [1, 9, 70001]) {
+    const w = randn(n, rng), avg = randn(n, rng);
+    for (const d of [0.1, 0.995]) {
+      const a = avg.slice(), b = avg.slice();
+      ts.averageInto(a, w, d);
+      nk().averageInto(b, w, d);
+      assertClose(`n${n} d${d}`, b, a, 3e-7, 1e-12); // one float32 rounding apart at most
+    }
+  }
+});
+
 test('native AdamW update equals the TypeScript one', { skip }, () => {
   const rng = new Rng(109);
   for (const n of [1, 7, 5000, 100003]) {

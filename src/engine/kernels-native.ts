@@ -64,6 +64,7 @@ interface Addon {
   gemmPacked(M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, packed: F32, beta: number, C: F32,
     cOffset: number): void;
   fmaPeak(vectorBits: number, iterations: number): number;
+  averageInto(avg: F32, w: F32, d: number): void;
   sumSquares(x: F32): number;
   scaleInPlace(x: F32, s: number): void;
   columnSums(sums: F64, x: F32, N: number, O: number): void;
@@ -141,6 +142,7 @@ export function loadNativeKernels(threads: number): Kernels {
     gatedProductBackward: (dz, dpre, dout, r, z, count) => n.gatedProductBackward(dz, dpre, dout, r, z, count),
     lstmCellForward: (gates, c, h, tc, t, B, H) => n.lstmCellForward(gates, c, h, tc, t, B, H),
     lstmCellBackward: (dG, dc, dh, gates, c, tc, t, B, H) => n.lstmCellBackward(dG, dc, dh, gates, c, tc, t, B, H),
+    averageInto: (avg, w, d) => n.averageInto(avg, w, d),
     sumSquares: (x) => n.sumSquares(x),
     scaleInPlace: (x, s) => n.scaleInPlace(x, s),
     columnSums: (sums, x, N, O) => n.columnSums(sums, x, N, O),

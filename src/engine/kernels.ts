@@ -9,7 +9,7 @@ import { wkvBackward, wkvForward } from './layers/wkv.js';
 import { wkv6Backward, wkv6Forward } from './layers/wkv6.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
-import { gatedProductBackward, relu, reluBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
+import { averageInto, gatedProductBackward, relu, reluBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from './layers/lstm.js';
 import { adamwUpdate } from './adamw-update.js';
 import { bceLossBackward } from './layers/bce.js';
@@ -38,6 +38,7 @@ export interface Kernels {
   lstmCellForward: typeof lstmCellForward;
   lstmCellBackward: typeof lstmCellBackward;
   adamwUpdate: typeof adamwUpdate;
+  averageInto: typeof averageInto;
   sumSquares: typeof sumSquares;
   scaleInPlace: typeof scaleInPlace;
   columnSums: typeof columnSums;
@@ -67,6 +68,7 @@ export const tsKernels: Kernels = {
   lstmCellForward,
   lstmCellBackward,
   adamwUpdate,
+  averageInto,
   sumSquares,
   scaleInPlace,
   columnSums,

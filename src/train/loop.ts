@@ -41,7 +41,7 @@ export interface TrainOptions {
   /** Splits in memory, or a feed (feed.ts: e.g. a sharded dataset streamed shard by shard). */
   data: { train: Frame[][]; valid: Frame[][] } | TrainingFeed;
   buildModel: (config: ModelConfig, seed: number) => SequenceModel;
-  /** Where the optimizer's update and the gradient clipping run (default: the TypeScript kernels). */
+  /** Where the optimizer's update, the gradient clipping and the moving average run (default: the TypeScript kernels). */
   kernels?: Kernels;
   /** Stopping overrides for this invocation (a resumed run may train longer or shorter). */
   stop?: { epochs?: number | null; minutes?: number | null; steps?: number | null };
@@ -151,7 +151,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const model = options.buildModel(config.model, config.seed);
   const params = model.parameters();
   const optimizer = new AdamW(params, t.optimizer, options.kernels);
-  const average = t.emaDecay ? new WeightAverage(params, t.emaDecay) : null;
+  const average = t.emaDecay ? new WeightAverage(params, t.emaDecay, options.kernels) : null;
   const rng = new Rng(dropoutSeed(config.seed));
   const { st, metrics, statePath } = openRun(options, feed, model, optimizer, average, rng, log);
 

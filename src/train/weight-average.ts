@@ -8,6 +8,7 @@
  * The average damps the step-to-step noise of a high learning rate without lowering it.
  */
 import type { Param } from '../engine/tensor.js';
+import { tsKernels, type Kernels } from '../engine/kernels.js';
 
 /** Whether d can be a moving average's decay: a number strictly between 0 and 1. */
 export function isAverageDecay(d: unknown): d is number {
@@ -24,9 +25,11 @@ export class WeightAverage {
   readonly average: Float32Array[];
   private readonly spare: Float32Array[];
 
+  /** `kernels` fold the weights in (default: the TypeScript ones). */
   constructor(
     private readonly params: readonly Param[],
     readonly decay: number,
+    private readonly kernels: Kernels = tsKernels,
   ) {
     this.average = params.map((p) => p.data.slice());
     this.spare = params.map((p) => new Float32Array(p.data.length));
@@ -40,12 +43,7 @@ export class WeightAverage {
   /** Folds the current weights into the average; `updates` counts the optimizer's updates so far. */
   update(updates: number): void {
     const d = averageDecay(this.decay, updates);
-    const e = 1 - d;
-    for (let i = 0; i < this.params.length; i++) {
-      const w = this.params[i].data;
-      const a = this.average[i];
-      for (let j = 0; j < w.length; j++) a[j] = d * a[j] + e * w[j];
-    }
+    for (let i = 0; i < this.params.length; i++) this.kernels.averageInto(this.average[i], this.params[i].data, d);
   }
 
   /** Runs f with the averaged weights in the parameters, then puts the live weights back exactly. */

@@ -14,6 +14,12 @@ export function gatedProductBackward(dz: Float32Array, dpre: Float32Array, dout:
 }
 
 /** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
+/** avg = d avg + (1 - d) w elementwise, in double, rounded once (a moving average of weights). */
+export function averageInto(avg: Float32Array, w: Float32Array, d: number): void {
+  const e = 1 - d;
+  for (let j = 0; j < w.length; j++) avg[j] = d * avg[j] + e * w[j];
+}
+
 /** out = max(x, 0) (Math.max compiles without a branch, see reluSquare; NaN stays NaN); out may be x. */
 export function relu(out: Float32Array, x: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) out[i] = Math.max(x[i], 0);
