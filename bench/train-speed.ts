@@ -37,7 +37,7 @@ import { OrtGemm } from '../src/engine/gemm-ort.js';
 import { Rng } from '../src/engine/random.js';
 import { createModel } from '../src/models/index.js';
 import { conditionWidth, writeCondition } from '../src/engine/condition.js';
-import type { ModelConfig, SequenceModel } from '../src/models/model.js';
+import { isModelKind, type ModelConfig, type SequenceModel } from '../src/models/model.js';
 import { AdamW, clipGradients, globalGradNorm, zeroGradients } from '../src/train/optimizer.js';
 import { isAverageDecay, WeightAverage } from '../src/train/weight-average.js';
 import { StandInModel } from './standin-model.js';
@@ -92,8 +92,14 @@ const SETUPS: Setup[] = [
 
 /** The setup of --config: the model of a run configuration (or a bare model configuration). */
 function configSetup(path: string): Setup {
-  const json = JSON.parse(readFileSync(path, 'utf8')) as { model?: ModelConfig } & ModelConfig;
+  let json: { model?: ModelConfig } & ModelConfig;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8')) as typeof json;
+  } catch (e) {
+    throw new Error(`--config ${path}: ${(e as Error).message}`);
+  }
   const config = json.model ?? json;
+  if (!config || !isModelKind(config.kind)) throw new Error(`--config ${path}: not a model configuration (no known model.kind)`);
   const batch = Number(arg('--batch') ?? 4);
   const T = Number(arg('--length') ?? 512);
   return { key: config.kind === 'lstm' ? 'lstm' : 'rwkv', title: `${path} (${config.kind}); batch ${batch}, T ${T}`, config, batch, T };
@@ -330,4 +336,9 @@ function main(): void {
   else for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels);
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`train-speed: ${(e as Error).message}`);
+  process.exit(1);
+}
