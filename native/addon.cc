@@ -554,9 +554,11 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
   napi_value abi;
   napi_create_int32(env, kAbiVersion, &abi);
   napi_set_named_property(env, exports, "abiVersion", abi);
-  // The blocked GEMM's register tile is sized for 32 vector registers of 16 floats (AVX-512).
-#ifdef __AVX512F__
+  // The blocked GEMM has register tiles for AVX-512 and for AVX2 with FMA (sgemm.cc), none otherwise.
+#if defined(__AVX512F__)
   const int vector_bits = 512;
+#elif defined(__AVX2__) && defined(__FMA__)
+  const int vector_bits = 256;
 #else
   const int vector_bits = 0;
 #endif

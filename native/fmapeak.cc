@@ -45,6 +45,14 @@ inline __m256 set256(float x) { return _mm256_set1_ps(x); }
 }  // namespace
 
 double fma_peak(int vector_bits, int64_t iterations) {
+  bool built = false;  // whether this vector width was compiled in: 0 GFLOP/s when not
+#ifdef __AVX512F__
+  built = built || vector_bits == 512;
+#endif
+#ifdef __FMA__
+  built = built || vector_bits == 256;
+#endif
+  if (!built) return 0;
   const int threads = pool_threads();
   std::atomic<float> sink{0};
   const auto t0 = std::chrono::steady_clock::now();

@@ -4,7 +4,7 @@
 // chunk of its columns and runs the register-blocked kernel over them, kMr rows by kNr columns at a
 // time. Operands that are not transposed are read in place; transposed ones (and partial panels at
 // the edges) are first packed into panels, op(B)'s once per slice for all items. The kernel keeps a
-// kMr x kNr tile of C in vector registers (8 x 48 floats: 24 AVX-512 registers) while it walks k.
+// kMr x kNr tile of C in vector registers while it walks k.
 // Every element of C is summed in the same order (k slice by slice, k ascending within a slice)
 // however the items are spread over threads, so results do not depend on the thread count.
 // Products of few rows against one B many times over (the LSTM's recurrent weight) take op(B) packed
@@ -20,13 +20,24 @@
 namespace rm {
 namespace {
 
+// The register tile fits the vector registers of the instruction set built for: with AVX-512, 8 x 48
+// floats (24 of 32 registers of 16 floats); with AVX2, 6 x 16 (12 of 16 registers of 8 floats, the
+// rest for B's two vectors and the broadcast of A). Without either the addon reports no wide vectors
+// and the GEMM is not used (addon.cc: wideVectorBits).
+#ifdef __AVX512F__
 constexpr int kLanes = 16;
-typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int kMr = 8;                 // rows of a register tile
 constexpr int kNv = 3;                 // vectors across a register tile
+constexpr int kMc = 64;                // rows of C per work item
+#else
+constexpr int kLanes = 8;
+constexpr int kMr = 6;
+constexpr int kNv = 2;
+constexpr int kMc = 60;
+#endif
+typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int kNr = kNv * kLanes;      // columns of a register tile
 constexpr int kKc = 512;               // k slice
-constexpr int kMc = 64;                // rows of C per work item
 constexpr int kPackedItems = 12;       // work items of a product against a packed B, at least
 static_assert(kMc % kMr == 0, "A blocks are whole panels");
 
@@ -149,8 +160,14 @@ void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restr
 // panels) are, except a last partial panel, which is packed with zeros past the edge, and B's panels
 // when its rows are kBWideRow floats or longer: a panel walk then touches a new 4 KB page at every k
 // (NN 4096x2048x512 in the RWKV step: 298 GFLOP/s read in place, 352 packed). (Packing narrower
-// operands too measured no faster with them fresh from memory, as in a training step.)
+// operands too measured no faster with them fresh from memory, as in a training step.) With AVX2 every
+// op(B) is packed: a panel of 512 rows read in place (32 KB) and A's panel do not fit a 32 KB L1
+// together, and packed, the products at the RWKV step's shapes ran 1.2-1.5x as fast (docs/decisions.md §15).
+#ifdef __AVX512F__
 constexpr int kBWideRow = 1024;
+#else
+constexpr int kBWideRow = 0;
+#endif
 inline bool a_direct(const Operands& o, int r0) { return !o.ta && r0 + kMr <= o.M; }
 inline bool b_packs_all(const Operands& o) { return o.tb || o.N >= kBWideRow; }
 inline bool b_direct(const Operands& o, int n0) { return !b_packs_all(o) && n0 + kNr <= o.N; }

@@ -24,10 +24,17 @@ function blockedOrSkip(): { gemm: Gemm | null; skip: string | false } {
 }
 const { gemm: blocked, skip } = blockedOrSkip();
 
-// Sizes around the register tile (8 rows x 48 columns), the rows per work item (64), the k slice (512)
-// and the row length from which op(B) is packed even when not transposed (1024).
+// Sizes around the register tile (8 rows x 48 columns with AVX-512, 6 x 16 with AVX2), the rows per
+// work item (64; 60), the k slice (512) and the row length from which op(B) is packed even when not
+// transposed (1024).
 const CASES: Array<[number, number, number]> = [
   [1, 1, 1],
+  [5, 15, 3],
+  [6, 16, 64],
+  [7, 17, 100],
+  [59, 32, 9],
+  [60, 33, 515],
+  [61, 31, 2],
   [7, 47, 5],
   [8, 48, 512],
   [9, 49, 513],

@@ -57,7 +57,7 @@ export function useBlockedGemm(a: GemmArgs): boolean {
   return a.M >= 256;
 }
 
-/** The native blocked GEMM, when the addon is used and was built with AVX-512. */
+/** The native blocked GEMM, when the addon is used and was built with AVX-512 or AVX2 with FMA. */
 const nativeBlocked = (): OrtGemmOptions['blocked'] => nativeGemm(() => ({ gemm: loadNativeBlockedGemm(), use: useBlockedGemm }));
 
 let shared: Gemm | undefined;

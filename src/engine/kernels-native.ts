@@ -20,7 +20,7 @@ type Opt<T> = T | null;
 
 interface Addon {
   abiVersion: number;
-  /** 512 when built with AVX-512 (the blocked GEMM's register tile assumes it), else 0. */
+  /** The blocked GEMM's vector width: 512 when built with AVX-512, 256 with AVX2 and FMA, else 0 (not usable). */
   wideVectorBits: number;
   threads(): number;
   setThreads(n: number): number;
@@ -173,11 +173,11 @@ export function loadNativeRowsGemm(): Gemm {
 /**
  * The addon's blocked GEMM for training-size products (native/sgemm.cc), all four transpose cases,
  * on the kernels' thread pool; sums in float. Loads the addon (throws if it is missing or stale, or
- * was built without AVX-512, where its register tile would spill and ORT is faster).
+ * was built without AVX-512 or AVX2 with FMA: it has no register tile for narrower vectors).
  */
 export function loadNativeBlockedGemm(): Gemm {
   const n = loadAddon();
-  if (n.wideVectorBits < 512) throw new Error('the native addon was built without AVX-512: its blocked GEMM is not used');
+  if (n.wideVectorBits < 256) throw new Error('the native addon was built without AVX-512 or AVX2 with FMA: its blocked GEMM is not used');
   return {
     name: 'native blocked',
     gemm: (a: GemmArgs) =>
