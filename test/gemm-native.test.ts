@@ -48,3 +48,15 @@ test('ORT GEMM hands products of few rows to the rows GEMM and the rest to ORT, 
   assert.match(gemm.name, /native rows up to 4 rows/);
   gemm.dispose();
 });
+
+test('products of few rows below the TypeScript threshold go to the rows GEMM from its own threshold', { skip }, () => {
+  const gemm = createOrtGemm({ threads: 1, minMacs: 32768, rows: { gemm: loadNativeRowsGemm(), maxRows: 4, minMacs: 512 } });
+  const rng = new Rng(33);
+  // 1x128x128 (16,384 multiply-adds) and 2x16x20 (640): rows GEMM; 1x8x8 (64): TypeScript; 8x64x64 (32,768 but 8 rows): ORT
+  for (const [M, N, K] of [[1, 128, 128], [2, 16, 20], [1, 8, 8], [8, 64, 64]] as const)
+    checkCase(gemm, { transA: false, transB: true, M, N, K, alpha: 1, beta: 0.5, ao: 1, bo: 2, co: 3 }, rng);
+  assert.equal(gemm.rowsCalls, 2);
+  assert.equal(gemm.tsCalls, 1);
+  assert.equal(gemm.ortCalls, 1);
+  gemm.dispose();
+});

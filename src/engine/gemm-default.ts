@@ -35,6 +35,13 @@ export interface DefaultGemmOptions extends OrtGemmOptions {
  */
 export const ROWS_GEMM_MAX_ROWS = 4;
 
+/**
+ * ... from this many multiply-adds (M*N*K): below it the TypeScript GEMM is as fast as a native call.
+ * One row against 128 x 128 (the bundled RWKV's products at batch 1) took 2.3 us on the rows GEMM and
+ * 17.7 us in TypeScript; 1 x 4 x 256, 0.8 and 1.7 us; 1 x 16 x 16, 0.7 and 0.4 us (docs/decisions.md §15).
+ */
+export const ROWS_GEMM_MIN_MACS = 512;
+
 /** `load()`, unless RWKV_MUSIC_NATIVE=0 or the addon does not load (the reason: kernelsLoadError()). */
 function nativeGemm<T>(load: () => T): T | undefined {
   if (parseKernelBackend(process.env.RWKV_MUSIC_NATIVE) === 'ts') return undefined;
@@ -46,7 +53,7 @@ function nativeGemm<T>(load: () => T): T | undefined {
 }
 
 /** The native rows GEMM, when the addon is used. */
-const nativeRows = (): OrtGemmOptions['rows'] => nativeGemm(() => ({ gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS }));
+const nativeRows = (): OrtGemmOptions['rows'] => nativeGemm(() => ({ gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS, minMacs: ROWS_GEMM_MIN_MACS }));
 
 /**
  * Which products the native blocked GEMM takes from ORT: those of at least 256 rows. Below that (the

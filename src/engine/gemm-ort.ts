@@ -127,6 +127,12 @@ function arrayBufferDetacher(): Detach | null {
   return cachedDetach;
 }
 
+export interface RowsGemmOption {
+  gemm: Gemm;
+  maxRows: number;
+  minMacs?: number;
+}
+
 export interface OrtGemmOptions {
   /** Intra-op threads of every session; default: the number of cores. */
   threads?: number;
@@ -148,10 +154,11 @@ export interface OrtGemmOptions {
    */
   chunkFloats?: number;
   /**
-   * Products of at most `maxRows` rows (A not transposed) that are too large for the TypeScript GEMM
-   * go to this GEMM instead of ORT (the native addon's, run on the calling thread: see gemm-default.ts).
+   * Products of at most `maxRows` rows (A not transposed) go to this GEMM instead of ORT (the native
+   * addon's, run on the calling thread: see gemm-default.ts), and instead of the TypeScript GEMM too
+   * from `minMacs` multiply-adds (default: the TypeScript GEMM's `minMacs`).
    */
-  rows?: { gemm: Gemm; maxRows: number };
+  rows?: RowsGemmOption;
   /**
    * Products that `use` picks (after the two cases above) go to this GEMM instead of ORT: the native
    * addon's blocked GEMM, where it measured faster (see gemm-default.ts).
@@ -240,7 +247,7 @@ export class OrtGemm implements Gemm {
   rowsCalls = 0;
   blockedCalls = 0;
   packedCalls = 0;
-  private readonly rows: { gemm: Gemm; maxRows: number } | undefined;
+  private readonly rows: Required<RowsGemmOption> | undefined;
   private readonly blocked: OrtGemmOptions['blocked'];
   /** The blocked GEMM's packed products, when it has them (products of few rows against one B). */
   readonly packB?: Gemm['packB'];
@@ -253,7 +260,7 @@ export class OrtGemm implements Gemm {
     this.spin = options.spin ?? false;
     this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
     this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
-    this.rows = options.rows;
+    this.rows = options.rows ? { minMacs: this.minMacs, ...options.rows } : undefined;
     this.blocked = options.blocked;
     const packing = this.blocked?.gemm;
     if (packing?.packB && packing.gemmPacked) {
@@ -305,14 +312,15 @@ export class OrtGemm implements Gemm {
     const bo = args.bOffset ?? 0;
     const co = args.cOffset ?? 0;
     checkArgs(args, ao, bo, co);
-    if (M * N * K < this.minMacs || M === 0 || N === 0 || K === 0) {
-      this.tsCalls++;
-      tsGemm.gemm(args);
-      return;
-    }
-    if (this.rows && M <= this.rows.maxRows && !transA) {
+    const macs = M * N * K;
+    if (this.rows && M <= this.rows.maxRows && !transA && macs >= this.rows.minMacs && macs > 0) {
       this.rowsCalls++;
       this.rows.gemm.gemm(args);
+      return;
+    }
+    if (macs < this.minMacs || M === 0 || N === 0 || K === 0) {
+      this.tsCalls++;
+      tsGemm.gemm(args);
       return;
     }
     if (this.blocked?.use(args)) {
