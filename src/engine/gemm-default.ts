@@ -36,7 +36,8 @@ export interface DefaultGemmOptions extends OrtGemmOptions {
 export const ROWS_GEMM_MAX_ROWS = 4;
 
 /**
- * ... from this many multiply-adds (M*N*K): below it the TypeScript GEMM is as fast as a native call.
+ * The rows GEMM takes those products from this many multiply-adds (M*N*K): below it the TypeScript GEMM
+ * is as fast as a native call.
  * One row against 128 x 128 (the bundled RWKV's products at batch 1) took 2.3 us on the rows GEMM and
  * 17.7 us in TypeScript; 1 x 4 x 256, 0.8 and 1.7 us; 1 x 16 x 16, 0.7 and 0.4 us (docs/decisions.md §15).
  */

@@ -260,7 +260,7 @@ export class OrtGemm implements Gemm {
     this.spin = options.spin ?? false;
     this.chunkFloats = Math.max(1, options.chunkFloats ?? DEFAULT_ORT_CHUNK_FLOATS);
     this.detach = options.releaseOutputCopies === false ? null : arrayBufferDetacher();
-    this.rows = options.rows ? { minMacs: this.minMacs, ...options.rows } : undefined;
+    this.rows = options.rows ? { ...options.rows, minMacs: options.rows.minMacs ?? this.minMacs } : undefined;
     this.blocked = options.blocked;
     const packing = this.blocked?.gemm;
     if (packing?.packB && packing.gemmPacked) {
