@@ -236,22 +236,21 @@ napi_value layer_norm_backward_js(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
-napi_value relu_js(napi_env env, napi_callback_info info) {
-  Args a(env, info, "relu");
+// Bindings of the kernels f(out, in, n): an output and an input of n floats, then n.
+template <void (*F)(float*, const float*, int64_t)>
+napi_value out_in_js(napi_env env, napi_callback_info info, const char* name, const char* out_name, const char* in_name) {
+  Args a(env, info, name);
   const int n = a.count(2, "n");
-  float* out = a.f32(0, "out", n);
-  const float* x = a.f32(1, "x", n);
-  if (a.ok()) relu(out, x, n);
+  float* out = a.f32(0, out_name, n);
+  const float* in = a.f32(1, in_name, n);
+  if (a.ok()) F(out, in, n);
   return undefined(env);
 }
 
+napi_value relu_js(napi_env env, napi_callback_info info) { return out_in_js<relu>(env, info, "relu", "out", "x"); }
+
 napi_value relu_backward_js(napi_env env, napi_callback_info info) {
-  Args a(env, info, "reluBackward");
-  const int n = a.count(2, "n");
-  float* dx = a.f32(0, "dx", n);
-  const float* x = a.f32(1, "x", n);
-  if (a.ok()) relu_backward(dx, x, n);
-  return undefined(env);
+  return out_in_js<relu_backward>(env, info, "reluBackward", "dx", "x");
 }
 
 napi_value relu_square_js(napi_env env, napi_callback_info info) {
@@ -264,12 +263,7 @@ napi_value relu_square_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value relu_square_backward_js(napi_env env, napi_callback_info info) {
-  Args a(env, info, "reluSquareBackward");
-  const int n = a.count(2, "n");
-  float* dpre = a.f32(0, "dpre", n);
-  const float* kr = a.f32(1, "kr", n);
-  if (a.ok()) relu_square_backward(dpre, kr, n);
-  return undefined(env);
+  return out_in_js<relu_square_backward>(env, info, "reluSquareBackward", "dpre", "kr");
 }
 
 napi_value sigmoid_gate_js(napi_env env, napi_callback_info info) {

@@ -13,7 +13,6 @@ export function gatedProductBackward(dz: Float32Array, dpre: Float32Array, dout:
   }
 }
 
-/** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
 /** avg = d avg + (1 - d) w elementwise, in double, rounded once (a moving average of weights). */
 export function averageInto(avg: Float32Array, w: Float32Array, d: number): void {
   const e = 1 - d;
@@ -30,6 +29,7 @@ export function reluBackward(dx: Float32Array, x: Float32Array, n: number): void
   for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dx[i] : 0;
 }
 
+/** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
 export function reluSquare(kk: Float32Array, pre: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     // Branch-free relu: (x + |x|) / 2 is exactly max(x, 0); a compare-and-branch on random signs
