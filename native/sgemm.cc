@@ -1,10 +1,10 @@
 // Blocked matrix product for training-size shapes (loadNativeBlockedGemm in src/engine/kernels-native.ts):
 //   C[M,N] = alpha op(A) op(B) + beta C, row-major, any of the four transpose cases.
-// The usual blocking: K in slices of kKc; in each slice every work item takes kMc rows of C and a
-// chunk of its columns and runs the register-blocked kernel over them, kMr rows by kNr columns at a
-// time. Operands that are not transposed are read in place; transposed ones (and partial panels at
-// the edges) are first packed into panels, op(B)'s once per slice for all items. The kernel keeps a
-// kMr x kNr tile of C in vector registers while it walks k.
+// The usual blocking: K in slices of kKc; in each slice every work item takes Mc rows of C and a
+// chunk of its columns and runs the register-blocked kernel over them, Mr rows by Nr columns at a
+// time (a Tile). Operands that are not transposed are read in place; transposed ones (and partial
+// panels at the edges) are first packed into panels, op(B)'s once per slice for all items. The kernel
+// keeps an Mr x Nr tile of C in vector registers while it walks k.
 // Every element of C is summed in the same order (k slice by slice, k ascending within a slice)
 // however the items are spread over threads, so results do not depend on the thread count.
 // Products of few rows against one B many times over (the LSTM's recurrent weight) take op(B) packed
@@ -20,26 +20,37 @@
 namespace rm {
 namespace {
 
-// The register tile fits the vector registers of the instruction set built for: with AVX-512, 8 x 48
-// floats (24 of 32 registers of 16 floats); with AVX2, 6 x 16 (12 of 16 registers of 8 floats, the
-// rest for B's two vectors and the broadcast of A). Without either the addon reports no wide vectors
-// and the GEMM is not used (addon.cc: wideVectorBits).
+// A register tile of C is kept in vector registers while the kernel walks k: Mr rows by Nv vectors of
+// kLanes floats. Work items take Mc rows of C. With AVX-512 there are two: 6 x 64 (24 of 32
+// registers) for the training-size products, whose widths (512, 2048) are whole numbers of its panels,
+// and 8 x 48 for the products against a packed B (the LSTM's recurrent products of 32 rows, whole
+// numbers of its panels the other way); each ran 1.04-1.14x as fast as the other on its own products
+// (docs/decisions.md §16). With AVX2, 6 x 16 (12 of 16 registers of 8 floats, the rest for B's two
+// vectors and the broadcast of A) for both. Without either the addon reports no wide vectors and the
+// GEMM is not used (addon.cc: wideVectorBits).
 #ifdef __AVX512F__
 constexpr int kLanes = 16;
-constexpr int kMr = 8;                 // rows of a register tile
-constexpr int kNv = 3;                 // vectors across a register tile
-constexpr int kMc = 64;                // rows of C per work item
 #else
 constexpr int kLanes = 8;
-constexpr int kMr = 6;
-constexpr int kNv = 2;
-constexpr int kMc = 60;
+#endif
+template <int kRows, int kVectors, int kItemRows>
+struct Tile {
+  static constexpr int Mr = kRows;             // rows of a register tile
+  static constexpr int Nv = kVectors;          // vectors across it
+  static constexpr int Nr = kVectors * kLanes;  // its columns
+  static constexpr int Mc = kItemRows;         // rows of C per work item
+  static_assert(Mc % Mr == 0, "A blocks are whole panels");
+};
+#ifdef __AVX512F__
+using BlockedTile = Tile<6, 4, 66>;
+using PackedTile = Tile<8, 3, 64>;
+#else
+using BlockedTile = Tile<6, 2, 60>;
+using PackedTile = BlockedTile;
 #endif
 typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
-constexpr int kNr = kNv * kLanes;      // columns of a register tile
 constexpr int kKc = 512;               // k slice
 constexpr int kPackedItems = 12;       // work items of a product against a packed B, at least
-static_assert(kMc % kMr == 0, "A blocks are whole panels");
 
 inline vf load(const float* p) {
   vf x;
@@ -73,7 +84,9 @@ struct Operands {
 };
 
 // op(A)[m, k] for rows m0.. of one panel, k in [k0, k0 + kc), as kc groups of kMr (rows past M are 0).
+template <class T>
 void pack_a_panel(const Operands& o, int m0, int k0, int kc, float* dst) {
+  constexpr int kMr = T::Mr;
   const int rows = std::min(kMr, o.M - m0);
   if (o.ta) {  // A stored [K, M]: each k's kMr values are contiguous
     for (int k = 0; k < kc; k++) {
@@ -96,7 +109,9 @@ void pack_a_panel(const Operands& o, int m0, int k0, int kc, float* dst) {
 }
 
 // op(B)[k, n] for k in [k0, k0 + kc), columns n0.. of one panel, as kc rows of kNr (columns past N are 0).
+template <class T>
 void pack_b_panel(const Operands& o, int n0, int k0, int kc, float* dst) {
+  constexpr int kNr = T::Nr;
   const int cols = std::min(kNr, o.N - n0);
   if (!o.tb) {  // B stored [K, N]: each k's columns are contiguous
     for (int k = 0; k < kc; k++) {
@@ -120,9 +135,10 @@ void pack_b_panel(const Operands& o, int n0, int k0, int kc, float* dst) {
 // One register tile: C[rows, cols] = alpha * sum_k op(A)[i, k] op(B)[k, j] + beta * C (beta == 0: C not
 // read). A is a packed panel (kMr values per k) or, when kADirect, kMr rows of A read in place (row i at
 // a + i * lda); B is a packed panel or kc rows of B read in place, ldb apart.
-template <bool kADirect>
+template <class T, bool kADirect>
 void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b, int64_t ldb, float* C,
             int64_t ldc, int rows, int cols, float alpha, float beta) {
+  constexpr int kMr = T::Mr, kNv = T::Nv, kNr = T::Nr;
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < kNv; j++) __builtin_prefetch(C + i * ldc + j * kLanes, 1, 3);
   vf acc[kMr][kNv] = {};
@@ -168,9 +184,11 @@ constexpr int kBWideRow = 1024;
 #else
 constexpr int kBWideRow = 0;
 #endif
-inline bool a_direct(const Operands& o, int r0) { return !o.ta && r0 + kMr <= o.M; }
+template <class T>
+inline bool a_direct(const Operands& o, int r0) { return !o.ta && r0 + T::Mr <= o.M; }
 inline bool b_packs_all(const Operands& o) { return o.tb || o.N >= kBWideRow; }
-inline bool b_direct(const Operands& o, int n0) { return !b_packs_all(o) && n0 + kNr <= o.N; }
+template <class T>
+inline bool b_direct(const Operands& o, int n0) { return !b_packs_all(o) && n0 + T::Nr <= o.N; }
 
 struct Slice {
   const Operands* o;
@@ -182,6 +200,8 @@ struct Slice {
 
 // One work item: rows [m0, m0 + kMc) of C against one chunk of column panels.
 void run_item(const Slice& s, int item) {
+  using T = BlockedTile;
+  constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const Operands& o = *s.o;
   const int mb = item % s.m_blocks, chunk = item / s.m_blocks;
   const int m0 = mb * kMc, mc = std::min(kMc, o.M - m0);
@@ -189,21 +209,21 @@ void run_item(const Slice& s, int item) {
   thread_local Scratch apack_buf;
   float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * s.kc);
   for (int p = 0; p < a_panels; p++)
-    if (!a_direct(o, m0 + p * kMr)) pack_a_panel(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc);
+    if (!a_direct<T>(o, m0 + p * kMr)) pack_a_panel<T>(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc);
   const int q0 = chunk * s.panels_per_chunk, q1 = std::min(s.n_panels, q0 + s.panels_per_chunk);
   for (int q = q0; q < q1; q++) {
     const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
-    const bool bd = b_direct(o, n0);
+    const bool bd = b_direct<T>(o, n0);
     const float* bp = bd ? o.B + static_cast<int64_t>(s.k0) * o.N + n0 : s.bpack + static_cast<int64_t>(q) * s.kc * kNr;
     const int64_t ldb = bd ? o.N : kNr;
     for (int p = 0; p < a_panels; p++) {
       const int r0 = m0 + p * kMr;
       float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
       const int rows = std::min(kMr, o.M - r0);
-      if (a_direct(o, r0))
-        kernel<true>(s.kc, o.A + static_cast<int64_t>(r0) * o.K + s.k0, o.K, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
+      if (a_direct<T>(o, r0))
+        kernel<T, true>(s.kc, o.A + static_cast<int64_t>(r0) * o.K + s.k0, o.K, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
       else
-        kernel<false>(s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc, 0, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
+        kernel<T, false>(s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc, 0, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
     }
   }
 }
@@ -217,6 +237,8 @@ void scale_c(float* C, int64_t n, float beta) {
 
 // One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
 void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
+  using T = PackedTile;
+  constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const int mc = std::min(kMc, o.M - m0);
   const int a_panels = (mc + kMr - 1) / kMr;
   thread_local Scratch apack_buf;
@@ -225,7 +247,7 @@ void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int
     const float b = k0 == 0 ? beta : 1.0f;
     float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * kc);
     for (int p = 0; p < a_panels; p++)
-      if (!a_direct(o, m0 + p * kMr)) pack_a_panel(o, m0 + p * kMr, k0, kc, apack + static_cast<int64_t>(p) * kMr * kc);
+      if (!a_direct<T>(o, m0 + p * kMr)) pack_a_panel<T>(o, m0 + p * kMr, k0, kc, apack + static_cast<int64_t>(p) * kMr * kc);
     for (int q = q0; q < q1; q++) {
       const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
       const float* panel = bp + (static_cast<int64_t>(q) * o.K + k0) * kNr;
@@ -233,10 +255,10 @@ void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int
         const int r0 = m0 + p * kMr;
         float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
         const int rows = std::min(kMr, o.M - r0);
-        if (a_direct(o, r0))
-          kernel<true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        if (a_direct<T>(o, r0))
+          kernel<T, true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
         else
-          kernel<false>(kc, apack + static_cast<int64_t>(p) * kMr * kc, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+          kernel<T, false>(kc, apack + static_cast<int64_t>(p) * kMr * kc, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
       }
     }
   }
@@ -264,6 +286,8 @@ bool without_sums(int M, int N, int K, float alpha, float beta, float* C) {
 
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
                   float beta, float* C) {
+  using T = BlockedTile;
+  constexpr int kNr = T::Nr, kMc = T::Mc;
   if (without_sums(M, N, K, alpha, beta, C)) return;
   const Operands o{trans_a, trans_b, M, N, K, alpha, A, B, C};
   const int n_panels = (N + kNr - 1) / kNr;
@@ -278,24 +302,30 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
     const int kc = std::min(kKc, K - k0);
     if (packs_b)
       parallel_for(n_panels, static_cast<size_t>(kc) * N, [&](int q) {
-        if (!b_direct(o, q * kNr)) pack_b_panel(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
+        if (!b_direct<T>(o, q * kNr)) pack_b_panel<T>(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
       });
     const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, chunks.per_chunk, n_panels};
     parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
   }
 }
 
-int64_t packed_b_floats(int N, int K) { return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K; }
+int64_t packed_b_floats(int N, int K) {
+  constexpr int kNr = PackedTile::Nr;
+  return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K;
+}
 
 void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
+  using T = PackedTile;
+  constexpr int kNr = T::Nr;
   const Operands o{false, trans_b, 0, N, K, 1.0f, nullptr, B, nullptr};
   const int n_panels = (N + kNr - 1) / kNr;
   parallel_for(n_panels, static_cast<size_t>(K) * N, [&](int q) {
-    pack_b_panel(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
+    pack_b_panel<T>(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
   });
 }
 
 void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
+  constexpr int kNr = PackedTile::Nr, kMc = PackedTile::Mc;
   if (without_sums(M, N, K, alpha, beta, C)) return;
   const Operands o{false, false, M, N, K, alpha, A, nullptr, C};
   const int n_panels = (N + kNr - 1) / kNr;

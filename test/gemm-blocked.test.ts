@@ -24,9 +24,9 @@ function blockedOrSkip(): { gemm: Gemm | null; skip: string | false } {
 }
 const { gemm: blocked, skip } = blockedOrSkip();
 
-// Sizes around the register tile (8 rows x 48 columns with AVX-512, 6 x 16 with AVX2), the rows per
-// work item (64; 60), the k slice (512) and the row length from which op(B) is packed even when not
-// transposed (1024).
+// Sizes around the register tiles (with AVX-512, 6 rows x 64 columns, 66 rows per work item, and
+// for products against a packed B 8 x 48 and 64; with AVX2, 6 x 16 and 60), the k slice (512) and the
+// row length from which op(B) is packed even when not transposed (1024).
 const CASES: Array<[number, number, number]> = [
   [1, 1, 1],
   [5, 15, 3],
@@ -45,6 +45,10 @@ const CASES: Array<[number, number, number]> = [
   [3, 200, 17],
   [17, 1024, 9],
   [9, 1057, 520],
+  [66, 64, 512],
+  [67, 65, 513],
+  [12, 63, 40],
+  [133, 129, 11],
 ];
 
 test('native blocked GEMM matches the float64 reference: four transposes, edges of every block, alpha, beta, offsets', { skip }, () => {
