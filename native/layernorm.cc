@@ -88,6 +88,7 @@ void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* db
   parallel_for(chunks, static_cast<size_t>(N) * C * 4, [&](int item) {
     double* __restrict dw = buf + 2L * C * item;
     double* __restrict db = dw + C;
+    const float* __restrict w = weight;  // a local copy: through the capture, gcc gathers it
     for (int c = 0; c < 2 * C; c++) dw[c] = 0;
     for (int n = item * rows, n1 = std::min(N, n + rows); n < n1; n++) {
       const long row = static_cast<long>(n) * C;
@@ -99,7 +100,7 @@ void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* db
 #pragma omp simd reduction(+ : sg, sgx)
       for (int c = 0; c < C; c++) {
         const double xh = (x[c] - m) * rs;
-        const double g = static_cast<double>(go[c]) * weight[c];
+        const double g = static_cast<double>(go[c]) * w[c];
         sg += g;
         sgx += g * xh;
         dw[c] += go[c] * xh;
@@ -109,10 +110,10 @@ void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* db
       sgx /= C;
       if (accumulate) {
 #pragma omp simd
-        for (int c = 0; c < C; c++) di[c] = static_cast<float>(di[c] + rs * (static_cast<double>(go[c]) * weight[c] - sg - (x[c] - m) * rs * sgx));
+        for (int c = 0; c < C; c++) di[c] = static_cast<float>(di[c] + rs * (static_cast<double>(go[c]) * w[c] - sg - (x[c] - m) * rs * sgx));
       } else {
 #pragma omp simd
-        for (int c = 0; c < C; c++) di[c] = static_cast<float>(rs * (static_cast<double>(go[c]) * weight[c] - sg - (x[c] - m) * rs * sgx));
+        for (int c = 0; c < C; c++) di[c] = static_cast<float>(rs * (static_cast<double>(go[c]) * w[c] - sg - (x[c] - m) * rs * sgx));
       }
     }
   });

@@ -35,36 +35,78 @@ void mix_rows(float* const* outs, const float* x, const float* const* mus, const
   }
 }
 
-// dL/dx of one row into g (doubles), and acc[j*C + c] += dout_j * (x - xx).
-template <int J>
-void mix_row_grad(double* __restrict g, double* __restrict acc, const float* const* douts, const float* x,
-                  const float* const* mus, long row, bool has_prev, bool has_next, int C) {
+// The LayerNorm that produced x, at one row, for the fused backward: its input row, mean and 1/std, its
+// weight, the weight's and bias's gradient sums, and the row's sums of h = g * weight and h * xhat.
+struct LnRow {
+  const float* inp;
+  double mean, rstd;
+  const float* weight;
+  double* dw;
+  double* db;
+  double sh, shx;
+};
+
+// dL/dx of one row into g (doubles), and acc[j*C + c] += dout_j * (x - xx), in one pass over the row
+// with g in registers (a loop per j, g and acc in memory between them, took 1.5x as long); with kLn
+// also the LayerNorm backward's sums over the row, in the same pass.
+template <int J, bool kPrev, bool kNext, bool kLn>
+void mix_row_grad_pass(double* __restrict g, double* __restrict acc, const float* const* douts, const float* x,
+                       const float* const* mus, long row, int C, LnRow* ln) {
   const float* __restrict xr = x + row;
-  const float* __restrict xp = has_prev ? x + row - C : xr;
-  for (int c = 0; c < C; c++) g[c] = 0;
-  for (int j = 0; j < J; j++) {
-    const float* __restrict d = douts[j] + row;
-    const float* __restrict m = mus[j];
-    double* __restrict aj = acc + static_cast<long>(j) * C;
-    if (has_prev) {
-#pragma omp simd
-      for (int c = 0; c < C; c++) {
-        aj[c] += static_cast<double>(d[c]) * (static_cast<double>(xr[c]) - xp[c]);
-        g[c] += static_cast<double>(m[c]) * d[c];
-      }
-    } else {
-#pragma omp simd
-      for (int c = 0; c < C; c++) {
-        aj[c] += static_cast<double>(d[c]) * xr[c];
-        g[c] += static_cast<double>(m[c]) * d[c];
-      }
+  const float* __restrict xp = x + row - C;  // read only with kPrev
+  const float* __restrict d0 = douts[0] + row;
+  const float* __restrict d1 = douts[J > 1 ? 1 : 0] + row;
+  const float* __restrict d2 = douts[J > 2 ? 2 : 0] + row;
+  const float* __restrict m0 = mus[0];
+  const float* __restrict m1 = mus[J > 1 ? 1 : 0];
+  const float* __restrict m2 = mus[J > 2 ? 2 : 0];
+  double* __restrict a0 = acc;
+  double* __restrict a1 = acc + C;
+  double* __restrict a2 = acc + 2L * C;
+  const float* __restrict inp = kLn ? ln->inp : nullptr;
+  const float* __restrict w = kLn ? ln->weight : nullptr;
+  double* __restrict dw = kLn ? ln->dw : nullptr;
+  double* __restrict db = kLn ? ln->db : nullptr;
+  const double mean = kLn ? ln->mean : 0, rs = kLn ? ln->rstd : 0;
+  double sh = 0, shx = 0;
+#pragma omp simd reduction(+ : sh, shx)
+  for (int c = 0; c < C; c++) {
+    const double diff = kPrev ? static_cast<double>(xr[c]) - xp[c] : static_cast<double>(xr[c]);
+    double gc = 0;
+    a0[c] += static_cast<double>(d0[c]) * diff;
+    gc += static_cast<double>(m0[c]) * d0[c];
+    if (kNext) gc += (1.0 - m0[c]) * d0[c + C];
+    if (J > 1) {
+      a1[c] += static_cast<double>(d1[c]) * diff;
+      gc += static_cast<double>(m1[c]) * d1[c];
+      if (kNext) gc += (1.0 - m1[c]) * d1[c + C];
     }
-    if (has_next) {
-      const float* __restrict dn = d + C;
-#pragma omp simd
-      for (int c = 0; c < C; c++) g[c] += (1.0 - m[c]) * dn[c];
+    if (J > 2) {
+      a2[c] += static_cast<double>(d2[c]) * diff;
+      gc += static_cast<double>(m2[c]) * d2[c];
+      if (kNext) gc += (1.0 - m2[c]) * d2[c + C];
+    }
+    g[c] = gc;
+    if (kLn) {
+      const double xhat = (inp[c] - mean) * rs;
+      const double h = gc * w[c];
+      sh += h;
+      shx += h * xhat;
+      dw[c] += gc * xhat;
+      db[c] += gc;
     }
   }
+  if (kLn) ln->sh = sh, ln->shx = shx;
+}
+
+template <int J, bool kLn>
+void mix_row_grad(double* g, double* acc, const float* const* douts, const float* x, const float* const* mus, long row,
+                  bool has_prev, bool has_next, int C, LnRow* ln) {
+  static_assert(J >= 1 && J <= 3, "one to three mixes");
+  if (has_prev && has_next) mix_row_grad_pass<J, true, true, kLn>(g, acc, douts, x, mus, row, C, ln);
+  else if (has_prev) mix_row_grad_pass<J, true, false, kLn>(g, acc, douts, x, mus, row, C, ln);
+  else if (has_next) mix_row_grad_pass<J, false, true, kLn>(g, acc, douts, x, mus, row, C, ln);
+  else mix_row_grad_pass<J, false, false, kLn>(g, acc, douts, x, mus, row, C, ln);
 }
 
 // The backward's split of N rows: at most kChunks chunks of `rows` rows each.
@@ -80,7 +122,7 @@ void backward_chunk(float* dx, bool accumulate, const float* const* douts, const
   for (int n = n0; n < n1; n++) {
     const int t = n % T;
     const long row = static_cast<long>(n) * C;
-    mix_row_grad<J>(g, acc, douts, x, mus, row, t > 0, t < T - 1, C);
+    mix_row_grad<J, false>(g, acc, douts, x, mus, row, t > 0, t < T - 1, C, nullptr);
     float* __restrict out = dx + row;
     if (accumulate) {
 #pragma omp simd
@@ -92,24 +134,13 @@ void backward_chunk(float* dx, bool accumulate, const float* const* douts, const
   }
 }
 
-// LayerNorm backward of one row: dinp += rstd (h - mean(h) - xhat mean(h xhat)), h = g * weight.
-void layer_norm_row_backward(float* __restrict dinp, const double* __restrict g, const float* __restrict inp, double m,
-                             double rs, const float* __restrict weight, double* __restrict dw, double* __restrict db,
-                             int C) {
-  double sh = 0, shx = 0;
-#pragma omp simd reduction(+ : sh, shx)
-  for (int c = 0; c < C; c++) {
-    const double xhat = (inp[c] - m) * rs;
-    const double h = g[c] * weight[c];
-    sh += h;
-    shx += h * xhat;
-    dw[c] += g[c] * xhat;
-    db[c] += g[c];
-  }
-  sh /= C;
-  shx /= C;
+// The rest of the LayerNorm backward of one row, after the fused pass: dinp += rstd (h - mean(h) - xhat mean(h xhat)).
+void layer_norm_row_input_grad(float* __restrict dinp, const double* __restrict g, const LnRow& ln, int C) {
+  const float* __restrict inp = ln.inp;
+  const float* __restrict w = ln.weight;
+  const double m = ln.mean, rs = ln.rstd, sh = ln.sh / C, shx = ln.shx / C;
 #pragma omp simd
-  for (int c = 0; c < C; c++) dinp[c] = static_cast<float>(dinp[c] + rs * (g[c] * weight[c] - sh - (inp[c] - m) * rs * shx));
+  for (int c = 0; c < C; c++) dinp[c] = static_cast<float>(dinp[c] + rs * (g[c] * w[c] - sh - (inp[c] - m) * rs * shx));
 }
 
 template <int J>
@@ -119,8 +150,9 @@ void ln_backward_chunk(float* dinp, const float* const* douts, const float* x, c
   for (int n = n0; n < n1; n++) {
     const int t = n % T;
     const long row = static_cast<long>(n) * C;
-    mix_row_grad<J>(g, acc, douts, x, mus, row, t > 0, t < T - 1, C);
-    layer_norm_row_backward(dinp + row, g, inp + row, mean[n], rstd[n], weight, dw, db, C);
+    LnRow ln{inp + row, mean[n], rstd[n], weight, dw, db, 0, 0};
+    mix_row_grad<J, true>(g, acc, douts, x, mus, row, t > 0, t < T - 1, C, &ln);
+    layer_norm_row_input_grad(dinp + row, g, ln, C);
   }
 }
 
