@@ -53,7 +53,7 @@ template <int J, bool kPrev, bool kNext, bool kLn>
 void mix_row_grad_pass(double* __restrict g, double* __restrict acc, const float* const* douts, const float* x,
                        const float* const* mus, long row, int C, LnRow* ln) {
   const float* __restrict xr = x + row;
-  const float* __restrict xp = x + row - C;  // read only with kPrev
+  const float* __restrict xp = kPrev ? x + row - C : xr;
   const float* __restrict d0 = douts[0] + row;
   const float* __restrict d1 = douts[J > 1 ? 1 : 0] + row;
   const float* __restrict d2 = douts[J > 2 ? 2 : 0] + row;
