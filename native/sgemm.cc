@@ -21,12 +21,13 @@ namespace rm {
 namespace {
 
 // A register tile of C is kept in vector registers while the kernel walks k: Mr rows by Nv vectors of
-// kLanes floats. Work items take Mc rows of C. With AVX-512 there are two: 6 x 64 (24 of 32
-// registers) for the training-size products, whose widths (512, 2048) are whole numbers of its panels,
-// and 8 x 48 for the products against a packed B (the LSTM's recurrent products of 32 rows, whole
-// numbers of its panels the other way); each ran 1.04-1.14x as fast as the other on its own products
-// (docs/decisions.md §16). With AVX2, 6 x 16 (12 of 16 registers of 8 floats, the rest for B's two
-// vectors and the broadcast of A) for both. Without either the addon reports no wide vectors and the
+// kLanes floats. Work items take Mc rows of C. With AVX-512 there are two, each using 24 of the 32
+// registers: 6 x 64 (WideTile) and 8 x 48 (TallTile). A product takes the one whose column panels
+// pad N less (the models' widths 512 and 2,048 are whole panels of 64; the 88 keys fit 96 columns
+// better than 128), and the products against a packed B take 8 x 48 (the LSTM's recurrent products
+// have 32 rows, whole panels of 8); each choice ran 1.04-1.3x as fast as the other tile
+// (docs/decisions.md §16). With AVX2 both are 6 x 16 (12 of 16 registers of 8 floats, the rest for
+// B's two vectors and the broadcast of A). Without either the addon reports no wide vectors and the
 // GEMM is not used (addon.cc: wideVectorBits).
 #ifdef __AVX512F__
 constexpr int kLanes = 16;
@@ -42,11 +43,11 @@ struct Tile {
   static_assert(Mc % Mr == 0, "A blocks are whole panels");
 };
 #ifdef __AVX512F__
-using BlockedTile = Tile<6, 4, 66>;
-using PackedTile = Tile<8, 3, 64>;
+using WideTile = Tile<6, 4, 66>;
+using TallTile = Tile<8, 3, 64>;
 #else
-using BlockedTile = Tile<6, 2, 60>;
-using PackedTile = BlockedTile;
+using WideTile = Tile<6, 2, 60>;
+using TallTile = WideTile;
 #endif
 typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int kKc = 512;               // k slice
@@ -77,7 +78,7 @@ struct Scratch {
 struct Operands {
   bool ta, tb;
   int M, N, K;
-  float alpha;
+  float alpha, beta;
   const float* A;
   const float* B;
   float* C;
@@ -199,8 +200,8 @@ struct Slice {
 };
 
 // One work item: rows [m0, m0 + kMc) of C against one chunk of column panels.
+template <class T>
 void run_item(const Slice& s, int item) {
-  using T = BlockedTile;
   constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const Operands& o = *s.o;
   const int mb = item % s.m_blocks, chunk = item / s.m_blocks;
@@ -237,7 +238,7 @@ void scale_c(float* C, int64_t n, float beta) {
 
 // One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
 void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
-  using T = PackedTile;
+  using T = TallTile;
   constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const int mc = std::min(kMc, o.M - m0);
   const int a_panels = (mc + kMr - 1) / kMr;
@@ -282,14 +283,11 @@ bool without_sums(int M, int N, int K, float alpha, float beta, float* C) {
   return true;
 }
 
-}  // namespace
-
-void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
-                  float beta, float* C) {
-  using T = BlockedTile;
+template <class T>
+void gemm_tiled(const Operands& o) {
   constexpr int kNr = T::Nr, kMc = T::Mc;
-  if (without_sums(M, N, K, alpha, beta, C)) return;
-  const Operands o{trans_a, trans_b, M, N, K, alpha, A, B, C};
+  const int M = o.M, N = o.N, K = o.K;
+  const float beta = o.beta;
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
   // At least four items where the shape allows, so that two threads stay busy when one is held up.
@@ -305,19 +303,35 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
         if (!b_direct<T>(o, q * kNr)) pack_b_panel<T>(o, q * kNr, k0, kc, bpack + static_cast<int64_t>(q) * kc * kNr);
       });
     const Slice s{&o, k0, kc, k0 == 0 ? beta : 1.0f, bpack, m_blocks, chunks.per_chunk, n_panels};
-    parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item(s, item); });
+    parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * kc / 16, [&](int item) { run_item<T>(s, item); });
   }
 }
 
+// Columns of C once padded to whole panels of T.
+template <class T>
+constexpr int padded(int N) {
+  return (N + T::Nr - 1) / T::Nr * T::Nr;
+}
+
+}  // namespace
+
+void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
+                  float beta, float* C) {
+  if (without_sums(M, N, K, alpha, beta, C)) return;
+  const Operands o{trans_a, trans_b, M, N, K, alpha, beta, A, B, C};
+  if (padded<TallTile>(N) < padded<WideTile>(N)) gemm_tiled<TallTile>(o);
+  else gemm_tiled<WideTile>(o);
+}
+
 int64_t packed_b_floats(int N, int K) {
-  constexpr int kNr = PackedTile::Nr;
+  constexpr int kNr = TallTile::Nr;
   return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K;
 }
 
 void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
-  using T = PackedTile;
+  using T = TallTile;
   constexpr int kNr = T::Nr;
-  const Operands o{false, trans_b, 0, N, K, 1.0f, nullptr, B, nullptr};
+  const Operands o{false, trans_b, 0, N, K, 1.0f, 0.0f, nullptr, B, nullptr};
   const int n_panels = (N + kNr - 1) / kNr;
   parallel_for(n_panels, static_cast<size_t>(K) * N, [&](int q) {
     pack_b_panel<T>(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
@@ -325,9 +339,9 @@ void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
 }
 
 void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
-  constexpr int kNr = PackedTile::Nr, kMc = PackedTile::Mc;
+  constexpr int kNr = TallTile::Nr, kMc = TallTile::Mc;
   if (without_sums(M, N, K, alpha, beta, C)) return;
-  const Operands o{false, false, M, N, K, alpha, A, nullptr, C};
+  const Operands o{false, false, M, N, K, alpha, beta, A, nullptr, C};
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
   // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.

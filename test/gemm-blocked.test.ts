@@ -24,9 +24,9 @@ function blockedOrSkip(): { gemm: Gemm | null; skip: string | false } {
 }
 const { gemm: blocked, skip } = blockedOrSkip();
 
-// Sizes around the register tiles (with AVX-512, 6 rows x 64 columns, 66 rows per work item, and
-// for products against a packed B 8 x 48 and 64; with AVX2, 6 x 16 and 60), the k slice (512) and the
-// row length from which op(B) is packed even when not transposed (1024).
+// Sizes around the register tiles (with AVX-512, 6 rows x 64 columns with 66 rows per work item, and
+// 8 x 48 with 64, each product taking the one that pads its columns less; with AVX2, 6 x 16 and 60),
+// the k slice (512) and the row length from which op(B) is packed even when not transposed (1024).
 const CASES: Array<[number, number, number]> = [
   [1, 1, 1],
   [5, 15, 3],
@@ -49,6 +49,7 @@ const CASES: Array<[number, number, number]> = [
   [67, 65, 513],
   [12, 63, 40],
   [133, 129, 11],
+  [70, 88, 40],
 ];
 
 test('native blocked GEMM matches the float64 reference: four transposes, edges of every block, alpha, beta, offsets', { skip }, () => {
