@@ -290,8 +290,9 @@ void gemm_tiled(const Operands& o) {
   const float beta = o.beta;
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
-  // At least four items where the shape allows, so that two threads stay busy when one is held up.
-  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, 4);
+  // At least two items per thread where the shape allows, so that each thread stays busy when another
+  // is held up; no more, since every column chunk of a row block packs that block's op(A) again.
+  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, 2 * pool_threads());
   thread_local Scratch bpack_buf;
   float* bpack = bpack_buf.get(static_cast<size_t>(n_panels) * kNr * std::min(K, kKc));
   // Otherwise only a last partial panel is packed, if any: no pool hand-off for nothing.

@@ -100,8 +100,12 @@ test('ORT GEMM hands the products useBlockedGemm picks to the blocked GEMM, resu
     checkCase(gemm, { transA, transB, M: 300, N: 50, K: 60, alpha: 1, beta: 1, ao: 1, bo: 2, co: 3 }, rng);
     checkCase(gemm, { transA, transB, M: 40, N: 50, K: 60, alpha: 1, beta: 0, ao: 0, bo: 0, co: 0 }, rng);
   }
-  // 300 rows by the blocked GEMM, 40 rows by ORT
-  assert.equal(gemm.blockedCalls, 4);
+  // weight gradients over many frames from fewer rows: 70 rows by the blocked GEMM, 50 rows by ORT
+  checkCase(gemm, { transA: true, transB: false, M: 70, N: 30, K: 1100, alpha: 1, beta: 1, ao: 0, bo: 0, co: 0 }, rng);
+  checkCase(gemm, { transA: true, transB: false, M: 50, N: 30, K: 1100, alpha: 1, beta: 1, ao: 0, bo: 0, co: 0 }, rng);
+  checkCase(gemm, { transA: false, transB: true, M: 70, N: 30, K: 1100, alpha: 1, beta: 0, ao: 0, bo: 0, co: 0 }, rng);
+  // 300 rows (four transposes) and the 70-row weight gradient by the blocked GEMM, the rest by ORT
+  assert.equal(gemm.blockedCalls, 5);
   assert.ok(gemm.ortCalls >= 1);
   assert.match(gemm.name, /native blocked/);
   gemm.dispose();

@@ -56,13 +56,21 @@ function nativeGemm<T>(load: () => T): T | undefined {
 /** The native rows GEMM, when the addon is used. */
 const nativeRows = (): OrtGemmOptions['rows'] => nativeGemm(() => ({ gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS, minMacs: ROWS_GEMM_MIN_MACS }));
 
+/** Rows from which the native blocked GEMM takes a product from ORT. */
+export const BLOCKED_MIN_ROWS = 256;
+/** The same for weight gradients (op(A) transposed, op(B) not) over at least BLOCKED_LONG_K frames. */
+export const BLOCKED_MIN_ROWS_LONG_K = 64;
+export const BLOCKED_LONG_K = 1024;
+
 /**
- * Which products the native blocked GEMM takes from ORT: those of at least 256 rows. Below that (the
- * LSTM's recurrent products of 32 rows, the output head's weight gradient of 88) MLAS was as fast or
- * faster (bench/gemm-speed.js --blocked, docs/decisions.md §13).
+ * Which products the native blocked GEMM takes from ORT: those of at least 256 rows, and weight
+ * gradients of at least 64 rows summed over at least 1,024 frames (the bundled models' 128 x 128 and
+ * 128 x 1,156 over 2,048; the output head's 88 rows). Below that (the LSTM's recurrent products of 32
+ * rows) MLAS was as fast or faster (bench/gemm-speed.js --blocked, docs/decisions.md §13 and §16).
  */
 export function useBlockedGemm(a: GemmArgs): boolean {
-  return a.M >= 256;
+  if (a.M >= BLOCKED_MIN_ROWS) return true;
+  return a.transA && !a.transB && a.M >= BLOCKED_MIN_ROWS_LONG_K && a.K >= BLOCKED_LONG_K;
 }
 
 /** The native blocked GEMM, when the addon is used and was built with AVX-512 or AVX2 with FMA. */
