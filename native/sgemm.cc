@@ -51,7 +51,7 @@ using TallTile = WideTile;
 #endif
 typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int kKc = 512;               // k slice
-constexpr int kPackedItems = 12;       // work items of a product against a packed B, at least
+constexpr int kPackedItemsPerThread = 6;  // work items of a product against a packed B, at least, per thread
 
 inline vf load(const float* p) {
   vf x;
@@ -346,7 +346,7 @@ void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* 
   const int n_panels = (N + kNr - 1) / kNr;
   const int m_blocks = (M + kMc - 1) / kMc;
   // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.
-  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, kPackedItems);
+  const ColumnChunks chunks = column_chunks(n_panels, m_blocks, kPackedItemsPerThread * pool_threads());
   parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * K / 16, [&](int item) {
     const int mb = item % m_blocks, chunk = item / m_blocks;
     const int q0 = chunk * chunks.per_chunk;

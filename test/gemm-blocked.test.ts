@@ -179,7 +179,7 @@ test('productsWith packs B on a backend that can, for enough rows and products, 
   const rng = new Rng(46);
   const [N, K] = [100, 70];
   const B = Float32Array.from({ length: N * K }, () => rng.normal());
-  for (const [rows, count, packs] of [[16, 3, true], [16, 1, false], [PACKED_MIN_ROWS - 1, 3, false]] as Array<[number, number, boolean]>) {
+  for (const [rows, count, packs] of [[16, 3, true], [16, 1, false], [PACKED_MIN_ROWS, 4, true], [PACKED_MIN_ROWS - 1, 3, false]] as Array<[number, number, boolean]>) {
     const A = Float32Array.from({ length: count * rows * K }, () => rng.normal());
     const before = gemm.packedCalls;
     const scratch: { packed?: PackedB } = {};

@@ -54,10 +54,11 @@ export interface Gemm {
 }
 
 /**
- * Fewest rows for packed products: the first count above the native rows GEMM's (gemm-default.ts). From
- * 4 rows up they ran 1.6-3.3x as fast as ORT (bench/gemm-speed.js --packed, 1 and 2 threads).
+ * Fewest rows for packed products. From 4 rows up they ran 1.6-3.3x as fast as ORT (bench/gemm-speed.js
+ * --packed, 1 and 2 threads), and from 3 rows faster than the native rows GEMM, which keeps 1 and 2
+ * (the bundled LSTM's batch of 4: 4 x 512 x 128 in 8.5 us against 17; docs/decisions.md §16).
  */
-export const PACKED_MIN_ROWS = 5;
+export const PACKED_MIN_ROWS = 3;
 
 /** C[cOffset..] (M x N) = A[aOffset..] (M x K) @ op(B) + beta * C, for one fixed op(B). */
 export type ProductWith = (M: number, A: Float32Array, aOffset: number, C: Float32Array, cOffset: number, beta: number) => void;
