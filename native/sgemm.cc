@@ -45,9 +45,11 @@ struct Tile {
 #ifdef __AVX512F__
 using WideTile = Tile<6, 4, 66>;
 using TallTile = Tile<8, 3, 64>;
+using ShortTile = Tile<4, 3, 64>;  // TallTile's column panels, half its rows
 #else
 using WideTile = Tile<6, 2, 60>;
 using TallTile = WideTile;
+using ShortTile = Tile<3, 2, 60>;
 #endif
 typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr int kKc = 512;               // k slice
@@ -239,27 +241,44 @@ void scale_c(float* C, int64_t n, float beta) {
 // One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
 void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
   using T = TallTile;
+  using S = ShortTile;
   constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const int mc = std::min(kMc, o.M - m0);
   const int a_panels = (mc + kMr - 1) / kMr;
+  // A panel of at most S::Mr rows (the bundled LSTM's batch of 4) runs the short tile, over the same
+  // column panels of B: half the multiply-adds, and 4 rows are read in place instead of packed.
+  const auto rows_of = [&](int p) { return std::min(kMr, o.M - (m0 + p * kMr)); };
   thread_local Scratch apack_buf;
   for (int k0 = 0; k0 < o.K; k0 += kKc) {
     const int kc = std::min(kKc, o.K - k0);
     const float b = k0 == 0 ? beta : 1.0f;
     float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * kc);
-    for (int p = 0; p < a_panels; p++)
-      if (!a_direct<T>(o, m0 + p * kMr)) pack_a_panel<T>(o, m0 + p * kMr, k0, kc, apack + static_cast<int64_t>(p) * kMr * kc);
+    for (int p = 0; p < a_panels; p++) {
+      const int r0 = m0 + p * kMr;
+      float* dst = apack + static_cast<int64_t>(p) * kMr * kc;
+      if (rows_of(p) <= S::Mr) {
+        if (!a_direct<S>(o, r0)) pack_a_panel<S>(o, r0, k0, kc, dst);
+      } else if (!a_direct<T>(o, r0)) {
+        pack_a_panel<T>(o, r0, k0, kc, dst);
+      }
+    }
     for (int q = q0; q < q1; q++) {
       const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
       const float* panel = bp + (static_cast<int64_t>(q) * o.K + k0) * kNr;
       for (int p = 0; p < a_panels; p++) {
         const int r0 = m0 + p * kMr;
         float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
-        const int rows = std::min(kMr, o.M - r0);
-        if (a_direct<T>(o, r0))
-          kernel<T, true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
-        else
-          kernel<T, false>(kc, apack + static_cast<int64_t>(p) * kMr * kc, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        const int rows = rows_of(p);
+        const float* a_in_place = o.A + static_cast<int64_t>(r0) * o.K + k0;
+        const float* a_packed = apack + static_cast<int64_t>(p) * kMr * kc;
+        if (rows <= S::Mr) {
+          if (a_direct<S>(o, r0)) kernel<S, true>(kc, a_in_place, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+          else kernel<S, false>(kc, a_packed, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        } else if (a_direct<T>(o, r0)) {
+          kernel<T, true>(kc, a_in_place, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        } else {
+          kernel<T, false>(kc, a_packed, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
+        }
       }
     }
   }
