@@ -193,6 +193,25 @@ inline bool b_packs_all(const Operands& o) { return o.tb || o.N >= kBWideRow; }
 template <class T>
 inline bool b_direct(const Operands& o, int n0) { return !b_packs_all(o) && n0 + T::Nr <= o.N; }
 
+// The A panel of tile T at row r0 for a k slice: packed into dst unless the kernel reads it in place.
+template <class T>
+void prepare_a_panel(const Operands& o, int r0, int k0, int kc, float* dst) {
+  if (!a_direct<T>(o, r0)) pack_a_panel<T>(o, r0, k0, kc, dst);
+}
+
+// One register tile of C at row r0, column n0, over a k slice: A in place or from its packed panel
+// (prepare_a_panel), B the kc rows of a panel ldb apart.
+template <class T>
+void tile_product(const Operands& o, int r0, int k0, int kc, const float* a_packed, const float* b, int64_t ldb, int n0,
+                  int cols, float beta) {
+  float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
+  const int rows = std::min(T::Mr, o.M - r0);
+  if (a_direct<T>(o, r0))
+    kernel<T, true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, b, ldb, c, o.N, rows, cols, o.alpha, beta);
+  else
+    kernel<T, false>(kc, a_packed, 0, b, ldb, c, o.N, rows, cols, o.alpha, beta);
+}
+
 struct Slice {
   const Operands* o;
   int k0, kc;
@@ -211,23 +230,15 @@ void run_item(const Slice& s, int item) {
   const int a_panels = (mc + kMr - 1) / kMr;
   thread_local Scratch apack_buf;
   float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * s.kc);
-  for (int p = 0; p < a_panels; p++)
-    if (!a_direct<T>(o, m0 + p * kMr)) pack_a_panel<T>(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc);
+  for (int p = 0; p < a_panels; p++) prepare_a_panel<T>(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc);
   const int q0 = chunk * s.panels_per_chunk, q1 = std::min(s.n_panels, q0 + s.panels_per_chunk);
   for (int q = q0; q < q1; q++) {
     const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
     const bool bd = b_direct<T>(o, n0);
     const float* bp = bd ? o.B + static_cast<int64_t>(s.k0) * o.N + n0 : s.bpack + static_cast<int64_t>(q) * s.kc * kNr;
     const int64_t ldb = bd ? o.N : kNr;
-    for (int p = 0; p < a_panels; p++) {
-      const int r0 = m0 + p * kMr;
-      float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
-      const int rows = std::min(kMr, o.M - r0);
-      if (a_direct<T>(o, r0))
-        kernel<T, true>(s.kc, o.A + static_cast<int64_t>(r0) * o.K + s.k0, o.K, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
-      else
-        kernel<T, false>(s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc, 0, bp, ldb, c, o.N, rows, cols, o.alpha, s.beta);
-    }
+    for (int p = 0; p < a_panels; p++)
+      tile_product<T>(o, m0 + p * kMr, s.k0, s.kc, apack + static_cast<int64_t>(p) * kMr * s.kc, bp, ldb, n0, cols, s.beta);
   }
 }
 
@@ -239,15 +250,15 @@ void scale_c(float* C, int64_t n, float beta) {
 }
 
 // One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
+// A panel of at most S::Mr rows (the bundled LSTM's batch of 4) runs the short tile over the same
+// column panels of B: half the multiply-adds, and 4 rows are read in place instead of packed.
 void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
   using T = TallTile;
   using S = ShortTile;
   constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
   const int mc = std::min(kMc, o.M - m0);
   const int a_panels = (mc + kMr - 1) / kMr;
-  // A panel of at most S::Mr rows (the bundled LSTM's batch of 4) runs the short tile, over the same
-  // column panels of B: half the multiply-adds, and 4 rows are read in place instead of packed.
-  const auto rows_of = [&](int p) { return std::min(kMr, o.M - (m0 + p * kMr)); };
+  const auto is_short = [&](int r0) { return o.M - r0 <= S::Mr; };
   thread_local Scratch apack_buf;
   for (int k0 = 0; k0 < o.K; k0 += kKc) {
     const int kc = std::min(kKc, o.K - k0);
@@ -256,29 +267,17 @@ void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int
     for (int p = 0; p < a_panels; p++) {
       const int r0 = m0 + p * kMr;
       float* dst = apack + static_cast<int64_t>(p) * kMr * kc;
-      if (rows_of(p) <= S::Mr) {
-        if (!a_direct<S>(o, r0)) pack_a_panel<S>(o, r0, k0, kc, dst);
-      } else if (!a_direct<T>(o, r0)) {
-        pack_a_panel<T>(o, r0, k0, kc, dst);
-      }
+      if (is_short(r0)) prepare_a_panel<S>(o, r0, k0, kc, dst);
+      else prepare_a_panel<T>(o, r0, k0, kc, dst);
     }
     for (int q = q0; q < q1; q++) {
       const int n0 = q * kNr, cols = std::min(kNr, o.N - n0);
       const float* panel = bp + (static_cast<int64_t>(q) * o.K + k0) * kNr;
       for (int p = 0; p < a_panels; p++) {
         const int r0 = m0 + p * kMr;
-        float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
-        const int rows = rows_of(p);
-        const float* a_in_place = o.A + static_cast<int64_t>(r0) * o.K + k0;
         const float* a_packed = apack + static_cast<int64_t>(p) * kMr * kc;
-        if (rows <= S::Mr) {
-          if (a_direct<S>(o, r0)) kernel<S, true>(kc, a_in_place, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
-          else kernel<S, false>(kc, a_packed, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
-        } else if (a_direct<T>(o, r0)) {
-          kernel<T, true>(kc, a_in_place, o.K, panel, kNr, c, o.N, rows, cols, o.alpha, b);
-        } else {
-          kernel<T, false>(kc, a_packed, 0, panel, kNr, c, o.N, rows, cols, o.alpha, b);
-        }
+        if (is_short(r0)) tile_product<S>(o, r0, k0, kc, a_packed, panel, kNr, n0, cols, b);
+        else tile_product<T>(o, r0, k0, kc, a_packed, panel, kNr, n0, cols, b);
       }
     }
   }

@@ -57,10 +57,10 @@ function nativeGemm<T>(load: () => T): T | undefined {
 const nativeRows = (): OrtGemmOptions['rows'] => nativeGemm(() => ({ gemm: loadNativeRowsGemm(), maxRows: ROWS_GEMM_MAX_ROWS, minMacs: ROWS_GEMM_MIN_MACS }));
 
 /** Rows from which the native blocked GEMM takes a product from ORT. */
-export const BLOCKED_MIN_ROWS = 256;
+const BLOCKED_MIN_ROWS = 256;
 /** The same for weight gradients (op(A) transposed, op(B) not) over at least BLOCKED_LONG_K frames. */
-export const BLOCKED_MIN_ROWS_LONG_K = 64;
-export const BLOCKED_LONG_K = 1024;
+const BLOCKED_MIN_ROWS_LONG_K = 64;
+const BLOCKED_LONG_K = 1024;
 
 /**
  * Which products the native blocked GEMM takes from ORT: those of at least 256 rows, and weight
