@@ -66,6 +66,9 @@ awk '
         if ((r, m "-useful-gflops") in v)
           line = line sprintf(" (useful %5.1f GFLOP/s, %3.0f%% of the GEMM peak %5.1f)", v[r, m "-useful-gflops"],
             100 * v[r, m "-useful-gflops"] / v[r, m "-peak-gflops"], v[r, m "-peak-gflops"])
+        if ((r, m "-mlas-peak-gflops") in v)
+          line = line sprintf(" (%3.0f%% of MLAS alone, %5.1f)", 100 * v[r, m "-useful-gflops"] / v[r, m "-mlas-peak-gflops"],
+            v[r, m "-mlas-peak-gflops"])
         b = "torch-best-" m
         if ((r, b) in v) {
           ratio = v[r, m] / v[r, b]

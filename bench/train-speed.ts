@@ -18,12 +18,14 @@
  * --kernels picks the non-GEMM kernels (default: native when built, as RWKV_MUSIC_NATIVE says); 'both' times
  * the TypeScript and the native kernels side by side, steps alternating, and prints the speed-up.
  * After the timed steps it measures the GEMM's best rate at the step's own shapes (bench/gemm-peak.ts) and
- * prints the step's useful FLOP/s (6 x matrix parameters x frames) against it (--no-peak skips this).
+ * prints the step's useful FLOP/s (6 x matrix parameters x frames) against it, and against the same peak
+ * with MLAS alone (ONNX Runtime's GEMM, no native one) when the step ran on the native GEMM too
+ * ("RESULT <model>-mlas-peak-gflops"); --no-peak skips both.
  * --no-blocked keeps every product on ORT (no native blocked GEMM), for comparison.
  * --ema-decay d also folds the weights into a moving average after each update, as `train --ema-decay`
  * does (src/train/weight-average.ts), inside the timed step, and prints its share of the step.
  * Prints one line "RESULT <model> <frames/s>" per model for bench/run.sh ("RESULT <model>-<kernels> ..." with
- * both), and "RESULT <model>-useful-gflops" and "RESULT <model>-peak-gflops".
+ * both), and "RESULT <model>-useful-gflops", "RESULT <model>-peak-gflops" and "RESULT <model>-mlas-peak-gflops".
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
@@ -156,7 +158,14 @@ class Runner {
   loss = 0;
   peakRss = process.memoryUsage().rss;
 
-  constructor(readonly setup: Setup, readonly inner: Gemm, readonly kernels: Kernels, readonly tagged: boolean) {
+  constructor(
+    readonly setup: Setup,
+    readonly inner: Gemm,
+    readonly kernels: Kernels,
+    readonly tagged: boolean,
+    /** MLAS without the native GEMM, for a second peak (null: the step already runs on it, or no ORT). */
+    readonly mlas: Gemm | null = null,
+  ) {
     this.timing = new TimingGemm(inner);
     this.model = build(setup, this.timing, kernels, 1);
     this.params = this.model.parameters();
@@ -249,13 +258,24 @@ class Runner {
     const useful = (6 * matrixParams * this.frames) / step;
     const peak = measureGemmPeak(this.inner, this.timing.shapes());
     const key = this.setup.key + (this.tagged ? `-${this.kernels.name.split(' ')[0]}` : '');
+    const gflops = (x: number) => (x / 1e9).toFixed(1);
+    const share = (x: number) => `${((100 * useful) / x).toFixed(0)}%`;
     console.log(
       `  useful FLOP/s: 6 x ${(matrixParams / 1e6).toFixed(2)}M matrix parameters x ${this.frames} frames / step = ` +
-        `${(useful / 1e9).toFixed(1)} GFLOP/s; ${this.inner.name} GEMM peak at this step's shapes (measured now) ` +
-        `${(peak.flopsPerSecond / 1e9).toFixed(1)} GFLOP/s: ${((100 * useful) / peak.flopsPerSecond).toFixed(0)}% of peak`,
+        `${gflops(useful)} GFLOP/s; ${this.inner.name} GEMM peak at this step's shapes (measured now) ` +
+        `${gflops(peak.flopsPerSecond)} GFLOP/s: ${share(peak.flopsPerSecond)} of peak`,
     );
-    console.log(`RESULT ${key}-useful-gflops ${(useful / 1e9).toFixed(1)}`);
-    console.log(`RESULT ${key}-peak-gflops ${(peak.flopsPerSecond / 1e9).toFixed(1)}`);
+    console.log(`RESULT ${key}-useful-gflops ${gflops(useful)}`);
+    console.log(`RESULT ${key}-peak-gflops ${gflops(peak.flopsPerSecond)}`);
+    // The same peak with MLAS alone (no native GEMM), the library GEMM the step is also held against.
+    if (this.mlas) {
+      const mlasPeak = measureGemmPeak(this.mlas, this.timing.shapes());
+      console.log(
+        `  ${this.mlas.name} alone at the same shapes (measured now): ${gflops(mlasPeak.flopsPerSecond)} GFLOP/s; ` +
+          `the step's useful work is ${share(mlasPeak.flopsPerSecond)} of it`,
+      );
+      console.log(`RESULT ${key}-mlas-peak-gflops ${gflops(mlasPeak.flopsPerSecond)}`);
+    }
     const fma = fmaCeiling(this.kernels);
     if (fma) {
       const best = Math.max(fma.bits512 ?? 0, fma.bits256 ?? 0);
@@ -287,10 +307,10 @@ class Runner {
  * Times the setup on each set of kernels. With two sets, their steps alternate (ts, native, ts, ...)
  * so that both see the same machine load, and the ratio of their median steps is printed.
  */
-function benchModel(setup: Setup, inner: Gemm, kernelSets: Kernels[]): void {
+function benchModel(setup: Setup, inner: Gemm, kernelSets: Kernels[], mlas: Gemm | null): void {
   const steps = Number(arg('--steps') ?? 7);
   const warmup = Number(arg('--warmup') ?? 2);
-  const runners = kernelSets.map((k) => new Runner(setup, inner, k, kernelSets.length > 1));
+  const runners = kernelSets.map((k) => new Runner(setup, inner, k, kernelSets.length > 1, mlas));
   const nParams = runners[0].params.reduce((s, p) => s + p.data.length, 0);
   console.log(`\n${setup.title}${has('--standin') ? ' [STAND-IN MODEL]' : ''}`);
   console.log(
@@ -332,8 +352,11 @@ function main(): void {
   );
   const kernels = kernelSets(threads);
   const config = arg('--config');
-  if (config) benchModel(configSetup(config), gemm, kernels);
-  else for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels);
+  // MLAS alone: no native GEMM of any size, ONNX Runtime on the same threads
+  const mlas =
+    gemm instanceof OrtGemm && !has('--no-blocked') ? createGemm({ backend, threads, spin: has('--spin'), nativeBlocked: false, rows: undefined }) : null;
+  if (config) benchModel(configSetup(config), gemm, kernels, mlas);
+  else for (const s of SETUPS) if (which === 'both' || which === s.key) benchModel(s, gemm, kernels, mlas);
 }
 
 try {
