@@ -92,6 +92,11 @@ void pack_a_panel(const Operands& o, int m0, int k0, int kc, float* dst) {
   constexpr int kMr = T::Mr;
   const int rows = std::min(kMr, o.M - m0);
   if (o.ta) {  // A stored [K, M]: each k's kMr values are contiguous
+    if (rows == kMr) {  // a fixed-size copy per k (the element loop below: TN 512x512x4096 4% slower)
+      const float* src = o.A + static_cast<int64_t>(k0) * o.M + m0;
+      for (int k = 0; k < kc; k++, src += o.M) std::memcpy(dst + static_cast<int64_t>(k) * kMr, src, sizeof(float) * kMr);
+      return;
+    }
     for (int k = 0; k < kc; k++) {
       const float* src = o.A + static_cast<int64_t>(k0 + k) * o.M + m0;
       float* d = dst + static_cast<int64_t>(k) * kMr;
