@@ -225,13 +225,28 @@ struct Slice {
   int m_blocks, panels_per_chunk, n_panels;
 };
 
-// One work item: rows [m0, m0 + kMc) of C against one chunk of column panels.
+// Rows [m0, m0 + rows) of C in row block mb of m_blocks: whole panels of Mr rows, shared out as evenly as
+// they go (the first blocks one panel more), so that the threads' shares of a product with few blocks
+// differ by at most a panel (512 rows in blocks of 66 could leave one thread 248 of them, the other 264).
+struct RowBlock {
+  int m0, rows;
+};
+template <class T>
+RowBlock row_block(int M, int m_blocks, int mb) {
+  const int panels = (M + T::Mr - 1) / T::Mr, base = panels / m_blocks, extra = panels % m_blocks;
+  const int first = mb * base + std::min(mb, extra), count = base + (mb < extra ? 1 : 0);
+  const int m0 = first * T::Mr;
+  return {m0, std::min(M, m0 + count * T::Mr) - m0};
+}
+
+// One work item: one row block of C (at most Mc rows) against one chunk of column panels.
 template <class T>
 void run_item(const Slice& s, int item) {
-  constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
+  constexpr int kMr = T::Mr, kNr = T::Nr;
   const Operands& o = *s.o;
   const int mb = item % s.m_blocks, chunk = item / s.m_blocks;
-  const int m0 = mb * kMc, mc = std::min(kMc, o.M - m0);
+  const RowBlock rb = row_block<T>(o.M, s.m_blocks, mb);
+  const int m0 = rb.m0, mc = rb.rows;
   const int a_panels = (mc + kMr - 1) / kMr;
   thread_local Scratch apack_buf;
   float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * s.kc);
