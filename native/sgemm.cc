@@ -52,6 +52,16 @@ using TallTile = WideTile;
 using ShortTile = Tile<3, 2, 60>;
 #endif
 typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
+
+// Column panels of tile T that cover N columns, and those columns once padded to whole panels.
+template <class T>
+constexpr int panels(int N) {
+  return (N + T::Nr - 1) / T::Nr;
+}
+template <class T>
+constexpr int padded(int N) {
+  return panels<T>(N) * T::Nr;
+}
 constexpr int kKc = 512;               // k slice
 constexpr int kPackedItemsPerThread = 6;  // work items of a product against a packed B, at least, per thread
 
@@ -269,20 +279,20 @@ void scale_c(float* C, int64_t n, float beta) {
     for (int64_t i = 0; i < n; i++) C[i] *= beta;
 }
 
-// One work item of gemm_packed: rows [m0, m0 + kMc) of C against column panels [q0, q1), every k slice.
+// One work item of gemm_packed: one row block of C against column panels [q0, q1), every k slice.
 // A panel of at most S::Mr rows (the bundled LSTM's batch of 4) runs the short tile over the same
 // column panels of B: half the multiply-adds, and 4 rows are read in place instead of packed.
-void run_packed_item(const Operands& o, const float* bp, float beta, int m0, int q0, int q1) {
+void run_packed_item(const Operands& o, const float* bp, RowBlock rb, int q0, int q1) {
   using T = TallTile;
   using S = ShortTile;
-  constexpr int kMr = T::Mr, kNr = T::Nr, kMc = T::Mc;
-  const int mc = std::min(kMc, o.M - m0);
+  constexpr int kMr = T::Mr, kNr = T::Nr;
+  const int m0 = rb.m0, mc = rb.rows;
   const int a_panels = (mc + kMr - 1) / kMr;
   const auto is_short = [&](int r0) { return o.M - r0 <= S::Mr; };
   thread_local Scratch apack_buf;
   for (int k0 = 0; k0 < o.K; k0 += kKc) {
     const int kc = std::min(kKc, o.K - k0);
-    const float b = k0 == 0 ? beta : 1.0f;
+    const float b = k0 == 0 ? o.beta : 1.0f;
     float* apack = apack_buf.get(static_cast<size_t>(a_panels) * kMr * kc);
     for (int p = 0; p < a_panels; p++) {
       const int r0 = m0 + p * kMr;
@@ -326,7 +336,7 @@ void gemm_tiled(const Operands& o) {
   constexpr int kNr = T::Nr, kMc = T::Mc;
   const int M = o.M, N = o.N, K = o.K;
   const float beta = o.beta;
-  const int n_panels = (N + kNr - 1) / kNr;
+  const int n_panels = panels<T>(N);
   const int m_blocks = (M + kMc - 1) / kMc;
   // At least two items per thread where the shape allows, so that each thread stays busy when another
   // is held up; no more, since every column chunk of a row block packs that block's op(A) again.
@@ -346,12 +356,6 @@ void gemm_tiled(const Operands& o) {
   }
 }
 
-// Columns of C once padded to whole panels of T.
-template <class T>
-constexpr int padded(int N) {
-  return (N + T::Nr - 1) / T::Nr * T::Nr;
-}
-
 }  // namespace
 
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
@@ -362,33 +366,30 @@ void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, 
   else gemm_tiled<WideTile>(o);
 }
 
-int64_t packed_b_floats(int N, int K) {
-  constexpr int kNr = TallTile::Nr;
-  return static_cast<int64_t>((N + kNr - 1) / kNr) * kNr * K;
-}
+int64_t packed_b_floats(int N, int K) { return static_cast<int64_t>(padded<TallTile>(N)) * K; }
 
 void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
   using T = TallTile;
   constexpr int kNr = T::Nr;
   const Operands o{false, trans_b, 0, N, K, 1.0f, 0.0f, nullptr, B, nullptr};
-  const int n_panels = (N + kNr - 1) / kNr;
+  const int n_panels = panels<T>(N);
   parallel_for(n_panels, static_cast<size_t>(K) * N, [&](int q) {
     pack_b_panel<T>(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
   });
 }
 
 void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
-  constexpr int kNr = TallTile::Nr, kMc = TallTile::Mc;
+  using T = TallTile;
   if (without_sums(M, N, K, alpha, beta, C)) return;
   const Operands o{false, false, M, N, K, alpha, beta, A, nullptr, C};
-  const int n_panels = (N + kNr - 1) / kNr;
-  const int m_blocks = (M + kMc - 1) / kMc;
+  const int n_panels = panels<T>(N);
+  const int m_blocks = (M + T::Mc - 1) / T::Mc;
   // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.
   const ColumnChunks chunks = column_chunks(n_panels, m_blocks, kPackedItemsPerThread * pool_threads());
   parallel_for(m_blocks * chunks.count, static_cast<size_t>(M) * N * K / 16, [&](int item) {
     const int mb = item % m_blocks, chunk = item / m_blocks;
     const int q0 = chunk * chunks.per_chunk;
-    run_packed_item(o, packed, beta, mb * kMc, q0, std::min(n_panels, q0 + chunks.per_chunk));
+    run_packed_item(o, packed, row_block<T>(M, m_blocks, mb), q0, std::min(n_panels, q0 + chunks.per_chunk));
   });
 }
 
