@@ -62,7 +62,6 @@ const resetState = () => {
 };
 const x = randn(n), o = [0, 1, 2].map(() => new Float32Array(n)), mus = [0, 1, 2].map(() => randn(C));
 const mean = new Float32Array(N), rstd = new Float32Array(N), w = randn(C), bias = randn(C);
-const pre = randn(N * F), kk = new Float32Array(N * F);
 console.log(`kernel (RWKV B${B} T${T} C${C} F${F}; LSTM B32 H512)   ts ms native ms  speed-up   [${native.name}]`);
 row('wkvForward (save, gate)', (K) => K.wkvForward(y, k, v, td, tf, resetState(), B, T, C, saved, new Float64Array(5 * C), { r: freshR(), rw }));
 row('wkvBackward (gate)', (K) => K.wkvBackward(o[0], o[1], new Float32Array(C), new Float32Array(C), x, v, y, saved, td, B, T, C, new Float64Array(6 * C), { r, dpre: o[2] }));
@@ -73,7 +72,6 @@ row('tokenShiftMixLnBackward x3', (K) => K.tokenShiftMixLnBackward(y, mus.map(()
 row('layerNormForward', (K) => K.layerNormForward(y, mean, rstd, x, w, bias, N, C));
 row('addLayerNormForward', (K) => K.addLayerNormForward(o[0], y, mean, rstd, x, k, null, w, bias, N, C));
 row('layerNormBackward', (K) => K.layerNormBackward(o[1], false, new Float32Array(C), new Float32Array(C), k, x, mean, rstd, w, N, C, new Float64Array(2 * C)));
-row('reluSquare [N,F]', (K) => K.reluSquare(kk, pre, N * F));
 row('sigmoidGate', (K) => K.sigmoidGate(o[2], freshR(), k, n));
 const P = 13_750_000;
 const pw = randn(P), pg = randn(P, 0.01), pm = new Float32Array(P), pv = new Float32Array(P);

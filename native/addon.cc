@@ -14,7 +14,7 @@ namespace rm {
 namespace {
 
 // Bumped whenever a function's arguments change, so that a stale build is not used.
-constexpr int kAbiVersion = 8;
+constexpr int kAbiVersion = 9;
 
 using i64 = int64_t;
 
@@ -253,19 +253,6 @@ napi_value relu_backward_js(napi_env env, napi_callback_info info) {
   return out_in_js<relu_backward>(env, info, "reluBackward", "dx", "x");
 }
 
-napi_value relu_square_js(napi_env env, napi_callback_info info) {
-  Args a(env, info, "reluSquare");
-  const int n = a.count(2, "n");
-  float* kk = a.f32(0, "kk", n);
-  float* pre = a.f32(1, "pre", n);
-  if (a.ok()) relu_square(kk, pre, n);
-  return undefined(env);
-}
-
-napi_value relu_square_backward_js(napi_env env, napi_callback_info info) {
-  return out_in_js<relu_square_backward>(env, info, "reluSquareBackward", "dpre", "kr");
-}
-
 napi_value sigmoid_gate_js(napi_env env, napi_callback_info info) {
   Args a(env, info, "sigmoidGate");
   const int n = a.count(3, "n");
@@ -428,11 +415,21 @@ napi_value gemm_rows_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value gemm_blocked_js(napi_env env, napi_callback_info info) {
-  // (transA, transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset)
+  // (transA, transB, M, N, K, alpha, A, aOffset, B, bOffset, beta, C, cOffset, epilogue, squares, squaresOffset)
+  // epilogue: 0 none, 1 C = relu(C)^2, 2 C *= 2 sqrt(squares) (squares [M,N] from squaresOffset)
   Args a(env, info, "gemmBlocked");
   const bool trans_a = a.flag(0, "transA"), trans_b = a.flag(1, "transB");
   const GemmCall g = gemm_call(a, 2);
-  if (a.ok()) gemm_blocked(trans_a, trans_b, g.M, g.N, g.K, g.alpha, g.A, g.B, g.beta, g.C);
+  GemmEpilogue then;
+  const int kind = a.count(13, "epilogue");
+  if (kind > GemmEpilogue::kReluSquareGrad) a.invalid("epilogue must be 0, 1 or 2");
+  then.kind = static_cast<GemmEpilogue::Kind>(kind);
+  if (then.kind == GemmEpilogue::kReluSquareGrad) {
+    const i64 so = a.count(15, "squaresOffset");
+    const float* squares = a.f32(14, "squares", so + static_cast<i64>(g.M) * g.N);
+    if (a.ok()) then.squares = squares + so;
+  }
+  if (a.ok()) gemm_blocked(trans_a, trans_b, g.M, g.N, g.K, g.alpha, g.A, g.B, g.beta, g.C, then);
   return undefined(env);
 }
 
@@ -518,8 +515,6 @@ RM_BASELINE napi_value init(napi_env env, napi_value exports) {
       {"layerNormBackward", layer_norm_backward_js},
       {"relu", relu_js},
       {"reluBackward", relu_backward_js},
-      {"reluSquare", relu_square_js},
-      {"reluSquareBackward", relu_square_backward_js},
       {"sigmoidGate", sigmoid_gate_js},
       {"gatedProductBackward", gated_product_backward_js},
       {"adamwUpdate", adamw_update_js},

@@ -44,28 +44,6 @@ void relu_backward(float* dx, const float* x, int64_t n) {
   });
 }
 
-void relu_square(float* kk, float* pre, int64_t n) {
-  blocks(n, 1, [&](int64_t i0, int64_t i1) {
-    float* __restrict p = pre;
-    float* __restrict k = kk;
-#pragma omp simd
-    for (int64_t i = i0; i < i1; i++) {
-      const float a = (p[i] + std::fabs(p[i])) * 0.5f;  // max(x, 0), NaN stays NaN
-      p[i] = a;
-      k[i] = a * a;
-    }
-  });
-}
-
-void relu_square_backward(float* dpre, const float* kr, int64_t n) {
-  blocks(n, 1, [&](int64_t i0, int64_t i1) {
-    float* __restrict d = dpre;
-    const float* __restrict k = kr;
-#pragma omp simd
-    for (int64_t i = i0; i < i1; i++) d[i] *= 2 * k[i];
-  });
-}
-
 void sigmoid_gate(float* out, float* r, const float* z, int64_t n) {
   blocks(n, 4, [&](int64_t i0, int64_t i1) {
     float* __restrict o = out;

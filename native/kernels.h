@@ -50,8 +50,6 @@ void layer_norm_backward(float* dinp, bool accumulate, float* dweight, float* db
 // elementwise.cc
 void relu(float* out, const float* x, int64_t n);  // out may be x
 void relu_backward(float* dx, const float* x, int64_t n);
-void relu_square(float* kk, float* pre, int64_t n);
-void relu_square_backward(float* dpre, const float* kr, int64_t n);
 void sigmoid_gate(float* out, float* r, const float* z, int64_t n);
 void gated_product_backward(float* dz, float* dpre, const float* dout, const float* r, const float* z, int64_t n);
 struct AdamWStep {
@@ -82,8 +80,14 @@ void gemm_rows(bool trans_b, int M, int N, int K, float alpha, const float* A, c
 
 // sgemm.cc: C[M,N] = alpha op(A) op(B) + beta C, row-major (A stored [K,M] with trans_a, B stored [N,K]
 // with trans_b); beta = 0 ignores C's old contents. Blocked for large products, on the kernels' pool.
+// `then` is applied to each element of C once its sum is complete, in the same pass (activation.h).
+struct GemmEpilogue {
+  enum Kind { kNone = 0, kReluSquare = 1, kReluSquareGrad = 2 };
+  Kind kind = kNone;
+  const float* squares = nullptr;  // kReluSquareGrad: [M,N], laid out as C
+};
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
-                  float beta, float* C);
+                  float beta, float* C, GemmEpilogue then = {});
 // op(B) [K,N] laid out whole for gemm_packed (B stored [N,K] with trans_b) into packed_b_floats(N, K)
 // floats, for many products of few rows against one B (the LSTM's recurrent weight at every time step).
 int64_t packed_b_floats(int N, int K);

@@ -9,11 +9,14 @@
 // however the items are spread over threads, so results do not depend on the thread count.
 // Products of few rows against one B many times over (the LSTM's recurrent weight) take op(B) packed
 // once, whole (pack_b), and run the same kernel over it (gemm_packed): the same sums, so the same bits.
+// An epilogue (ChannelMix's relu^2 or its derivative) runs on each tile of C as the last k slice stores it,
+// instead of as a pass of its own over an [N, F] activation that has left the cache by then.
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
+#include "activation.h"
 #include "kernels.h"
 #include "pool.h"
 
@@ -94,6 +97,7 @@ struct Operands {
   const float* A;
   const float* B;
   float* C;
+  GemmEpilogue then;
 };
 
 // op(A)[m, k] for rows m0.. of one panel, k in [k0, k0 + kc), as kc groups of kMr (rows past M are 0).
@@ -153,9 +157,12 @@ void pack_b_panel(const Operands& o, int n0, int k0, int kc, float* dst) {
 // One register tile: C[rows, cols] = alpha * sum_k op(A)[i, k] op(B)[k, j] + beta * C (beta == 0: C not
 // read). A is a packed panel (kMr values per k) or, when kADirect, kMr rows of A read in place (row i at
 // a + i * lda); B is a packed panel or kc rows of B read in place, ldb apart.
+// With `then` (the last k slice of a product with an epilogue) each element is transformed before it is
+// stored; `squares` is then the tile's own corner of the squares, ldc apart like C.
 template <class T, bool kADirect>
 void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restrict b, int64_t ldb, float* C,
-            int64_t ldc, int rows, int cols, float alpha, float beta) {
+            int64_t ldc, int rows, int cols, float alpha, float beta, const GemmEpilogue* then = nullptr,
+            const float* squares = nullptr) {
   constexpr int kMr = T::Mr, kNv = T::Nv, kNr = T::Nr;
   for (int i = 0; i < rows; i++)
     for (int j = 0; j < kNv; j++) __builtin_prefetch(C + i * ldc + j * kLanes, 1, 3);
@@ -171,12 +178,16 @@ void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restr
     }
     b += ldb;
   }
+  const int kind = then ? then->kind : GemmEpilogue::kNone;
   if (rows == kMr && cols == kNr) {
     for (int i = 0; i < kMr; i++) {
       float* c = C + i * ldc;
       for (int j = 0; j < kNv; j++) {
         float* p = c + j * kLanes;
-        store(p, beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * load(p));
+        vf v = beta == 0 ? alpha * acc[i][j] : alpha * acc[i][j] + beta * load(p);
+        if (kind == GemmEpilogue::kReluSquare) v = relu_square(v);
+        else if (kind == GemmEpilogue::kReluSquareGrad) v = relu_square_grad(v, load(squares + i * ldc + j * kLanes));
+        store(p, v);
       }
     }
     return;
@@ -186,7 +197,27 @@ void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restr
     for (int j = 0; j < kNv; j++) store(&tile[i][j * kLanes], acc[i][j]);
   for (int i = 0; i < rows; i++) {
     float* c = C + i * ldc;
-    for (int j = 0; j < cols; j++) c[j] = beta == 0 ? alpha * tile[i][j] : alpha * tile[i][j] + beta * c[j];
+    for (int j = 0; j < cols; j++) {
+      float v = beta == 0 ? alpha * tile[i][j] : alpha * tile[i][j] + beta * c[j];
+      if (kind == GemmEpilogue::kReluSquare) v = relu_square(v);
+      else if (kind == GemmEpilogue::kReluSquareGrad) v = relu_square_grad(v, squares[i * ldc + j]);
+      c[j] = v;
+    }
+  }
+}
+
+// The epilogue over rows x cols of C, ldc apart (for products with nothing to sum: C only scaled).
+void finish_tile(const GemmEpilogue& then, float* c, int64_t ldc, int64_t offset, int rows, int cols) {
+  for (int i = 0; i < rows; i++, c += ldc, offset += ldc) {
+    float* __restrict row = c;
+    if (then.kind == GemmEpilogue::kReluSquare) {
+#pragma omp simd
+      for (int j = 0; j < cols; j++) row[j] = relu_square(row[j]);
+    } else {
+      const float* __restrict sq = then.squares + offset;
+#pragma omp simd
+      for (int j = 0; j < cols; j++) row[j] = relu_square_grad(row[j], sq[j]);
+    }
   }
 }
 
@@ -216,15 +247,22 @@ void prepare_a_panel(const Operands& o, int r0, int k0, int kc, float* dst) {
 
 // One register tile of C at row r0, column n0, over a k slice: A in place or from its packed panel
 // (prepare_a_panel), B the kc rows of a panel ldb apart.
+// On the last k slice the kernel applies the epilogue, if any, as it stores the tile.
 template <class T>
 void tile_product(const Operands& o, int r0, int k0, int kc, const float* a_packed, const float* b, int64_t ldb, int n0,
                   int cols, float beta) {
-  float* c = o.C + static_cast<int64_t>(r0) * o.N + n0;
+  const int64_t offset = static_cast<int64_t>(r0) * o.N + n0;
+  float* c = o.C + offset;
   const int rows = std::min(T::Mr, o.M - r0);
+  const GemmEpilogue* then = o.then.kind != GemmEpilogue::kNone && k0 + kc == o.K ? &o.then : nullptr;
+  const float* squares = then && then->squares ? then->squares + offset : nullptr;
+  if (squares)  // in flight while the kernel runs (without: the backward product 13% slower, with: 8%)
+    for (int i = 0; i < rows; i++)
+      for (int j = 0; j < cols; j += 64 / static_cast<int>(sizeof(float))) __builtin_prefetch(squares + i * o.N + j, 0, 3);
   if (a_direct<T>(o, r0))
-    kernel<T, true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, b, ldb, c, o.N, rows, cols, o.alpha, beta);
+    kernel<T, true>(kc, o.A + static_cast<int64_t>(r0) * o.K + k0, o.K, b, ldb, c, o.N, rows, cols, o.alpha, beta, then, squares);
   else
-    kernel<T, false>(kc, a_packed, 0, b, ldb, c, o.N, rows, cols, o.alpha, beta);
+    kernel<T, false>(kc, a_packed, 0, b, ldb, c, o.N, rows, cols, o.alpha, beta, then, squares);
 }
 
 struct Slice {
@@ -359,9 +397,12 @@ void gemm_tiled(const Operands& o) {
 }  // namespace
 
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
-                  float beta, float* C) {
-  if (without_sums(M, N, K, alpha, beta, C)) return;
-  const Operands o{trans_a, trans_b, M, N, K, alpha, beta, A, B, C};
+                  float beta, float* C, GemmEpilogue then) {
+  if (without_sums(M, N, K, alpha, beta, C)) {
+    if (then.kind != GemmEpilogue::kNone) finish_tile(then, C, N, 0, M, N);
+    return;
+  }
+  const Operands o{trans_a, trans_b, M, N, K, alpha, beta, A, B, C, then};
   if (padded<TallTile>(N) < padded<WideTile>(N)) gemm_tiled<TallTile>(o);
   else gemm_tiled<WideTile>(o);
 }
@@ -371,7 +412,7 @@ int64_t packed_b_floats(int N, int K) { return static_cast<int64_t>(padded<TallT
 void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
   using T = TallTile;
   constexpr int kNr = T::Nr;
-  const Operands o{false, trans_b, 0, N, K, 1.0f, 0.0f, nullptr, B, nullptr};
+  const Operands o{false, trans_b, 0, N, K, 1.0f, 0.0f, nullptr, B, nullptr, {}};
   const int n_panels = panels<T>(N);
   parallel_for(n_panels, static_cast<size_t>(K) * N, [&](int q) {
     pack_b_panel<T>(o, q * kNr, 0, K, packed + static_cast<int64_t>(q) * K * kNr);
@@ -381,7 +422,7 @@ void pack_b(bool trans_b, int N, int K, const float* B, float* packed) {
 void gemm_packed(int M, int N, int K, float alpha, const float* A, const float* packed, float beta, float* C) {
   using T = TallTile;
   if (without_sums(M, N, K, alpha, beta, C)) return;
-  const Operands o{false, false, M, N, K, alpha, beta, A, nullptr, C};
+  const Operands o{false, false, M, N, K, alpha, beta, A, nullptr, C, {}};
   const int n_panels = panels<T>(N);
   const int m_blocks = (M + T::Mc - 1) / T::Mc;
   // Few rows: the columns are what is shared out, in chunks small enough to balance two threads.

@@ -20,7 +20,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Gemm, GemmArgs } from './gemm.js';
+import { applyEpilogue, type Gemm, type GemmArgs } from './gemm.js';
 import { tsGemm } from './gemm-ts.js';
 import { encodeModel, ONNX_FLOAT } from './onnx-graph.js';
 
@@ -339,6 +339,7 @@ export class OrtGemm implements Gemm {
       const c0 = co + i0 * N;
       this.run(s, transA, transB, m, N, K, A, a0, bData, C, c0);
     }
+    applyEpilogue(args);
   }
 
   private run(
@@ -400,6 +401,12 @@ function checkArgs(args: GemmArgs, ao: number, bo: number, co: number): void {
   if (ao + M * K > A.length) throw new RangeError(`gemm: A too small (${A.length} < ${ao} + ${M}*${K})`);
   if (bo + K * N > B.length) throw new RangeError(`gemm: B too small (${B.length} < ${bo} + ${K}*${N})`);
   if (co + M * N > C.length) throw new RangeError(`gemm: C too small (${C.length} < ${co} + ${M}*${N})`);
+  const e = args.epilogue;
+  if (e?.kind === 'reluSquareGrad') {
+    const so = e.squaresOffset ?? 0;
+    if (!Number.isInteger(so) || so < 0) throw new RangeError(`gemm: squaresOffset must be a non-negative integer, got ${so}`);
+    if (so + M * N > e.squares.length) throw new RangeError(`gemm: squares too small (${e.squares.length} < ${so} + ${M}*${N})`);
+  }
 }
 
 /** Creates the ORT GEMM; throws (with the reason) if the binding cannot be used. */

@@ -1,4 +1,4 @@
-import type { Gemm, GemmArgs } from './gemm.js';
+import { applyEpilogue, type Gemm, type GemmArgs } from './gemm.js';
 
 /**
  * Portable GEMM in TypeScript: the browser's implementation and the reference in tests.
@@ -186,31 +186,35 @@ function kernelNT(
   }
 }
 
+/** C[co..] += alpha op(A) op(B). */
+function product(args: GemmArgs, alpha: number, ao: number, bo: number, co: number): void {
+  const { transA, transB, M, N, K, A, B, C } = args;
+  let a = A;
+  let aOff = ao;
+  if (transA) {
+    // A is stored [K, M]; copy it to row-major [M, K].
+    a = scratchOf(M * K);
+    aOff = 0;
+    for (let p = 0; p < K; p++) {
+      const src = ao + p * M;
+      for (let i = 0; i < M; i++) a[i * K + p] = A[src + i];
+    }
+  }
+  if (transB) kernelNT(M, N, K, alpha, a, aOff, B, bo, C, co);
+  else kernelNN(M, N, K, alpha, a, aOff, B, bo, C, co);
+}
+
 export const tsGemm: Gemm = {
   name: 'typescript',
   gemm(args: GemmArgs): void {
-    const { transA, transB, M, N, K, A, B, C } = args;
+    const { M, N, K, C } = args;
     const alpha = args.alpha ?? 1;
     const beta = args.beta ?? 0;
-    const ao = args.aOffset ?? 0;
-    const bo = args.bOffset ?? 0;
     const co = args.cOffset ?? 0;
     const cEnd = co + M * N;
     if (beta === 0) C.fill(0, co, cEnd);
     else if (beta !== 1) for (let x = co; x < cEnd; x++) C[x] *= beta;
-    if (M === 0 || N === 0 || K === 0 || alpha === 0) return;
-    let a = A;
-    let aOff = ao;
-    if (transA) {
-      // A is stored [K, M]; copy it to row-major [M, K].
-      a = scratchOf(M * K);
-      aOff = 0;
-      for (let p = 0; p < K; p++) {
-        const src = ao + p * M;
-        for (let i = 0; i < M; i++) a[i * K + p] = A[src + i];
-      }
-    }
-    if (transB) kernelNT(M, N, K, alpha, a, aOff, B, bo, C, co);
-    else kernelNN(M, N, K, alpha, a, aOff, B, bo, C, co);
+    if (!(M === 0 || N === 0 || K === 0 || alpha === 0)) product(args, alpha, args.aOffset ?? 0, args.bOffset ?? 0, co);
+    applyEpilogue(args);
   },
 };

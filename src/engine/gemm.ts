@@ -3,7 +3,10 @@
  *   C[M,N] = alpha * op(A) @ op(B) + beta * C
  * op(A) is A[M,K] (transA false) or A[K,M] transposed (transA true); op(B) is B[K,N] or B[N,K] transposed.
  * Offsets let layers address sub-matrices of larger buffers without copying.
+ * With `epilogue`, each element of C is then transformed (see Epilogue).
  */
+import { reluSquare, reluSquareGrad } from './layers/elementwise.js';
+
 export interface GemmArgs {
   transA: boolean;
   transB: boolean;
@@ -18,6 +21,27 @@ export interface GemmArgs {
   beta?: number;
   C: Float32Array;
   cOffset?: number;
+  epilogue?: Epilogue;
+}
+
+/**
+ * What becomes of each element of C once its sum is complete: ChannelMix's activation relu(x)^2, or
+ * its backward given the activation's output (`squares`, [M,N] laid out as C from `squaresOffset`):
+ *   reluSquare       C = max(C, 0)^2
+ *   reluSquareGrad   C = C * 2 sqrt(squares)     (sqrt(relu(x)^2) is relu(x), unless the square underflowed)
+ * The native blocked GEMM applies it to each tile as it stores it; every other backend after the
+ * product, with applyEpilogue. Both give the same bits (native/activation.h has the same formulas).
+ */
+export type Epilogue = { kind: 'reluSquare' } | { kind: 'reluSquareGrad'; squares: Float32Array; squaresOffset?: number };
+
+/** Applies args.epilogue, if any, to C (the product is already in it). */
+export function applyEpilogue(args: GemmArgs): void {
+  const e = args.epilogue;
+  if (!e) return;
+  const c0 = args.cOffset ?? 0;
+  const n = args.M * args.N;
+  if (e.kind === 'reluSquare') reluSquare(args.C, c0, n);
+  else reluSquareGrad(args.C, c0, e.squares, e.squaresOffset ?? 0, n);
 }
 
 /** op(B) laid out once (Gemm.packB) for many products against it. */

@@ -5,12 +5,12 @@
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Gemm, GemmArgs, PackedB, PackedGemmArgs } from './gemm.js';
+import { applyEpilogue, type Epilogue, type Gemm, type GemmArgs, type PackedB, type PackedGemmArgs } from './gemm.js';
 import type { Kernels } from './kernels.js';
 import { UserError } from '../errors.js';
 
 /** Must equal kAbiVersion in native/addon.cc: a stale build is refused instead of misread. */
-const ABI_VERSION = 8;
+const ABI_VERSION = 9;
 
 export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../../build/Release/rwkv_music_native.node', import.meta.url));
 
@@ -47,8 +47,6 @@ interface Addon {
     rstd: F32, weight: F32, N: number, C: number): void;
   relu(out: F32, x: F32, n: number): void;
   reluBackward(dx: F32, x: F32, n: number): void;
-  reluSquare(kk: F32, pre: F32, n: number): void;
-  reluSquareBackward(dpre: F32, kr: F32, n: number): void;
   sigmoidGate(out: F32, r: F32, z: F32, n: number): void;
   gatedProductBackward(dz: F32, dpre: F32, dout: F32, r: F32, z: F32, n: number): void;
   adamwUpdate(w: F32, g: F32, m: F32, v: F32, shrink: number, beta1: number, beta2: number, eps: number,
@@ -58,7 +56,8 @@ interface Addon {
   gemmRows(transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, B: F32, bOffset: number,
     beta: number, C: F32, cOffset: number): void;
   gemmBlocked(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number, A: F32, aOffset: number,
-    B: F32, bOffset: number, beta: number, C: F32, cOffset: number): void;
+    B: F32, bOffset: number, beta: number, C: F32, cOffset: number, epilogue: number, squares: F32 | null,
+    squaresOffset: number): void;
   packedBLength(N: number, K: number): number;
   packB(transB: boolean, N: number, K: number, B: F32, bOffset: number, packed: F32): void;
   gemmPacked(M: number, N: number, K: number, alpha: number, A: F32, aOffset: number, packed: F32, beta: number, C: F32,
@@ -136,8 +135,6 @@ export function loadNativeKernels(threads: number): Kernels {
       n.layerNormBackward(dinp, accumulate, dweight, dbias, dout, inp, mean, rstd, weight, N, C),
     relu: (out, x, count) => n.relu(out, x, count),
     reluBackward: (dx, x, count) => n.reluBackward(dx, x, count),
-    reluSquare: (kk, pre, count) => n.reluSquare(kk, pre, count),
-    reluSquareBackward: (dpre, kr, count) => n.reluSquareBackward(dpre, kr, count),
     sigmoidGate: (out, r, z, count) => n.sigmoidGate(out, r, z, count),
     gatedProductBackward: (dz, dpre, dout, r, z, count) => n.gatedProductBackward(dz, dpre, dout, r, z, count),
     lstmCellForward: (gates, c, h, tc, t, B, H) => n.lstmCellForward(gates, c, h, tc, t, B, H),
@@ -166,9 +163,13 @@ export function loadNativeRowsGemm(): Gemm {
     gemm: (a: GemmArgs) => {
       if (a.transA) throw new Error('native rows GEMM: A must not be transposed');
       n.gemmRows(a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0, a.beta ?? 0, a.C, a.cOffset ?? 0);
+      applyEpilogue(a);
     },
   };
 }
+
+/** Epilogue kinds as gemmBlocked numbers them (native/addon.cc). */
+const EPILOGUE_CODES: Record<Epilogue['kind'], number> = { reluSquare: 1, reluSquareGrad: 2 };
 
 /**
  * The addon's blocked GEMM for training-size products (native/sgemm.cc), all four transpose cases,
@@ -180,9 +181,12 @@ export function loadNativeBlockedGemm(): Gemm {
   if (n.wideVectorBits < 256) throw new Error('the native addon was built without AVX-512 or AVX2 with FMA: its blocked GEMM is not used');
   return {
     name: 'native blocked',
-    gemm: (a: GemmArgs) =>
+    gemm: (a: GemmArgs) => {
+      const e = a.epilogue;
+      const squares = e?.kind === 'reluSquareGrad' ? e : null;
       n.gemmBlocked(a.transA, a.transB, a.M, a.N, a.K, a.alpha ?? 1, a.A, a.aOffset ?? 0, a.B, a.bOffset ?? 0,
-        a.beta ?? 0, a.C, a.cOffset ?? 0),
+        a.beta ?? 0, a.C, a.cOffset ?? 0, e ? EPILOGUE_CODES[e.kind] : 0, squares?.squares ?? null, squares?.squaresOffset ?? 0);
+    },
     packB: (transB: boolean, N: number, K: number, B: F32, into?: PackedB): PackedB => {
       const length = n.packedBLength(N, K);
       const data = into && into.data.length === length ? into.data : new Float32Array(length);

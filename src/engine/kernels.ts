@@ -9,7 +9,7 @@ import { wkvBackward, wkvForward } from './layers/wkv.js';
 import { wkv6Backward, wkv6Forward } from './layers/wkv6.js';
 import { tokenShiftMixBackward, tokenShiftMixForward, tokenShiftMixLnBackward } from './layers/tokenshift.js';
 import { addLayerNormForward, layerNormBackward, layerNormForward } from './layers/layernorm.js';
-import { averageInto, gatedProductBackward, relu, reluBackward, reluSquare, reluSquareBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
+import { averageInto, gatedProductBackward, relu, reluBackward, scaleInPlace, sigmoidGate, sumSquares } from './layers/elementwise.js';
 import { lstmCellBackward, lstmCellForward } from './layers/lstm.js';
 import { adamwUpdate } from './adamw-update.js';
 import { bceLossBackward } from './layers/bce.js';
@@ -31,8 +31,6 @@ export interface Kernels {
   layerNormBackward: typeof layerNormBackward;
   relu: typeof relu;
   reluBackward: typeof reluBackward;
-  reluSquare: typeof reluSquare;
-  reluSquareBackward: typeof reluSquareBackward;
   sigmoidGate: typeof sigmoidGate;
   gatedProductBackward: typeof gatedProductBackward;
   lstmCellForward: typeof lstmCellForward;
@@ -61,8 +59,6 @@ export const tsKernels: Kernels = {
   layerNormBackward,
   relu,
   reluBackward,
-  reluSquare,
-  reluSquareBackward,
   sigmoidGate,
   gatedProductBackward,
   lstmCellForward,

@@ -5,7 +5,7 @@
  */
 import type { Gemm } from '../gemm.js';
 import type { Param } from '../tensor.js';
-import { linearBackward, linearForward } from './linear.js';
+import { linearBackward, linearForward, linearInputGradient } from './linear.js';
 import type { Kernels } from '../kernels.js';
 import { tokenShiftStartBackward, type InputLayerNorm } from './tokenshift.js';
 import type { MixStartGrad } from './timemix.js';
@@ -20,14 +20,13 @@ export interface ChannelMixParams {
 }
 
 export interface ChannelMixActs {
-  kr: Float32Array; // [N,F] relu(xk Wk^T)
-  kk: Float32Array; // [N,F] kr^2
+  kk: Float32Array; // [N,F] relu(xk Wk^T)^2 (its backward needs nothing else: relu(pre) = sqrt(kk))
   r: Float32Array; // [N,C] sigmoid(xr Wr^T)
   vo: Float32Array; // [N,C] relu(.)^2 Wv^T
 }
 
 export function allocChannelMixActs(N: number, C: number, F: number): ChannelMixActs {
-  return { kr: new Float32Array(N * F), kk: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
+  return { kk: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
 }
 
 /**
@@ -39,7 +38,7 @@ export interface ChannelMixScratch {
   xr: Float32Array; // [N,C] mix into the receptance projection, then d(xr)
   dvo: Float32Array; // backward: [N,C] d(vo)
   drPre: Float32Array; // backward: [N,C] d(receptance pre-activation)
-  dkPre: Float32Array; // backward: [N,F] d(kk), then d(key pre-activation)
+  dkPre: Float32Array; // backward: [N,F] d(key pre-activation)
   acc: Float64Array; // 8*C doubles for per-channel reductions
 }
 
@@ -59,8 +58,7 @@ export function channelMixForward(
   const N = B * T;
   const { xk, xr } = scr;
   K.tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
-  linearForward(gemm, acts.kr, xk, P.key.data, null, N, C, F);
-  K.reluSquare(acts.kk, acts.kr, N * F);
+  linearForward(gemm, acts.kk, xk, P.key.data, null, N, C, F, 0, 0, { kind: 'reluSquare' });
   linearForward(gemm, acts.vo, acts.kk, P.value.data, null, N, F, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
   K.sigmoidGate(out, acts.r, acts.vo, N * C);
@@ -80,8 +78,9 @@ export function channelMixBackward(
   const N = B * T;
   const { xk, xr, dvo, drPre, dkPre } = scr;
   K.gatedProductBackward(dvo, drPre, dout, acts.r, acts.vo, N * C);
-  linearBackward(gemm, dkPre, false, P.value.grad, null, dvo, acts.kk, P.value.data, N, F, C);
-  K.reluSquareBackward(dkPre, acts.kr, N * F); // d(kk)/d(pre) = 2 relu(pre)
+  linearBackward(gemm, null, false, P.value.grad, null, dvo, acts.kk, P.value.data, N, F, C);
+  // d(pre) = d(kk) * 2 relu(pre), in the same pass as d(kk)
+  linearInputGradient(gemm, dkPre, false, dvo, P.value.data, N, F, C, { kind: 'reluSquareGrad', squares: acts.kk });
   const mixes = [xk, xr];
   K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixR.data], start?.prev ?? null, B, T, C);
   linearBackward(gemm, xk, false, P.key.grad, null, dkPre, xk, P.key.data, N, C, F);

@@ -29,21 +29,23 @@ export function reluBackward(dx: Float32Array, x: Float32Array, n: number): void
   for (let i = 0; i < n; i++) dx[i] = x[i] > 0 ? dx[i] : 0;
 }
 
-/** kk = relu(pre)^2 from pre, keeping relu(pre) in place of pre. */
-export function reluSquare(kk: Float32Array, pre: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) {
-    // Branch-free relu: (x + |x|) / 2 is exactly max(x, 0); a compare-and-branch on random signs
-    // mispredicts half the time (5x slower over an [N,F] activation).
-    const x = pre[i];
-    const a = (x + Math.abs(x)) * 0.5;
-    pre[i] = a;
-    kk[i] = a * a;
+/** x = max(x, 0)^2 in place over x[offset, offset + n) (a GEMM epilogue: Epilogue in ../gemm.ts). */
+export function reluSquare(x: Float32Array, offset: number, n: number): void {
+  for (let i = offset; i < offset + n; i++) {
+    // Branch-free relu: (x + |x|) / 2 is exactly max(x, 0) and keeps NaN; a compare-and-branch on
+    // random signs mispredicts half the time (5x slower over an [N,F] activation).
+    const a = Math.fround((x[i] + Math.abs(x[i])) * 0.5);
+    x[i] = a * a;
   }
 }
 
-/** Backward of reluSquare: dpre = d(kk) * 2 relu(pre), in place (kr = relu(pre) as kept by the forward). */
-export function reluSquareBackward(dpre: Float32Array, kr: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) dpre[i] *= 2 * kr[i];
+/**
+ * Backward of reluSquare given its output: d = d * 2 sqrt(squares) in place over d[offset, offset + n),
+ * squares from sOffset. Each step rounded to float as native/activation.h computes it.
+ */
+export function reluSquareGrad(d: Float32Array, offset: number, squares: Float32Array, sOffset: number, n: number): void {
+  const shift = sOffset - offset;
+  for (let i = offset; i < offset + n; i++) d[i] *= 2 * Math.fround(Math.sqrt(squares[i + shift]));
 }
 
 /** r = sigmoid(r) in place and out = r ⊙ z, one pass. */

@@ -2,20 +2,23 @@
  * Linear layer, PyTorch layout: W is [O, I] (out, in), optional bias [O].
  * All products go through the Gemm interface over all N = B*T rows at once.
  */
-import type { Gemm } from '../gemm.js';
+import type { Epilogue, Gemm } from '../gemm.js';
 
 /**
- * out[N,O] = inp[N,I] @ W[O,I]^T + bias[O]
+ * out[N,O] = inp[N,I] @ W[O,I]^T + bias[O], then the epilogue if any (an activation fused into the product).
  * Rows may start at offsets (for time slices of larger buffers).
  */
 export function linearForward(
   gemm: Gemm, out: Float32Array, inp: Float32Array, W: Float32Array, bias: Float32Array | null,
-  N: number, I: number, O: number, outOffset = 0, inpOffset = 0,
+  N: number, I: number, O: number, outOffset = 0, inpOffset = 0, epilogue?: Epilogue,
 ): void {
   if (bias) {
     for (let n = 0; n < N; n++) out.set(bias, outOffset + n * O);
   }
-  gemm.gemm({ transA: false, transB: true, M: N, N: O, K: I, A: inp, aOffset: inpOffset, B: W, C: out, cOffset: outOffset, beta: bias ? 1 : 0 });
+  gemm.gemm({
+    transA: false, transB: true, M: N, N: O, K: I, A: inp, aOffset: inpOffset, B: W, C: out, cOffset: outOffset,
+    beta: bias ? 1 : 0, epilogue,
+  });
 }
 
 /**
@@ -32,7 +35,18 @@ export function linearBackward(
 ): void {
   gemm.gemm({ transA: true, transB: false, M: O, N: I, K: N, A: dout, B: inp, C: dW, beta: 1 });
   if (dbias) addColumnSums(dbias, dout, N, O, sums);
-  if (dinp) gemm.gemm({ transA: false, transB: false, M: N, N: I, K: O, A: dout, B: W, C: dinp, beta: accumulate ? 1 : 0 });
+  if (dinp) linearInputGradient(gemm, dinp, accumulate, dout, W, N, I, O);
+}
+
+/**
+ * dinp[N,I] = dout[N,O] @ W[O,I] (or += with accumulate), then the epilogue if any (the backward of the
+ * activation that produced the layer's input, fused into the product).
+ */
+export function linearInputGradient(
+  gemm: Gemm, dinp: Float32Array, accumulate: boolean, dout: Float32Array, W: Float32Array, N: number, I: number,
+  O: number, epilogue?: Epilogue,
+): void {
+  gemm.gemm({ transA: false, transB: false, M: N, N: I, K: O, A: dout, B: W, C: dinp, beta: accumulate ? 1 : 0, epilogue });
 }
 
 /** sums[O] = column sums of x[N, O] (assigned), in double precision. */
