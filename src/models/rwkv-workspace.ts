@@ -105,7 +105,7 @@ export class RwkvWorkspace<A, Scr, W> implements StageWorkspace {
     this.embDrop = newDropoutMask();
     this.blocks = Array.from({ length: training ? L : 1 }, () => ({
       x: nc(), ln1: ln(), att: mixing.acts(N, B, training), attDrop: newDropoutMask(),
-      xm: nc(), ln2: ln(), ffn: allocChannelMixActs(N, C, F), ffnDrop: newDropoutMask(),
+      xm: nc(), ln2: ln(), ffn: allocChannelMixActs(N, C, F, training), ffnDrop: newDropoutMask(),
     }));
     this.xOut = training ? nc() : this.blocks[0].x;
     this.lnOut = ln();

@@ -23,19 +23,22 @@ export interface ChannelMixActs {
   kk: Float32Array; // [N,F] relu(xk Wk^T)^2 (its backward needs nothing else: relu(pre) = sqrt(kk))
   r: Float32Array; // [N,C] sigmoid(xr Wr^T)
   vo: Float32Array; // [N,C] relu(.)^2 Wv^T
+  mixes: Float32Array[]; // [N,C] each: xk, xr; none without the backward pass
 }
 
-export function allocChannelMixActs(N: number, C: number, F: number): ChannelMixActs {
-  return { kk: new Float32Array(N * F), r: new Float32Array(N * C), vo: new Float32Array(N * C) };
+/** `forBackward` false: without the mixes that only the backward pass reads. */
+export function allocChannelMixActs(N: number, C: number, F: number, forBackward = true): ChannelMixActs {
+  const nc = () => new Float32Array(N * C);
+  return { kk: new Float32Array(N * F), r: nc(), vo: nc(), mixes: forBackward ? [nc(), nc()] : [] };
 }
 
 /**
- * ChannelMix's scratch. The forward writes the two token-shift mixes; the backward recomputes them and
- * overwrites each with its own gradient, after filling the gradients it needs first.
+ * ChannelMix's scratch. A forward without the backward pass writes the two token-shift mixes here (with
+ * it, into the activations); the backward, their gradients, after the others it needs first.
  */
 export interface ChannelMixScratch {
-  xk: Float32Array; // [N,C] mix into the key projection, then d(xk)
-  xr: Float32Array; // [N,C] mix into the receptance projection, then d(xr)
+  xk: Float32Array; // [N,C] mix into the key projection, or d(xk)
+  xr: Float32Array; // [N,C] mix into the receptance projection, or d(xr)
   dvo: Float32Array; // backward: [N,C] d(vo)
   drPre: Float32Array; // backward: [N,C] d(receptance pre-activation)
   dkPre: Float32Array; // backward: [N,F] d(key pre-activation)
@@ -56,8 +59,9 @@ export function channelMixForward(
   prev: Float32Array | null, B: number, T: number, C: number, F: number, scr: ChannelMixScratch,
 ): void {
   const N = B * T;
-  const { xk, xr } = scr;
-  K.tokenShiftMixForward([xk, xr], x, [P.mixK.data, P.mixR.data], prev, B, T, C);
+  const mixes = acts.mixes.length > 0 ? acts.mixes : [scr.xk, scr.xr];
+  const [xk, xr] = mixes;
+  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.kk, xk, P.key.data, null, N, C, F, 0, 0, { kind: 'reluSquare' });
   linearForward(gemm, acts.vo, acts.kk, P.value.data, null, N, F, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
@@ -81,13 +85,14 @@ export function channelMixBackward(
   linearBackward(gemm, null, false, P.value.grad, null, dvo, acts.kk, P.value.data, N, F, C);
   // d(pre) = d(kk) * 2 relu(pre), in the same pass as d(kk)
   linearInputGradient(gemm, dkPre, false, dvo, P.value.data, N, F, C, { kind: 'reluSquareGrad', squares: acts.kk });
-  const mixes = [xk, xr];
-  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixR.data], start?.prev ?? null, B, T, C);
-  linearBackward(gemm, xk, false, P.key.grad, null, dkPre, xk, P.key.data, N, C, F);
-  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, xr, P.receptance.data, N, C, C);
+  if (acts.mixes.length === 0) throw new Error('channelMixBackward: activations allocated without the backward pass');
+  const [mk, mr] = acts.mixes;
+  linearBackward(gemm, xk, false, P.key.grad, null, dkPre, mk, P.key.data, N, C, F);
+  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, mr, P.receptance.data, N, C, C);
+  const dmixes = [xk, xr];
   const dmus = [P.mixK.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixR.data];
-  if (start) tokenShiftStartBackward(start.dprev, dmus, mixes, mus, start.prev, B, T, C);
-  if (ln) K.tokenShiftMixLnBackward(dx, dmus, mixes, x, mus, ln, B, T, C, scr.acc);
-  else K.tokenShiftMixBackward(dx, accumulate, dmus, mixes, x, mus, B, T, C, scr.acc);
+  if (start) tokenShiftStartBackward(start.dprev, dmus, dmixes, mus, start.prev, B, T, C);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, dmixes, x, mus, ln, B, T, C, scr.acc);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, dmixes, x, mus, B, T, C, scr.acc);
 }

@@ -32,14 +32,17 @@ export interface TimeMixActs {
   y: Float32Array;
   rw: Float32Array;
   wkv: WkvSaved;
+  /** The token-shift mixes into the key, value and receptance projections; none without the backward pass. */
+  mixes: Float32Array[];
 }
 
-/** `forBackward` false: without the WKV factors that only the backward pass reads. */
+/** `forBackward` false: without the WKV factors and the mixes that only the backward pass reads. */
 export function allocTimeMixActs(N: number, C: number, forBackward = true): TimeMixActs {
   const n = N * C;
   return {
     k: new Float32Array(n), v: new Float32Array(n), r: new Float32Array(n), y: new Float32Array(n), rw: new Float32Array(n),
     wkv: allocWkvSaved(forBackward ? n : 0),
+    mixes: forBackward ? [new Float32Array(n), new Float32Array(n), new Float32Array(n)] : [],
   };
 }
 
@@ -51,13 +54,13 @@ export interface MixStartGrad {
 }
 
 /**
- * TimeMix's scratch, each [N,C]. The forward writes the three token-shift mixes; the backward recomputes
- * them and overwrites each with its own gradient, after filling the four gradients it needs first.
+ * TimeMix's scratch, each [N,C]. A forward without the backward pass writes the three token-shift mixes
+ * here (with it, into the activations); the backward, their gradients, after the four it needs first.
  */
 export interface TimeMixScratch {
-  xk: Float32Array; // mix into the key projection, then d(xk)
-  xv: Float32Array; // mix into the value projection, then d(xv)
-  xr: Float32Array; // mix into the receptance projection, then d(xr)
+  xk: Float32Array; // mix into the key projection, or d(xk)
+  xv: Float32Array; // mix into the value projection, or d(xv)
+  xr: Float32Array; // mix into the receptance projection, or d(xr)
   drw: Float32Array; // backward: d(r ⊙ y), the output projection's input gradient
   dk: Float32Array; // backward: d(k)
   dv: Float32Array; // backward: d(v)
@@ -83,8 +86,9 @@ export function timeMixForward(
   prev: Float32Array | null, wkv: WkvState, B: number, T: number, C: number, save: boolean, scr: TimeMixScratch,
 ): void {
   const N = B * T;
-  const { xk, xv, xr } = scr;
-  K.tokenShiftMixForward([xk, xv, xr], x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
+  const mixes = acts.mixes.length > 0 ? acts.mixes : [scr.xk, scr.xv, scr.xr];
+  const [xk, xv, xr] = mixes;
+  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixV.data, P.mixR.data], prev, B, T, C);
   linearForward(gemm, acts.k, xk, P.key.data, null, N, C, C);
   linearForward(gemm, acts.v, xv, P.value.data, null, N, C, C);
   linearForward(gemm, acts.r, xr, P.receptance.data, null, N, C, C);
@@ -114,16 +118,16 @@ export function timeMixBackward(
   // WKV and the receptance gate
   K.wkvBackward(dk, dv, P.timeDecay.grad, P.timeFirst.grad, drw, acts.v, acts.y,
     acts.wkv, P.timeDecay.data, B, T, C, scr.acc, { r: acts.r, dpre: drPre }, start?.wkv ?? null);
-  // projections (recompute the mixed inputs)
-  const mixes = [xk, xv, xr];
-  K.tokenShiftMixForward(mixes, x, [P.mixK.data, P.mixV.data, P.mixR.data], start?.prev ?? null, B, T, C);
-  // (linearBackward reads its input for dW before it writes dinp, so each mix becomes its own gradient)
-  linearBackward(gemm, xk, false, P.key.grad, null, dk, xk, P.key.data, N, C, C);
-  linearBackward(gemm, xv, false, P.value.grad, null, dv, xv, P.value.data, N, C, C);
-  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, xr, P.receptance.data, N, C, C);
+  // projections, from the mixes the forward kept
+  if (acts.mixes.length === 0) throw new Error('timeMixBackward: activations allocated without the backward pass');
+  const [mk, mv, mr] = acts.mixes;
+  linearBackward(gemm, xk, false, P.key.grad, null, dk, mk, P.key.data, N, C, C);
+  linearBackward(gemm, xv, false, P.value.grad, null, dv, mv, P.value.data, N, C, C);
+  linearBackward(gemm, xr, false, P.receptance.grad, null, drPre, mr, P.receptance.data, N, C, C);
+  const dmixes = [xk, xv, xr];
   const dmus = [P.mixK.grad, P.mixV.grad, P.mixR.grad];
   const mus = [P.mixK.data, P.mixV.data, P.mixR.data];
-  if (start) tokenShiftStartBackward(start.dprev, dmus, mixes, mus, start.prev, B, T, C);
-  if (ln) K.tokenShiftMixLnBackward(dx, dmus, mixes, x, mus, ln, B, T, C, scr.acc);
-  else K.tokenShiftMixBackward(dx, accumulate, dmus, mixes, x, mus, B, T, C, scr.acc);
+  if (start) tokenShiftStartBackward(start.dprev, dmus, dmixes, mus, start.prev, B, T, C);
+  if (ln) K.tokenShiftMixLnBackward(dx, dmus, dmixes, x, mus, ln, B, T, C, scr.acc);
+  else K.tokenShiftMixBackward(dx, accumulate, dmus, dmixes, x, mus, B, T, C, scr.acc);
 }
