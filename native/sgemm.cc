@@ -207,18 +207,16 @@ void kernel(int kc, const float* __restrict a, int64_t lda, const float* __restr
   }
 }
 
-// The epilogue over rows x cols of C, ldc apart (for products with nothing to sum: C only scaled).
-void finish_tile(const GemmEpilogue& then, float* c, int64_t ldc, int64_t offset, int rows, int cols) {
-  for (int i = 0; i < rows; i++, c += ldc, offset += ldc) {
-    float* __restrict row = c;
-    if (then.kind == GemmEpilogue::kReluSquare) {
+// The epilogue over all of C[M,N] (for the products with nothing to sum, whose C is only scaled).
+void apply_epilogue(const GemmEpilogue& then, float* __restrict C, int M, int N) {
+  const int64_t n = static_cast<int64_t>(M) * N;
+  if (then.kind == GemmEpilogue::kReluSquare) {
 #pragma omp simd
-      for (int j = 0; j < cols; j++) row[j] = relu_square(row[j]);
-    } else {
-      const float* __restrict sq = then.squares + offset;
+    for (int64_t i = 0; i < n; i++) C[i] = relu_square(C[i]);
+  } else {
+    const float* __restrict sq = then.squares;
 #pragma omp simd
-      for (int j = 0; j < cols; j++) row[j] = relu_square_grad(row[j], sq[j]);
-    }
+    for (int64_t i = 0; i < n; i++) C[i] = relu_square_grad(C[i], sq[i]);
   }
 }
 
@@ -400,7 +398,7 @@ void gemm_tiled(const Operands& o) {
 void gemm_blocked(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
                   float beta, float* C, GemmEpilogue then) {
   if (without_sums(M, N, K, alpha, beta, C)) {
-    if (then.kind != GemmEpilogue::kNone) finish_tile(then, C, N, 0, M, N);
+    if (then.kind != GemmEpilogue::kNone) apply_epilogue(then, C, M, N);
     return;
   }
   const Operands o{trans_a, trans_b, M, N, K, alpha, beta, A, B, C, then};

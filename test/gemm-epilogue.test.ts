@@ -58,8 +58,8 @@ function backends(): Array<{ name: string; gemm: Gemm; rowsOnly?: boolean; dispo
 
 test('every backend applies an epilogue as applyEpilogue after the plain product would, to the bit', () => {
   const rng = new Rng(11);
-  // partial register tiles, several k slices (512 each), offsets, beta 0 and 1
-  const shapes: Array<[number, number, number]> = [[4, 70, 33], [13, 130, 1030], [67, 64, 512], [70, 2048, 40], [300, 96, 513]];
+  // partial register tiles, several k slices (512 each), nothing to sum (K = 0), offsets, beta 0 and 1
+  const shapes: Array<[number, number, number]> = [[4, 70, 33], [13, 130, 1030], [67, 64, 512], [70, 2048, 40], [300, 96, 513], [3, 20, 0], [40, 20, 0]];
   for (const b of backends()) {
     for (const [M, N, K] of shapes) {
       if (b.rowsOnly && M > 4) continue;
